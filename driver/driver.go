@@ -1,0 +1,227 @@
+// Package driver defines the contract between the connector engine and the
+// provider drivers.
+//
+// Most code should use package connector. This package is for people who write
+// a driver: a driver holds every quirk of one provider — endpoints, the wire
+// format of token requests and answers, scopes, identity, error mapping, API
+// headers and a simulator — and nothing else. The engine owns everything that
+// is the same for all providers: state, retries, locking, persistence,
+// caching and hooks.
+//
+// Most quirks are data, in Spec. What is code sits behind the Provider
+// interface (parsing a token answer, finding the account) and behind optional
+// interfaces found by type assertion (Refresher, Revoker, Simulated).
+//
+// Every driver must pass conformance.TestProvider.
+package driver
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Provider is the interface a driver implements.
+//
+// Implementations must be safe for concurrent use. conformance.TestProvider
+// checks every method against the driver's simulator.
+type Provider interface {
+	// Spec returns the provider's description. The engine reads it often and
+	// never modifies it; return the same pointer every time.
+	Spec() *Spec
+
+	// ParseToken normalises an answer of the token endpoint (whatever its
+	// status) into a Token, or returns an *Error:
+	//   - an RFC 6749 §5.2 error field (in any status, including 200) → the
+	//     Code from ClassifyOAuthError (invalid_grant → InvalidGrant,
+	//     invalid_client → InvalidClient, ...);
+	//   - HTML, malformed JSON, no access_token, a token type other than
+	//     bearer (compared case-insensitively) → BadResponse, with the status,
+	//     content type and a short redacted Excerpt.
+	// The returned Token has TokenType "Bearer", Expiry computed from the
+	// provider's created_at + expires_in when created_at is sent (else from
+	// r.Now), Spec.DefaultLifetime when expires_in is missing, Scopes parsed
+	// (or r.Requested when the provider does not send them), AccountID when
+	// the answer carries one, and every other field in Extra.
+	// ParseStandardToken does all of this for Doorkeeper-style providers.
+	ParseToken(r *TokenResponse) (*Token, error)
+
+	// Identify returns the id of the account (store, merchant) that granted
+	// tok. It may call the provider's API through env.HTTP.
+	Identify(ctx context.Context, env *Env, tok *Token) (string, error)
+}
+
+// Refresher is implemented by a driver whose refresh is not the standard
+// grant_type=refresh_token request (signed requests, no refresh token, ...).
+// Without it the engine calls StandardRefresh.
+type Refresher interface {
+	// Refresh exchanges tok's grant for a new token. It must not retry on
+	// its own: env.HTTP already retries what is safe to retry.
+	Refresh(ctx context.Context, env *Env, tok *Token) (*Token, error)
+}
+
+// Revoker is implemented by a driver whose revocation is not the standard
+// request described by Spec.Revoke. Without it the engine calls
+// StandardRevoke when Spec.Endpoint.RevokeURL is set.
+type Revoker interface {
+	Revoke(ctx context.Context, env *Env, tok *Token) error
+}
+
+// Simulated is implemented by a driver that ships a simulator of its
+// provider: an http.Handler that behaves like the provider on the wire. The
+// conformance suite, the CLI's sandbox and demo, and users' tests run
+// against it.
+type Simulated interface {
+	// NewSimulator returns a fresh simulator. The returned value is an
+	// http.Handler; conformance.TestProvider asserts it to
+	// *simulator.Server.
+	NewSimulator() http.Handler
+}
+
+// BodyFormat is how a request body is encoded.
+type BodyFormat int
+
+const (
+	// Form is application/x-www-form-urlencoded.
+	Form BodyFormat = iota
+	// JSON is application/json.
+	JSON
+)
+
+// String returns "form" or "json".
+func (f BodyFormat) String() string {
+	if f == JSON {
+		return "json"
+	}
+	return "form"
+}
+
+// AuthStyle is how the client authenticates to the token or revoke endpoint.
+type AuthStyle int
+
+const (
+	// InBody sends client_id and client_secret as body parameters.
+	InBody AuthStyle = iota
+	// Basic sends them in an HTTP Basic Authorization header (RFC 6749 §2.3.1).
+	Basic
+)
+
+// String returns "body" or "basic".
+func (s AuthStyle) String() string {
+	if s == Basic {
+		return "basic"
+	}
+	return "body"
+}
+
+// Endpoint holds a provider's URLs. Drivers set the documented defaults;
+// connection strings and options override them.
+type Endpoint struct {
+	AuthURL      string // authorization endpoint (browser)
+	TokenURL     string // code exchange
+	RefreshURL   string // refresh; TokenURL when empty
+	RevokeURL    string // revocation; empty when the provider has none
+	TokenInfoURL string // token introspection, informational
+	APIBaseURL   string // base of the REST API, with a trailing slash
+}
+
+// Request describes how one kind of request is sent.
+type Request struct {
+	Format BodyFormat
+	Auth   AuthStyle
+}
+
+// Spec is a provider described as data.
+type Spec struct {
+	Name        string // registry name: lower-case, e.g. "jumpseller"
+	DisplayName string // e.g. "Jumpseller"
+	DocsURL     string // the provider's OAuth documentation
+
+	Endpoint Endpoint
+
+	Token  Request // code exchange and refresh
+	Revoke Request // revocation (when Endpoint.RevokeURL is set)
+
+	// RefreshSendsRedirectURI adds redirect_uri to refresh requests (SHOPLINE).
+	RefreshSendsRedirectURI bool
+
+	// Scopes lists every scope the provider knows. A requested scope outside
+	// it is refused before any redirect. Empty means any scope is accepted.
+	Scopes []string
+	// ScopeSeparator joins scopes in the authorize URL and splits the
+	// token answer's scope field. Usually " ".
+	ScopeSeparator string
+	// DefaultScopes are requested when the user asks for none.
+	DefaultScopes []string
+
+	// DefaultLifetime applies when a token answer has no expires_in.
+	DefaultLifetime time.Duration
+	// CodeLifetime is how long an authorization code lives (SHOPLINE: 600 s),
+	// so that an expired code can be named as the cause; 0 when undocumented.
+	CodeLifetime time.Duration
+	// RefreshTokenLifetimeAfterExpiry is how long a refresh token outlives its
+	// access token (SHOPLINE: one day); 0 when unlimited or undocumented.
+	RefreshTokenLifetimeAfterExpiry time.Duration
+	// RotatesRefreshTokens is true when every refresh returns a new refresh
+	// token and invalidates the old one.
+	RotatesRefreshTokens bool
+	// RefreshReplaySafe is true for Doorkeeper servers with
+	// revoke_previous_refresh_token_on_use: the previous refresh token stays
+	// valid until the new access token is first used. After a refresh whose
+	// answer was lost, the engine may then present the previous refresh token
+	// once more; otherwise the connection needs reauthorization.
+	RefreshReplaySafe bool
+
+	// AuthParams are extra query parameters for the authorize URL.
+	AuthParams url.Values
+
+	// APIHeaders are set on every API request (SHOPLINE requires User-Agent).
+	APIHeaders http.Header
+	// RateLimitHeaders names the API's rate-limit headers, for Client users.
+	RateLimitHeaders []string
+}
+
+// RefreshURL returns Endpoint.RefreshURL, or TokenURL when it is empty.
+func (s *Spec) RefreshURL() string {
+	if s.Endpoint.RefreshURL != "" {
+		return s.Endpoint.RefreshURL
+	}
+	return s.Endpoint.TokenURL
+}
+
+// Config is what the engine knows about the application and its overrides.
+type Config struct {
+	ClientID     string
+	ClientSecret string
+	RedirectURL  string
+	Scopes       []string // requested scopes
+	Endpoint     Endpoint // Spec.Endpoint with overrides applied
+}
+
+// Doer sends one HTTP request. The engine's Doer retries 429, 5xx and
+// connection failures with capped backoff honouring Retry-After.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Env is what the engine lends a driver's code: the configuration, an HTTP
+// client with the engine's retry policy and timeouts, and the clock.
+type Env struct {
+	Provider Provider
+	Config   Config
+	HTTP     Doer
+	Now      func() time.Time
+}
+
+// TokenResponse is one answer of the token endpoint, read in full (up to
+// the engine's size limit) before ParseToken sees it.
+type TokenResponse struct {
+	Grant     string // "authorization_code" or "refresh_token"
+	Status    int
+	Header    http.Header
+	Body      []byte
+	Now       time.Time // when the answer arrived, by the engine's clock
+	Requested []string  // the scopes asked for
+	Previous  *Token    // on refresh, the token being refreshed
+}

@@ -1,0 +1,317 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Code classifies an Error. Callers branch on the Code (through
+// connector.CodeOf or errors.As), never on the message.
+type Code int
+
+// The codes. Their String forms are stable and appear in messages and logs.
+const (
+	// Unknown is the code of an error that carries no Code.
+	Unknown Code = iota
+	// InvalidConfig: a connection string, option or endpoint is wrong. Not retried.
+	InvalidConfig
+	// UnknownProvider: no driver is registered under the name.
+	UnknownProvider
+	// InvalidScope: a requested scope is not one the provider knows.
+	InvalidScope
+	// InvalidState: the callback's state is missing, unknown, reused, expired or
+	// bound to another provider or redirect URI. The token endpoint was not called.
+	InvalidState
+	// AccessDenied: the user (or the provider) refused the authorization.
+	AccessDenied
+	// AuthorizationRequired: there is no usable grant and the mode forbids, or the
+	// library cannot run, an interactive authorization.
+	AuthorizationRequired
+	// ReauthRequired: the provider rejected the grant (RFC 6749 invalid_grant on a
+	// refresh, or a revoked connection); the connection is marked needs_reauth
+	// and a user must authorize again.
+	ReauthRequired
+	// InvalidGrant: the provider rejected an authorization code (expired, used,
+	// or redirect_uri mismatch). Start a new authorization.
+	InvalidGrant
+	// InvalidClient: the provider rejected the client credentials. Not retried.
+	InvalidClient
+	// Unavailable: the provider did not answer usefully within the retry budget
+	// (429, 5xx, refused or reset connections, timeouts before the request was sent).
+	Unavailable
+	// BadResponse: the provider answered with something that is not a usable token
+	// response: HTML, malformed JSON, an error inside a 200, no access_token, a
+	// token type other than bearer. Nothing was persisted.
+	BadResponse
+	// RefreshUncertain: a refresh request was sent but no answer arrived; the
+	// provider may have rotated the refresh token.
+	RefreshUncertain
+	// Store: the token store failed. When it failed after a rotation, the new token
+	// is kept in memory and its write is retried.
+	Store
+	// NotFound: no such connection.
+	NotFound
+	// Conflict: a compare-and-swap write lost to a newer version.
+	Conflict
+	// Unsupported: the provider does not offer the operation (revocation, say).
+	Unsupported
+	// ProviderError: any other error the provider reported.
+	ProviderError
+)
+
+var codeNames = [...]string{
+	Unknown:               "unknown",
+	InvalidConfig:         "invalid_config",
+	UnknownProvider:       "unknown_provider",
+	InvalidScope:          "invalid_scope",
+	InvalidState:          "invalid_state",
+	AccessDenied:          "access_denied",
+	AuthorizationRequired: "authorization_required",
+	ReauthRequired:        "reauth_required",
+	InvalidGrant:          "invalid_grant",
+	InvalidClient:         "invalid_client",
+	Unavailable:           "unavailable",
+	BadResponse:           "bad_response",
+	RefreshUncertain:      "refresh_uncertain",
+	Store:                 "store",
+	NotFound:              "not_found",
+	Conflict:              "conflict",
+	Unsupported:           "unsupported",
+	ProviderError:         "provider_error",
+}
+
+// String returns the code's stable snake_case name.
+func (c Code) String() string {
+	if c >= 0 && int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("code(%d)", int(c))
+}
+
+// Error is the one error type of the module. Its message never holds a secret:
+// response bodies are reduced to a short, redacted Excerpt.
+type Error struct {
+	Code     Code   // the class of the error
+	Op       string // what was being done: "exchange", "refresh", "revoke", "parse", ...
+	Provider string // the driver name, when known
+
+	// Set when the provider answered.
+	Status           int    // HTTP status
+	ContentType      string // the answer's Content-Type
+	OAuthError       string // the RFC 6749 §5.2 error field
+	OAuthDescription string // error_description, truncated and redacted
+	Excerpt          string // at most a short, redacted excerpt of the body
+
+	Msg string // a lower-case message without secrets
+	Err error  // the underlying error, if any
+}
+
+// Error formats the error as "connector: provider op: msg (details): cause".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("connector: ")
+	if e.Provider != "" {
+		b.WriteString(e.Provider)
+		b.WriteByte(' ')
+	}
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	if e.Msg != "" {
+		b.WriteString(e.Msg)
+	} else {
+		b.WriteString(e.Code.String())
+	}
+	var details []string
+	if e.Status != 0 {
+		details = append(details, fmt.Sprintf("status %d", e.Status))
+	}
+	if e.ContentType != "" {
+		details = append(details, "content-type "+e.ContentType)
+	}
+	if e.OAuthError != "" {
+		details = append(details, "error "+e.OAuthError)
+	}
+	if e.OAuthDescription != "" {
+		details = append(details, fmt.Sprintf("description %q", e.OAuthDescription))
+	}
+	if e.Excerpt != "" {
+		details = append(details, fmt.Sprintf("body %q", e.Excerpt))
+	}
+	if len(details) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(details, ", "))
+		b.WriteByte(')')
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code, so that
+// errors.Is(err, &driver.Error{Code: driver.NotFound}) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Op == "" && t.Msg == ""
+}
+
+// Errorf returns an *Error with the code and a formatted message. Never format
+// a secret into it.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Code of the first *Error in err's chain, or Unknown.
+// A nil error has Code Unknown.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Unknown
+}
+
+// ExcerptLimit is the most bytes of a response body an Error carries.
+const ExcerptLimit = 120
+
+// Excerpt returns at most ExcerptLimit bytes of body, on one line, with every
+// value that looks like a credential replaced by "[redacted]": the values of
+// JSON or form fields whose name contains token, secret, code, password or
+// authorization, and any run of 20 or more token characters.
+func Excerpt(body []byte) string {
+	s := string(body)
+	if len(s) > 4*ExcerptLimit {
+		s = s[:4*ExcerptLimit]
+	}
+	s = redactFields(s)
+	s = redactLongRuns(s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > ExcerptLimit {
+		cut := ExcerptLimit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "?")
+	}
+	return s
+}
+
+var sensitiveNames = []string{"token", "secret", "code", "password", "authorization", "assertion"}
+
+// redactFields replaces the value after `"name":` or `name=` for sensitive names.
+func redactFields(s string) string {
+	lower := strings.ToLower(s)
+	var b strings.Builder
+	i := 0
+	for i < len(s) {
+		j := nextSensitive(lower, i)
+		if j < 0 {
+			break
+		}
+		// find the separator after the name
+		k := j
+		for k < len(s) && (isWordByte(s[k]) || s[k] == '"') {
+			k++
+		}
+		for k < len(s) && (s[k] == ' ' || s[k] == ':' || s[k] == '=') {
+			k++
+		}
+		if k == j || k >= len(s) || (s[k-1] != ':' && s[k-1] != '=' && s[k-1] != ' ') {
+			b.WriteString(s[i:k])
+			i = k
+			continue
+		}
+		b.WriteString(s[i:k])
+		// value: quoted string or bare word
+		end := k
+		if s[k] == '"' {
+			end = k + 1
+			for end < len(s) && s[end] != '"' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end < len(s) {
+				end++
+			}
+			if end > len(s) {
+				end = len(s)
+			}
+		} else {
+			for end < len(s) && s[end] != '&' && s[end] != ',' && s[end] != '}' && s[end] != ' ' && s[end] != '\n' {
+				end++
+			}
+		}
+		if end > k {
+			b.WriteString("[redacted]")
+		}
+		i = end
+	}
+	b.WriteString(s[i:])
+	return b.String()
+}
+
+func nextSensitive(lower string, from int) int {
+	best := -1
+	for _, n := range sensitiveNames {
+		if j := strings.Index(lower[from:], n); j >= 0 && (best < 0 || from+j < best) {
+			best = from + j
+		}
+	}
+	return best
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// redactLongRuns replaces runs of 20 or more token characters (letters, digits,
+// '-', '_', '.', '~', '+', '/', '=') that contain a digit.
+func redactLongRuns(s string) string {
+	var b strings.Builder
+	run := 0
+	start := 0
+	digit := false
+	flush := func(end int) {
+		if run >= 20 && digit {
+			b.WriteString("[redacted]")
+		} else {
+			b.WriteString(s[start:end])
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isWordByte(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '=' {
+			if run == 0 {
+				start = i
+				digit = false
+			}
+			run++
+			if c >= '0' && c <= '9' {
+				digit = true
+			}
+			continue
+		}
+		if run > 0 {
+			flush(i)
+			run = 0
+		}
+		b.WriteByte(c)
+	}
+	if run > 0 {
+		flush(len(s))
+	}
+	return b.String()
+}

@@ -1,0 +1,387 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxResponseBytes is the most the engine reads of a token or revoke answer.
+// A longer answer is a BadResponse.
+const MaxResponseBytes = 1 << 20
+
+// NewTokenRequest builds a POST to endpoint carrying params, encoded as
+// r.Format, with the client authenticated as r.Auth. Client credentials never
+// go into the URL.
+func NewTokenRequest(ctx context.Context, endpoint string, r Request, cfg Config, params url.Values) (*http.Request, error) {
+	p := url.Values{}
+	for k, v := range params {
+		p[k] = v
+	}
+	if r.Auth == InBody {
+		p.Set("client_id", cfg.ClientID)
+		p.Set("client_secret", cfg.ClientSecret)
+	}
+	var body []byte
+	var ctype string
+	switch r.Format {
+	case JSON:
+		m := make(map[string]string, len(p))
+		for k := range p {
+			m[k] = p.Get(k)
+		}
+		var err error
+		if body, err = json.Marshal(m); err != nil {
+			return nil, &Error{Code: InvalidConfig, Op: "token request", Msg: "cannot encode body", Err: err}
+		}
+		ctype = "application/json"
+	default:
+		body = []byte(p.Encode())
+		ctype = "application/x-www-form-urlencoded"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Code: InvalidConfig, Op: "token request", Msg: "bad endpoint URL", Err: redactURLError(err)}
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Accept", "application/json")
+	if r.Auth == Basic {
+		// RFC 6749 §2.3.1: form-encode id and secret before Basic.
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	}
+	return req, nil
+}
+
+// redactURLError drops url.Error's URL, which may carry a query.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// DoToken sends req through env.HTTP and reads the answer into a
+// TokenResponse. A transport failure is an *Error: Unavailable when the
+// request cannot have reached the provider (the connection was never made),
+// RefreshUncertain for a refresh that may have been processed, Unavailable
+// otherwise.
+func DoToken(env *Env, req *http.Request, grant string, requested []string, prev *Token) (*TokenResponse, error) {
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		code := Unavailable
+		msg := "provider unreachable"
+		if grant == "refresh_token" && MaybeSent(err) {
+			code = RefreshUncertain
+			msg = "refresh request sent but no answer arrived; the provider may have rotated the refresh token"
+		}
+		return nil, &Error{Code: code, Op: opOf(grant), Provider: env.Provider.Spec().Name, Msg: msg, Err: redactURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		code := Unavailable
+		if grant == "refresh_token" {
+			code = RefreshUncertain
+		}
+		return nil, &Error{Code: code, Op: opOf(grant), Provider: env.Provider.Spec().Name, Status: resp.StatusCode, Msg: "answer cut off", Err: redactURLError(err)}
+	}
+	if len(body) > MaxResponseBytes {
+		return nil, &Error{Code: BadResponse, Op: opOf(grant), Provider: env.Provider.Spec().Name, Status: resp.StatusCode,
+			ContentType: resp.Header.Get("Content-Type"), Msg: "answer larger than 1 MiB", Excerpt: Excerpt(body)}
+	}
+	return &TokenResponse{Grant: grant, Status: resp.StatusCode, Header: resp.Header, Body: body, Now: env.Now(), Requested: requested, Previous: prev}, nil
+}
+
+func opOf(grant string) string {
+	switch grant {
+	case "authorization_code":
+		return "exchange"
+	case "refresh_token":
+		return "refresh"
+	}
+	return grant
+}
+
+// MaybeSent reports whether a transport error leaves open that the server
+// received and processed the request: false only when the connection was
+// never established (DNS failure, connection refused).
+func MaybeSent(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return false
+	}
+	var de *net.DNSError
+	return !errors.As(err, &de)
+}
+
+// StandardExchange posts an authorization_code grant as Spec.Token says and
+// parses the answer with the provider's ParseToken.
+func StandardExchange(ctx context.Context, env *Env, code string) (*Token, error) {
+	spec := env.Provider.Spec()
+	p := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {env.Config.RedirectURL}}
+	req, err := NewTokenRequest(ctx, env.Config.Endpoint.TokenURL, spec.Token, env.Config, p)
+	if err != nil {
+		return nil, err
+	}
+	r, err := DoToken(env, req, "authorization_code", env.Config.Scopes, nil)
+	if err != nil {
+		return nil, err
+	}
+	return env.Provider.ParseToken(r)
+}
+
+// StandardRefresh posts a refresh_token grant (with redirect_uri when
+// Spec.RefreshSendsRedirectURI) and parses the answer. When the answer carries
+// no refresh token, the previous one is kept (RFC 6749 §6), and so are the
+// scopes and account when the answer omits them.
+func StandardRefresh(ctx context.Context, env *Env, tok *Token) (*Token, error) {
+	spec := env.Provider.Spec()
+	if tok.RefreshToken == "" {
+		return nil, &Error{Code: ReauthRequired, Op: "refresh", Provider: spec.Name, Msg: "no refresh token is stored"}
+	}
+	p := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+	if spec.RefreshSendsRedirectURI {
+		p.Set("redirect_uri", env.Config.RedirectURL)
+	}
+	endpoint := env.Config.Endpoint.RefreshURL
+	if endpoint == "" {
+		endpoint = env.Config.Endpoint.TokenURL
+	}
+	req, err := NewTokenRequest(ctx, endpoint, spec.Token, env.Config, p)
+	if err != nil {
+		return nil, err
+	}
+	r, err := DoToken(env, req, "refresh_token", tok.Scopes, tok)
+	if err != nil {
+		return nil, err
+	}
+	nt, err := env.Provider.ParseToken(r)
+	if err != nil {
+		return nil, err
+	}
+	return InheritFrom(nt, tok), nil
+}
+
+// InheritFrom fills what a refresh answer may omit from the token it replaced:
+// the refresh token, the scopes and the account. It returns nt.
+func InheritFrom(nt, prev *Token) *Token {
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = prev.RefreshToken
+	}
+	if len(nt.Scopes) == 0 {
+		nt.Scopes = prev.Scopes
+	}
+	if nt.AccountID == "" {
+		nt.AccountID = prev.AccountID
+	}
+	return nt
+}
+
+// StandardRevoke posts {"token": …} (or token=… as a form) to the revoke
+// endpoint as Spec.Revoke says (RFC 7009). Any 2xx is success.
+func StandardRevoke(ctx context.Context, env *Env, tok *Token) error {
+	spec := env.Provider.Spec()
+	if env.Config.Endpoint.RevokeURL == "" {
+		return &Error{Code: Unsupported, Op: "revoke", Provider: spec.Name, Msg: "the provider has no revocation endpoint"}
+	}
+	t := tok.RefreshToken
+	if t == "" {
+		t = tok.AccessToken
+	}
+	req, err := NewTokenRequest(ctx, env.Config.Endpoint.RevokeURL, spec.Revoke, env.Config, url.Values{"token": {t}})
+	if err != nil {
+		return err
+	}
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		return &Error{Code: Unavailable, Op: "revoke", Provider: spec.Name, Msg: "provider unreachable", Err: redactURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	e := &Error{Code: ProviderError, Op: "revoke", Provider: spec.Name, Status: resp.StatusCode,
+		ContentType: resp.Header.Get("Content-Type"), Excerpt: Excerpt(body), Msg: "revocation refused"}
+	if oe, desc := oauthErrorOf(body); oe != "" {
+		e.Code, e.OAuthError, e.OAuthDescription = ClassifyOAuthError(oe), oe, desc
+	}
+	return e
+}
+
+// ClassifyOAuthError maps an RFC 6749 §5.2 error code to a Code.
+func ClassifyOAuthError(code string) Code {
+	switch code {
+	case "invalid_grant":
+		return InvalidGrant
+	case "invalid_client", "unauthorized_client":
+		return InvalidClient
+	case "invalid_scope":
+		return InvalidScope
+	case "access_denied":
+		return AccessDenied
+	case "invalid_request", "unsupported_grant_type", "unsupported_response_type":
+		return InvalidConfig
+	case "temporarily_unavailable", "server_error":
+		return Unavailable
+	}
+	return ProviderError
+}
+
+func oauthErrorOf(body []byte) (code, desc string) {
+	var e struct {
+		Error            any    `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return "", ""
+	}
+	s, _ := e.Error.(string)
+	return s, Excerpt([]byte(e.ErrorDescription))
+}
+
+// ParseStandardToken parses a Doorkeeper-style (RFC 6749 §5.1) token answer
+// as the Provider.ParseToken contract describes. Field names: access_token,
+// token_type, expires_in (a number or a numeric string), refresh_token, scope
+// (joined by spec.ScopeSeparator), created_at (Unix seconds). Every other
+// field lands in Extra; drivers lift their own fields (an account id, say)
+// from there.
+func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
+	ctype := r.Header.Get("Content-Type")
+	fail := func(code Code, msg string) *Error {
+		return &Error{Code: code, Op: opOf(r.Grant), Provider: spec.Name, Status: r.Status, ContentType: ctype, Msg: msg, Excerpt: Excerpt(r.Body)}
+	}
+	mt, _, _ := mime.ParseMediaType(ctype)
+	var raw map[string]any
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		if mt == "text/html" || bytes.HasPrefix(bytes.TrimSpace(r.Body), []byte("<")) {
+			return nil, fail(statusCode(r.Status, BadResponse), "answer is an HTML page, not a token")
+		}
+		return nil, fail(statusCode(r.Status, BadResponse), "answer is not a JSON object")
+	}
+	if oe, ok := raw["error"]; ok && oe != nil {
+		s, _ := oe.(string)
+		e := fail(ClassifyOAuthError(s), "provider refused the request")
+		if s == "" {
+			e.Code = BadResponse
+		}
+		e.OAuthError = s
+		if d, ok := raw["error_description"].(string); ok {
+			e.OAuthDescription = Excerpt([]byte(d))
+		}
+		if r.Status/100 == 2 {
+			e.Msg = "provider sent an error inside a 200 answer"
+		}
+		return nil, e
+	}
+	if r.Status/100 != 2 {
+		return nil, fail(statusCode(r.Status, BadResponse), "token endpoint answered with an error status")
+	}
+	at, _ := raw["access_token"].(string)
+	if at == "" {
+		return nil, fail(BadResponse, "answer has no access_token")
+	}
+	tt, _ := raw["token_type"].(string)
+	if !strings.EqualFold(tt, "bearer") {
+		e := fail(BadResponse, "token type is not bearer")
+		e.Msg = "token type " + strconv.Quote(Excerpt([]byte(tt))) + " is not bearer"
+		return nil, e
+	}
+	t := &Token{AccessToken: at, TokenType: "Bearer", Extra: map[string]any{}}
+	t.RefreshToken, _ = raw["refresh_token"].(string)
+	t.IssuedAt = r.Now
+	if ca, ok := number(raw["created_at"]); ok && ca > 0 {
+		t.IssuedAt = time.Unix(int64(ca), 0)
+	}
+	if ei, ok := number(raw["expires_in"]); ok {
+		if ei > 0 {
+			t.Expiry = t.IssuedAt.Add(time.Duration(ei * float64(time.Second)))
+		}
+	} else if spec.DefaultLifetime > 0 {
+		t.Expiry = t.IssuedAt.Add(spec.DefaultLifetime)
+	}
+	if s, ok := raw["scope"].(string); ok {
+		t.Scopes = SplitScopes(s, spec.ScopeSeparator)
+	} else {
+		t.Scopes = append([]string(nil), r.Requested...)
+	}
+	for k, v := range raw {
+		switch k {
+		case "access_token", "token_type", "refresh_token", "expires_in", "created_at", "scope":
+		default:
+			t.Extra[k] = v
+		}
+	}
+	return t, nil
+}
+
+// statusCode classifies a non-JSON answer by its status: 429 and 5xx are
+// Unavailable, anything else def.
+func statusCode(status int, def Code) Code {
+	if status == http.StatusTooManyRequests || status >= 500 {
+		return Unavailable
+	}
+	return def
+}
+
+// number reads a JSON number or a numeric string ("at least PayPal returns
+// string" — golang.org/x/oauth2 internal/token.go — and so may others).
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	case float64:
+		return n, true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// SplitScopes splits s by sep (any run of whitespace when sep is " " or
+// empty; commas are also accepted then), dropping empty parts.
+func SplitScopes(s, sep string) []string {
+	if sep == "" || sep == " " {
+		return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == ',' })
+	}
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ValidateScopes returns an InvalidScope error naming the first requested
+// scope that spec does not know. An empty Spec.Scopes accepts everything.
+func ValidateScopes(spec *Spec, requested []string) error {
+	if len(spec.Scopes) == 0 {
+		return nil
+	}
+	known := make(map[string]bool, len(spec.Scopes))
+	for _, s := range spec.Scopes {
+		known[s] = true
+	}
+	for _, s := range requested {
+		if !known[s] {
+			return &Error{Code: InvalidScope, Op: "authorize", Provider: spec.Name,
+				Msg: "unknown scope " + strconv.Quote(Excerpt([]byte(s))) + " (see the provider's scope list: connector providers)"}
+		}
+	}
+	return nil
+}

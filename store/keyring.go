@@ -1,0 +1,226 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/connector-go/connector/driver"
+)
+
+// Environment variables that hold the encryption keys.
+const (
+	// EnvKey holds the current key: 32 bytes, standard base64.
+	EnvKey = "CONNECTOR_ENCRYPTION_KEY"
+	// EnvOldKeys holds earlier keys, comma-separated, still accepted for
+	// reading during a rotation.
+	EnvOldKeys = "CONNECTOR_ENCRYPTION_OLD_KEYS"
+)
+
+// envelope layout: version(1) | key id(4) | nonce(12) | ciphertext+tag.
+const (
+	envelopeV1  = 1
+	keyIDLen    = 4
+	nonceLen    = 12
+	headerLen   = 1 + keyIDLen + nonceLen
+	aadPrefix   = "connector/token/v1"
+	keySizeAES  = 32
+	keyFileName = "connector.key"
+)
+
+// Keyring seals and opens tokens with AES-256-GCM. Every Seal uses a fresh
+// random 96-bit nonce; the associated data binds the ciphertext to its
+// connection id and key id, so a ciphertext copied to another connection does
+// not open. Older keys open what they sealed, so that keys can be rotated:
+// set the new key as current, the old one in EnvOldKeys, and rows are
+// re-sealed under the new key on their next write.
+type Keyring struct {
+	current uint32
+	keys    map[uint32]cipher.AEAD
+}
+
+// NewKeyring returns a Keyring that seals with current and opens with current
+// or any of old. Each key must be 32 bytes.
+func NewKeyring(current []byte, old ...[]byte) (*Keyring, error) {
+	k := &Keyring{keys: map[uint32]cipher.AEAD{}}
+	for i, key := range append([][]byte{current}, old...) {
+		if len(key) != keySizeAES {
+			return nil, &driver.Error{Code: driver.InvalidConfig, Op: "keyring", Msg: fmt.Sprintf("encryption key %d has %d bytes; AES-256 needs 32", i, len(key))}
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		id := KeyID(key)
+		if i == 0 {
+			k.current = id
+		}
+		k.keys[id] = aead
+	}
+	return k, nil
+}
+
+// KeyID is the key's identifier in envelopes: the first 4 bytes of its SHA-256.
+func KeyID(key []byte) uint32 {
+	sum := sha256.Sum256(key)
+	return binary.BigEndian.Uint32(sum[:4])
+}
+
+// NewRandomKey returns 32 random bytes.
+func NewRandomKey() []byte {
+	k := make([]byte, keySizeAES)
+	if _, err := rand.Read(k); err != nil {
+		panic("store: crypto/rand failed: " + err.Error())
+	}
+	return k
+}
+
+func aad(id string, keyID uint32) []byte {
+	b := make([]byte, 0, len(aadPrefix)+1+keyIDLen+len(id))
+	b = append(b, aadPrefix...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint32(b, keyID)
+	return append(b, id...)
+}
+
+// Seal encrypts plaintext for connection id under the current key.
+func (k *Keyring) Seal(id string, plaintext []byte) ([]byte, error) {
+	aead := k.keys[k.current]
+	out := make([]byte, headerLen, headerLen+len(plaintext)+aead.Overhead())
+	out[0] = envelopeV1
+	binary.BigEndian.PutUint32(out[1:], k.current)
+	if _, err := rand.Read(out[1+keyIDLen : headerLen]); err != nil {
+		return nil, Errorf(err, "cannot draw a nonce")
+	}
+	return aead.Seal(out, out[1+keyIDLen:headerLen], plaintext, aad(id, k.current)), nil
+}
+
+// Open decrypts an envelope sealed for connection id. A tampered envelope, one
+// sealed for another connection, or one under an unknown key is an error with
+// Code Store that says which.
+func (k *Keyring) Open(id string, envelope []byte) ([]byte, error) {
+	if len(envelope) < headerLen || envelope[0] != envelopeV1 {
+		return nil, Errorf(nil, "sealed token of connection %s is malformed", quote(id))
+	}
+	keyID := binary.BigEndian.Uint32(envelope[1:])
+	aead, ok := k.keys[keyID]
+	if !ok {
+		return nil, Errorf(nil, "sealed token of connection %s uses key %08x, which is not configured (set %s or %s)", quote(id), keyID, EnvKey, EnvOldKeys)
+	}
+	pt, err := aead.Open(nil, envelope[1+keyIDLen:headerLen], envelope[headerLen:], aad(id, keyID))
+	if err != nil {
+		return nil, Errorf(nil, "sealed token of connection %s does not authenticate (tampered, or sealed for another connection)", quote(id))
+	}
+	return pt, nil
+}
+
+// CurrentKeyID returns the id of the key Seal uses.
+func (k *Keyring) CurrentKeyID() uint32 { return k.current }
+
+// EnvelopeKeyID returns the key id of a sealed envelope, or false.
+func EnvelopeKeyID(envelope []byte) (uint32, bool) {
+	if len(envelope) < headerLen || envelope[0] != envelopeV1 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(envelope[1:]), true
+}
+
+// ErrNoKey is returned by KeyringFromEnv when EnvKey is not set.
+var ErrNoKey = errors.New("store: " + EnvKey + " is not set")
+
+// KeyringFromEnv reads EnvKey and EnvOldKeys. It returns ErrNoKey when EnvKey
+// is unset; a malformed key is an InvalidConfig error that does not echo it.
+func KeyringFromEnv() (*Keyring, error) {
+	cur := strings.TrimSpace(os.Getenv(EnvKey))
+	if cur == "" {
+		return nil, ErrNoKey
+	}
+	key, err := decodeKey(EnvKey, cur)
+	if err != nil {
+		return nil, err
+	}
+	var old [][]byte
+	for i, s := range strings.Split(os.Getenv(EnvOldKeys), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		o, err := decodeKey(fmt.Sprintf("%s[%d]", EnvOldKeys, i), s)
+		if err != nil {
+			return nil, err
+		}
+		old = append(old, o)
+	}
+	return NewKeyring(key, old...)
+}
+
+func decodeKey(name, s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(s)
+	}
+	if err != nil || len(b) != keySizeAES {
+		return nil, &driver.Error{Code: driver.InvalidConfig, Op: "keyring",
+			Msg: name + " must be 32 bytes in base64 (make one with: head -c 32 /dev/urandom | base64)"}
+	}
+	return b, nil
+}
+
+// RequireKeyring returns KeyringFromEnv, or, when no key is set, an
+// InvalidConfig error that tells how to set one. Shared backends
+// (PostgreSQL, Redis) use it: they never invent a key.
+func RequireKeyring(backend string) (*Keyring, error) {
+	k, err := KeyringFromEnv()
+	if errors.Is(err, ErrNoKey) {
+		return nil, &driver.Error{Code: driver.InvalidConfig, Op: "keyring",
+			Msg: backend + " store needs an encryption key: set " + EnvKey + " to 32 random bytes in base64 (head -c 32 /dev/urandom | base64), the same on every instance"}
+	}
+	return k, err
+}
+
+// KeyringForFile returns KeyringFromEnv, or, when no key is set, the key in
+// the file "connector.key" beside dbPath, creating it (mode 0600) with a
+// random key on first use. The embedded SQLite backend uses it.
+func KeyringForFile(dbPath string) (*Keyring, error) {
+	k, err := KeyringFromEnv()
+	if !errors.Is(err, ErrNoKey) {
+		return k, err
+	}
+	path := filepath.Join(filepath.Dir(dbPath), keyFileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := base64.StdEncoding.EncodeToString(NewRandomKey()) + "\n"
+		f, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if cerr == nil {
+			_, werr := f.WriteString(key)
+			if cerr = f.Close(); werr != nil {
+				cerr = werr
+			}
+			if cerr != nil {
+				return nil, Errorf(cerr, "cannot write key file %s", path)
+			}
+		} else if !errors.Is(cerr, os.ErrExist) {
+			return nil, Errorf(cerr, "cannot create key file %s", path)
+		}
+		data, err = os.ReadFile(path) // another process may have won the race
+	}
+	if err != nil {
+		return nil, Errorf(err, "cannot read key file %s", path)
+	}
+	key, err := decodeKey("key file "+path, strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, err
+	}
+	return NewKeyring(key)
+}

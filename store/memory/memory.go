@@ -1,0 +1,187 @@
+// Package memory is an in-process Store: for tests, demos and programs that
+// keep nothing between runs. It registers the scheme "memory": the location
+// "memory://name" opens the same store for the same name within a process.
+package memory
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connector-go/connector/store"
+)
+
+func init() {
+	store.Register("memory", openURL)
+}
+
+var (
+	namedMu sync.Mutex
+	named   = map[string]*namedStore{}
+)
+
+type namedStore struct {
+	s    *Store
+	keys *store.Keyring
+}
+
+// openURL opens memory://name. The keyring comes from the environment, or is
+// a random key kept for the life of the process.
+func openURL(_ context.Context, location string) (store.Store, *store.Keyring, error) {
+	name := strings.TrimPrefix(location[strings.Index(location, "://")+3:], "/")
+	namedMu.Lock()
+	defer namedMu.Unlock()
+	if n, ok := named[name]; ok {
+		return n.s, n.keys, nil
+	}
+	keys, err := store.KeyringFromEnv()
+	if errors.Is(err, store.ErrNoKey) {
+		keys, err = store.NewKeyring(store.NewRandomKey())
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	n := &namedStore{s: New(), keys: keys}
+	named[name] = n
+	return n.s, n.keys, nil
+}
+
+// Store is an in-memory store.Store. The zero value is not usable; call New.
+type Store struct {
+	mu     sync.Mutex
+	recs   map[string]*store.Record
+	leases map[string]*store.Lease
+	fences map[string]int64 // highest fence granted per id
+	now    func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{}, now: time.Now}
+}
+
+// SetClock replaces the clock used for lease expiry and timestamps (tests).
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.recs[id]
+	if !ok {
+		return nil, store.ErrNotFound(id)
+	}
+	return r.Clone(), nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	out := make([]*store.Record, 0, len(s.recs))
+	for _, r := range s.recs {
+		out = append(out, r.Clone())
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, exists := s.recs[rec.ID]
+	switch {
+	case rec.Version == 0 && exists:
+		return 0, store.ErrConflict(rec.ID, "it already exists")
+	case rec.Version != 0 && !exists:
+		return 0, store.ErrConflict(rec.ID, "it does not exist")
+	case exists && cur.Version != rec.Version:
+		return 0, store.ErrConflict(rec.ID, "version changed")
+	case fence > 0 && s.fences[rec.ID] > fence:
+		return 0, store.ErrConflict(rec.ID, "a newer lease was granted (fenced)")
+	}
+	now := s.now()
+	n := rec.Clone()
+	n.Version = rec.Version + 1
+	n.UpdatedAt = now
+	if exists {
+		n.CreatedAt = cur.CreatedAt
+	} else {
+		n.CreatedAt = now
+	}
+	s.recs[rec.ID] = n
+	return n.Version, nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.recs[id]; !ok {
+		return store.ErrNotFound(id)
+	}
+	delete(s.recs, id)
+	delete(s.leases, id)
+	return nil
+}
+
+// TryLock implements store.Store.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if l, ok := s.leases[id]; ok && now.Before(l.Expires) {
+		return nil, store.ErrLocked(id)
+	}
+	s.fences[id]++
+	l := &store.Lease{ID: id, Fence: s.fences[id], Holder: randomHolder(), Expires: now.Add(ttl)}
+	s.leases[id] = l
+	c := *l
+	return &c, nil
+}
+
+// Unlock implements store.Store.
+func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.leases[l.ID]; ok && cur.Holder == l.Holder {
+		delete(s.leases, l.ID)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error { return nil }
+
+func randomHolder() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,142 @@
+// Package store defines where connections live: the Store contract that every
+// backend implements, the Record it holds, the lease lock with fencing that
+// serialises refreshes across processes, and the Keyring that seals tokens
+// at rest with AES-256-GCM.
+//
+// Backends: store/memory, store/sqlite (the default), store/postgres and
+// store/redis. Each registers a URL scheme; Open picks one by the
+// OAuthSettingsLocation of a connection string. Every backend must pass
+// conformance.TestStore.
+//
+// A Store never sees a token in the clear: the engine seals the token with the
+// Keyring before Put and opens it after Get. The Record's other fields
+// (provider, account, scopes, status, expiry) are not secret and stay
+// readable, so that connections can be listed without a key.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/connector-go/connector/driver"
+)
+
+// Status is the state of a connection.
+type Status string
+
+// The statuses.
+const (
+	// Active: the grant is usable.
+	Active Status = "active"
+	// NeedsReauth: the provider rejected the grant; a user must authorize again.
+	// The stored grant is kept (never wiped) for inspection.
+	NeedsReauth Status = "needs_reauth"
+	// Revoked: the grant was revoked through the connector.
+	Revoked Status = "revoked"
+)
+
+// Record is one stored connection.
+type Record struct {
+	ID       string   // connection id, chosen by the engine
+	Provider string   // driver name
+	Account  string   // the provider's account (store code, merchant id)
+	Scopes   []string // granted scopes
+	Status   Status
+	Reason   string    // why the status is not Active; never a secret
+	Expiry   time.Time // when the access token expires; zero if never
+	// Secret is the sealed token (Keyring.Seal): opaque bytes to the store.
+	Secret []byte
+	// Version is the record's compare-and-swap version. Put sets it: 1 on
+	// create, +1 on every write.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Clone returns a deep copy of r.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Scopes = append([]string(nil), r.Scopes...)
+	c.Secret = append([]byte(nil), r.Secret...)
+	return &c
+}
+
+// Lease is a held lock on one connection.
+type Lease struct {
+	ID string // the connection id
+	// Fence is the fencing token: strictly greater than that of every lease
+	// granted before on the same ID, in every process.
+	Fence   int64
+	Holder  string    // unique per acquisition
+	Expires time.Time // by the store's clock; after it, others may take the lease
+}
+
+// Store is the contract every backend implements. All methods must be safe
+// for concurrent use, from many goroutines and many processes sharing the
+// backend. conformance.TestStore checks each rule stated here.
+type Store interface {
+	// Get returns the record, or an error with Code NotFound.
+	Get(ctx context.Context, id string) (*Record, error)
+
+	// List returns every record, sorted by ID.
+	List(ctx context.Context) ([]*Record, error)
+
+	// Put writes rec if the stored version equals rec.Version (0 means the
+	// record must not exist yet) and, when fence > 0, no lease with a fence
+	// greater than fence has been granted on rec.ID. It returns the new
+	// version (rec.Version+1) and sets UpdatedAt (and CreatedAt on create).
+	// A version or fence mismatch is an error with Code Conflict and
+	// changes nothing.
+	Put(ctx context.Context, rec *Record, fence int64) (int64, error)
+
+	// Delete removes the record and any lease on it. Deleting a missing
+	// record is an error with Code NotFound.
+	Delete(ctx context.Context, id string) error
+
+	// TryLock takes the lease on id for ttl, whether or not the record
+	// exists. If another holder's lease has not expired it returns an error
+	// with Code Conflict at once. An expired lease may be taken over.
+	TryLock(ctx context.Context, id string, ttl time.Duration) (*Lease, error)
+
+	// Unlock releases l if it is still the current lease on l.ID (compare
+	// and delete); releasing a lease that expired or was taken over is not
+	// an error and leaves the new holder's lease alone.
+	Unlock(ctx context.Context, l *Lease) error
+
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// ErrNotFound returns the error Get and Delete give for a missing record.
+func ErrNotFound(id string) error {
+	return &driver.Error{Code: driver.NotFound, Op: "store", Msg: "no connection " + quote(id)}
+}
+
+// ErrConflict returns the error Put gives on a version or fence mismatch.
+func ErrConflict(id, why string) error {
+	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "write to connection " + quote(id) + " refused: " + why}
+}
+
+// ErrLocked returns the error TryLock gives while another holder has the lease.
+func ErrLocked(id string) error {
+	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "connection " + quote(id) + " is locked by another holder"}
+}
+
+// Errorf wraps a backend failure as an error with Code Store. The message
+// must not hold a secret (a DSN's password, say).
+func Errorf(err error, format string, args ...any) error {
+	e := driver.Errorf(driver.Store, format, args...)
+	e.Op = "store"
+	e.Err = err
+	return e
+}
+
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return `"` + s + `"`
+}
