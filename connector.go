@@ -1,2 +1,499 @@
 // Package connector connects applications to commerce platforms over OAuth 2.
+//
+// A Connector is one application's link to one provider (Jumpseller,
+// SHOPLINE, ...): it builds authorization URLs, checks callbacks, exchanges
+// codes and opens Connections. A Connection is one merchant's grant: its
+// Token method returns a valid access token, refreshing it when it nears
+// expiry, and its Client method returns an *http.Client for the provider's
+// API.
+//
+// # Registering
+//
+// Drivers register themselves by name, as database/sql drivers do:
+//
+//	import _ "github.com/connector-go/connector/providers/jumpseller"
+//
+// # Lifecycle
+//
+// Every refreshed token is persisted before it is returned. A refresh runs
+// once per connection at a time: single-flight inside the process, a lease
+// lock in the store across processes, a re-read of the store after the lock
+// is taken, and a compare-and-swap write fenced by the lease, so that a
+// rotated refresh token is never lost and never presented twice.
+//
+// # Connection strings
+//
+// Open accepts CData-style connection strings (see docs/connection-strings.md).
+//
+// # Errors
+//
+// Every error is an *Error with a Code; branch on CodeOf(err), never on the
+// text. Messages never hold a secret.
 package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
+)
+
+// Connector is one application's link to one provider. It is safe for
+// concurrent use; create one per provider and application and share it.
+type Connector struct {
+	name  string
+	p     driver.Provider
+	spec  *driver.Spec
+	opts  Options
+	env   *driver.Env
+	store store.Store
+	keys  *store.Keyring
+
+	states states
+
+	ctx    context.Context // cancelled by Close; ends background writes
+	cancel context.CancelFunc
+
+	ownsStore bool   // Open opened the store; Close closes it
+	supplied  *Token // a grant given in the connection string
+
+	mu    sync.Mutex
+	conns map[string]*Connection
+}
+
+// New returns a Connector for the registered provider.
+func New(provider string, opts Options) (*Connector, error) {
+	p, err := Lookup(provider)
+	if err != nil {
+		return nil, err
+	}
+	return newConnector(p, opts)
+}
+
+// NewWithDriver returns a Connector for a driver that is not registered
+// (tests, private drivers).
+func NewWithDriver(p driver.Provider, opts Options) (*Connector, error) {
+	return newConnector(p, opts)
+}
+
+func newConnector(p driver.Provider, opts Options) (*Connector, error) {
+	opts = opts.withDefaults()
+	spec := p.Spec()
+	c := &Connector{name: spec.Name, p: p, spec: spec, opts: opts, conns: map[string]*Connection{}}
+	bad := func(msg string) error {
+		return &Error{Code: CodeInvalidConfig, Op: "config", Provider: spec.Name, Msg: msg}
+	}
+	switch opts.Mode {
+	case ModeOff, ModeRefresh, ModeGetAndRefresh:
+	default:
+		return nil, bad("InitiateOAuth " + quoteName(string(opts.Mode)) + " is not one of OFF, REFRESH, GETANDREFRESH")
+	}
+	if opts.Mode != ModeOff {
+		if opts.ClientID == "" {
+			return nil, bad("OAuthClientId is required")
+		}
+		if opts.ClientSecret == "" {
+			return nil, bad("OAuthClientSecret is required")
+		}
+	}
+	if opts.RedirectURL != "" {
+		if err := driver.CheckURL("CallbackURL", opts.RedirectURL, true); err != nil {
+			return nil, err
+		}
+	}
+	ep := spec.Endpoint
+	for _, o := range []struct {
+		field    string
+		dst      *string
+		override string
+	}{
+		{"OAuthAuthorizationURL", &ep.AuthURL, opts.Endpoint.AuthURL},
+		{"OAuthAccessTokenURL", &ep.TokenURL, opts.Endpoint.TokenURL},
+		{"OAuthRefreshTokenURL", &ep.RefreshURL, opts.Endpoint.RefreshURL},
+		{"OAuthRevokeURL", &ep.RevokeURL, opts.Endpoint.RevokeURL},
+		{"TokenInfoURL", &ep.TokenInfoURL, opts.Endpoint.TokenInfoURL},
+		{"URL", &ep.APIBaseURL, opts.Endpoint.APIBaseURL},
+	} {
+		if o.override != "" {
+			*o.dst = o.override
+		}
+		if *o.dst != "" {
+			if err := driver.CheckURL(o.field, *o.dst, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if ep.APIBaseURL != "" && !strings.HasSuffix(ep.APIBaseURL, "/") {
+		ep.APIBaseURL += "/"
+	}
+	if ep.RefreshURL == "" {
+		ep.RefreshURL = ep.TokenURL
+	}
+	scopes := opts.Scopes
+	if len(scopes) == 0 {
+		scopes = spec.DefaultScopes
+	}
+	if err := driver.ValidateScopes(spec, scopes); err != nil {
+		return nil, err
+	}
+	c.opts.Scopes = scopes
+	c.opts.Endpoint = ep
+
+	c.store, c.keys = opts.Store, opts.Keyring
+	if c.store == nil {
+		c.store = memory.New()
+	}
+	if c.keys == nil {
+		k, err := store.KeyringFromEnv()
+		if errors.Is(err, store.ErrNoKey) {
+			k, err = store.NewKeyring(store.NewRandomKey())
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.keys = k
+	}
+	c.env = &driver.Env{
+		Provider: p,
+		Config: driver.Config{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
+			RedirectURL: opts.RedirectURL, Scopes: scopes, Endpoint: ep},
+		HTTP: newRetryDoer(&c.opts),
+		Now:  opts.Clock,
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Provider returns the driver's name.
+func (c *Connector) Provider() string { return c.name }
+
+// Spec returns the driver's description with the endpoint overrides
+// applied. Do not modify it.
+func (c *Connector) Spec() driver.Spec {
+	s := *c.spec
+	s.Endpoint = c.env.Config.Endpoint
+	return s
+}
+
+// Store returns the store the connector persists to.
+func (c *Connector) Store() store.Store { return c.store }
+
+// Close stops background work (pending store writes) and closes the store
+// if Open opened it.
+func (c *Connector) Close() error {
+	c.cancel()
+	if c.ownsStore {
+		return c.store.Close()
+	}
+	return nil
+}
+
+func (c *Connector) now() time.Time { return c.opts.Clock() }
+
+func (c *Connector) errorf(code Code, op, format string, args ...any) *Error {
+	e := driver.Errorf(code, format, args...)
+	e.Op, e.Provider = op, c.name
+	return e
+}
+
+// AuthCodeURL returns the provider's authorization URL for a fresh one-time
+// state, bound to this provider and redirect URI and valid for
+// Options.StateTTL. Send the user there; the provider redirects back to the
+// redirect URI, whose query goes to HandleCallback. extra adds query
+// parameters (SHOPLINE's merchant_id, say).
+func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
+	if c.opts.Mode == ModeOff {
+		return "", c.errorf(CodeAuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
+	}
+	if c.opts.RedirectURL == "" {
+		return "", c.errorf(CodeInvalidConfig, "authorize", "CallbackURL (the redirect URI) is required to authorize")
+	}
+	ep := c.env.Config.Endpoint.AuthURL
+	u, err := url.Parse(ep)
+	if err != nil || ep == "" {
+		return "", c.errorf(CodeInvalidConfig, "authorize", "the provider has no valid authorization URL")
+	}
+	q := u.Query()
+	for k, v := range c.spec.AuthParams {
+		q[k] = v
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	q.Set("client_id", c.opts.ClientID)
+	q.Set("redirect_uri", c.opts.RedirectURL)
+	q.Set("response_type", "code")
+	if len(c.opts.Scopes) > 0 {
+		sep := c.spec.ScopeSeparator
+		if sep == "" {
+			sep = " "
+		}
+		q.Set("scope", strings.Join(c.opts.Scopes, sep))
+	}
+	q.Set("state", c.states.issue(c.name, c.opts.RedirectURL, c.now(), c.opts.StateTTL))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// HandleCallback completes an authorization from the query of the request
+// the provider redirected to the redirect URI: it refuses a denial
+// (CodeAccessDenied) and a missing, unknown, reused, expired or foreign
+// state (CodeInvalidState, without calling the token endpoint), then
+// exchanges the code as Exchange does.
+func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Connection, error) {
+	if oe := query.Get("error"); oe != "" {
+		// Consume the state so that it cannot be replayed.
+		c.states.take(query.Get("state"), c.name, c.opts.RedirectURL, c.now())
+		code := driver.ClassifyOAuthError(oe)
+		if oe == "access_denied" {
+			code = CodeAccessDenied
+		}
+		e := c.errorf(code, "authorize", "the provider refused the authorization")
+		e.OAuthError = driver.Excerpt([]byte(oe))
+		e.OAuthDescription = driver.Excerpt([]byte(query.Get("error_description")))
+		return nil, e
+	}
+	return c.Exchange(ctx, query.Get("state"), query.Get("code"))
+}
+
+// Exchange checks state, exchanges code at the token endpoint with the
+// identical redirect URI, identifies the account, persists the connection
+// and returns it. Nothing is returned before the connection is persisted.
+//
+// A re-authorization of an account that already has a connection replaces
+// that connection's grant and makes it active again.
+//
+// If identification fails after the exchange, the connection is still
+// persisted (with an empty account) and returned together with the error.
+func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connection, error) {
+	entry, why := c.states.take(state, c.name, c.opts.RedirectURL, c.now())
+	if why != "" {
+		return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
+	}
+	if code == "" {
+		return nil, c.errorf(CodeInvalidGrant, "callback", "the callback carries no code")
+	}
+	if c.opts.Mode == ModeOff {
+		return nil, c.errorf(CodeAuthorizationRequired, "exchange", "InitiateOAuth=OFF forbids calling the token endpoint")
+	}
+	tok, err := driver.StandardExchange(ctx, c.env, code)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeInvalidGrant && c.spec.CodeLifetime > 0 && c.now().Sub(entry.issued) > c.spec.CodeLifetime {
+			e.Msg = "authorization code expired: " + c.spec.DisplayName + " codes expire after " + c.spec.CodeLifetime.String() + "; authorize again"
+		}
+		c.log(ctx, "exchange failed", "code", CodeOf(err).String())
+		return nil, err
+	}
+	account, idErr := c.p.Identify(ctx, c.env, tok)
+	if idErr == nil && account != "" {
+		tok.AccountID = account
+	}
+	conn, err := c.save(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	c.log(ctx, "connected", "connection", conn.id, "account", tok.AccountID)
+	return conn, idErr
+}
+
+// Import persists a grant obtained elsewhere (OAuthAccessToken and
+// OAuthRefreshToken in a connection string, say) as a connection, and
+// returns it. The account is identified when tok does not name it and the
+// provider's API allows; a failure there is not an error.
+func (c *Connector) Import(ctx context.Context, tok *Token) (*Connection, error) {
+	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
+		return nil, c.errorf(CodeInvalidConfig, "import", "the token has neither an access nor a refresh token")
+	}
+	t := tok.Clone()
+	if t.TokenType == "" {
+		t.TokenType = "Bearer"
+	}
+	if t.AccountID == "" && t.AccessToken != "" {
+		if acc, err := c.p.Identify(ctx, c.env, t); err == nil {
+			t.AccountID = acc
+		}
+	}
+	return c.save(ctx, t)
+}
+
+// connectionID is provider:account, so that a re-authorization of the same
+// account updates its connection; provider:manual when the account is unknown.
+func (c *Connector) connectionID(tok *Token) string {
+	acc := tok.AccountID
+	if acc == "" {
+		acc = "manual"
+	}
+	return c.name + ":" + acc
+}
+
+// save writes tok as the active grant of its connection (creating it or
+// replacing the grant) and returns the live Connection.
+func (c *Connector) save(ctx context.Context, tok *Token) (*Connection, error) {
+	id := c.connectionID(tok)
+	conn := c.connection(id)
+	for attempt := 0; ; attempt++ {
+		var base *store.Record
+		cur, err := c.store.Get(ctx, id)
+		switch {
+		case err == nil:
+			base = cur
+		case CodeOf(err) == CodeNotFound:
+			base = &store.Record{ID: id, Provider: c.name}
+		default:
+			return nil, c.storeErr("save", err)
+		}
+		rec, err := c.record(base, tok, store.Active, "")
+		if err != nil {
+			return nil, err
+		}
+		v, err := c.store.Put(ctx, rec, 0)
+		if err == nil {
+			rec.Version = v
+			conn.set(c.snapshotOf(rec, tok))
+			return conn, nil
+		}
+		if CodeOf(err) != CodeConflict || attempt >= 3 {
+			return nil, c.storeErr("save", err)
+		}
+	}
+}
+
+// record returns a copy of base carrying tok, sealed, with the given status.
+func (c *Connector) record(base *store.Record, tok *Token, st store.Status, reason string) (*store.Record, error) {
+	rec := base.Clone()
+	plain, err := json.Marshal(tok)
+	if err != nil {
+		return nil, c.errorf(CodeInternal, "seal", "cannot encode token")
+	}
+	if rec.Secret, err = c.keys.Seal(rec.ID, plain); err != nil {
+		return nil, err
+	}
+	rec.Provider = c.name
+	if tok.AccountID != "" {
+		rec.Account = tok.AccountID
+	}
+	rec.Scopes = append([]string(nil), tok.Scopes...)
+	rec.Expiry = tok.Expiry
+	rec.Status, rec.Reason = st, reason
+	return rec, nil
+}
+
+// open decrypts a record's token.
+func (c *Connector) open(rec *store.Record) (*Token, error) {
+	plain, err := c.keys.Open(rec.ID, rec.Secret)
+	if err != nil {
+		return nil, err
+	}
+	var tok Token
+	if err := json.Unmarshal(plain, &tok); err != nil {
+		return nil, c.errorf(CodeStore, "open", "stored token of %s is not valid JSON", rec.ID)
+	}
+	return &tok, nil
+}
+
+func (c *Connector) storeErr(op string, err error) error {
+	if _, ok := err.(*Error); ok {
+		return err
+	}
+	e := c.errorf(CodeStore, op, "store failed")
+	e.Err = err
+	return e
+}
+
+// Connection returns the stored connection id. Every call with the same id
+// returns the same *Connection, so that its callers share one cached token
+// and one refresh.
+func (c *Connector) Connection(ctx context.Context, id string) (*Connection, error) {
+	conn := c.connection(id)
+	if conn.snap.Load() != nil {
+		return conn, nil
+	}
+	if _, err := conn.load(ctx); err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (c *Connector) connection(id string) *Connection {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conn, ok := c.conns[id]
+	if !ok {
+		conn = &Connection{c: c, id: id, flight: make(chan struct{}, 1)}
+		c.conns[id] = conn
+	}
+	return conn
+}
+
+// Connections lists the stored connections of this connector's provider.
+func (c *Connector) Connections(ctx context.Context) ([]ConnectionInfo, error) {
+	recs, err := c.store.List(ctx)
+	if err != nil {
+		return nil, c.storeErr("list", err)
+	}
+	var out []ConnectionInfo
+	for _, r := range recs {
+		if r.Provider == c.name {
+			out = append(out, infoOf(r))
+		}
+	}
+	return out, nil
+}
+
+// Default returns the only stored connection of this provider. With none it
+// fails with CodeAuthorizationRequired; with several, with
+// CodeInvalidConfig (name one with Connection).
+func (c *Connector) Default(ctx context.Context) (*Connection, error) {
+	list, err := c.Connections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 && c.supplied != nil {
+		return c.Import(ctx, c.supplied)
+	}
+	switch len(list) {
+	case 0:
+		return nil, c.errorf(CodeAuthorizationRequired, "connect", "no stored connection for %s; authorize first (connector auth)", c.name)
+	case 1:
+		return c.Connection(ctx, list[0].ID)
+	}
+	ids := make([]string, len(list))
+	for i, l := range list {
+		ids[i] = l.ID
+	}
+	return nil, c.errorf(CodeInvalidConfig, "connect", "several connections for %s (%s); name one", c.name, strings.Join(ids, ", "))
+}
+
+// CanRevoke reports whether the provider has a revocation endpoint.
+func (c *Connector) CanRevoke() bool {
+	_, custom := c.p.(driver.Revoker)
+	return custom || c.env.Config.Endpoint.RevokeURL != ""
+}
+
+// RateLimit returns the provider's rate-limit headers found in resp.
+func (c *Connector) RateLimit(resp *http.Response) http.Header {
+	h := http.Header{}
+	for _, name := range c.spec.RateLimitHeaders {
+		if v := resp.Header.Values(name); len(v) > 0 {
+			h[http.CanonicalHeaderKey(name)] = v
+		}
+	}
+	return h
+}
+
+func (c *Connector) log(ctx context.Context, msg string, args ...any) {
+	c.opts.Logger.InfoContext(ctx, msg, append([]any{"provider", c.name}, args...)...)
+}
+
+func (c *Connector) warn(ctx context.Context, msg string, args ...any) {
+	c.opts.Logger.WarnContext(ctx, msg, append([]any{"provider", c.name}, args...)...)
+}

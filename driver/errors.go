@@ -59,6 +59,8 @@ const (
 	Unsupported
 	// ProviderError: any other error the provider reported.
 	ProviderError
+	// Internal: a bug or an impossible state inside the connector.
+	Internal
 )
 
 var codeNames = [...]string{
@@ -80,6 +82,7 @@ var codeNames = [...]string{
 	Conflict:              "conflict",
 	Unsupported:           "unsupported",
 	ProviderError:         "provider_error",
+	Internal:              "internal",
 }
 
 // String returns the code's stable snake_case name.

@@ -1,0 +1,895 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/simulator"
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
+	"github.com/google/go-cmp/cmp"
+)
+
+// ProviderHarness describes the driver under test.
+type ProviderHarness struct {
+	// Provider is the driver. It must implement driver.Simulated unless
+	// NewSimulator is set.
+	Provider driver.Provider
+	// NewSimulator returns a fresh simulator of the provider; by default
+	// Provider.(driver.Simulated).NewSimulator().
+	NewSimulator func() *simulator.Server
+	// Scopes to request; by default the first two of Spec.Scopes, or
+	// Spec.DefaultScopes.
+	Scopes []string
+	// APIPath is a GET path under the API base that a valid token may read
+	// (Jumpseller "store/info.json", SHOPLINE "token/info").
+	APIPath string
+}
+
+const (
+	testClientID     = "conformance-client-id-0123456789"
+	testClientSecret = "conformance-client-secret-9f8e7d6c5b4a"
+)
+
+// fakeClock is a settable clock shared by the engine and the simulator.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fixture is one subtest's world: a fresh simulator on loopback, a memory
+// store and a connector pointed at both.
+type fixture struct {
+	t       *testing.T
+	h       ProviderHarness
+	spec    *driver.Spec
+	sim     *simulator.Server
+	srv     *httptest.Server
+	clock   *fakeClock
+	store   *memory.Store
+	keys    *store.Keyring
+	opts    connector.Options
+	conn    *connector.Connector
+	reauths atomic.Int32
+	secrets []string // every secret the fixture has seen, for leak checks
+}
+
+func newFixture(t *testing.T, h ProviderHarness, mutate ...func(*connector.Options)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, h: h, spec: h.Provider.Spec(), clock: &fakeClock{t: time.Now().Truncate(time.Second)}}
+	if h.NewSimulator != nil {
+		f.sim = h.NewSimulator()
+	} else if s, ok := h.Provider.(driver.Simulated); ok {
+		sim, ok := s.NewSimulator().(*simulator.Server)
+		if !ok {
+			t.Fatalf("%s: NewSimulator does not return a *simulator.Server; set ProviderHarness.NewSimulator", f.spec.Name)
+		}
+		f.sim = sim
+	} else {
+		t.Fatalf("%s: the driver has no simulator; implement driver.Simulated or set ProviderHarness.NewSimulator", f.spec.Name)
+	}
+	f.sim.SetClock(f.clock.Now)
+	f.srv = httptest.NewServer(f.sim)
+	t.Cleanup(f.srv.Close)
+	redirect := f.srv.URL + "/callback"
+	f.sim.AddClient(testClientID, testClientSecret, redirect)
+	f.store = memory.New()
+	f.keys, _ = store.NewKeyring(store.NewRandomKey())
+	f.opts = connector.Options{
+		ClientID: testClientID, ClientSecret: testClientSecret, RedirectURL: redirect,
+		Scopes:   f.scopes(),
+		Endpoint: f.sim.Endpoint(f.srv.URL),
+		Store:    f.store, Keyring: f.keys,
+		Clock:    f.clock.Now,
+		Timeout:  5 * time.Second,
+		Retry:    connector.RetryPolicy{Max: 3, WaitMin: time.Millisecond, WaitMax: 20 * time.Millisecond, Budget: 10 * time.Second},
+		OnReauthRequired: func(context.Context, connector.ConnectionInfo, error) {
+			f.reauths.Add(1)
+		},
+	}
+	for _, m := range mutate {
+		m(&f.opts)
+	}
+	var err error
+	if f.conn, err = connector.NewWithDriver(h.Provider, f.opts); err != nil {
+		t.Fatalf("connector.NewWithDriver: %v", err)
+	}
+	t.Cleanup(func() { f.conn.Close() })
+	f.secrets = []string{testClientSecret}
+	return f
+}
+
+func (f *fixture) scopes() []string {
+	if len(f.h.Scopes) > 0 {
+		return f.h.Scopes
+	}
+	if len(f.spec.Scopes) >= 2 {
+		return f.spec.Scopes[:2]
+	}
+	return f.spec.DefaultScopes
+}
+
+// authorize runs the whole authorization: URL, consent, callback, exchange.
+func (f *fixture) authorize() *connector.Connection {
+	f.t.Helper()
+	u, err := f.conn.AuthCodeURL(nil)
+	if err != nil {
+		f.t.Fatalf("AuthCodeURL: %v", err)
+	}
+	redirect, err := f.sim.Approve(u)
+	if err != nil {
+		f.t.Fatalf("simulator refused the authorize URL %s: %v", redactQuery(u), err)
+	}
+	c, err := f.conn.HandleCallback(context.Background(), redirect.Query())
+	if err != nil {
+		f.t.Fatalf("HandleCallback: %v", err)
+	}
+	f.remember(c)
+	return c
+}
+
+// remember adds the connection's current tokens to the leak list.
+func (f *fixture) remember(c *connector.Connection) *connector.Token {
+	f.t.Helper()
+	tok, err := c.Token(context.Background())
+	if err != nil {
+		return nil
+	}
+	f.secrets = append(f.secrets, tok.AccessToken)
+	if tok.RefreshToken != "" {
+		f.secrets = append(f.secrets, tok.RefreshToken)
+	}
+	return tok
+}
+
+// stored returns the token persisted for id, decrypted.
+func (f *fixture) stored(id string) (*store.Record, *connector.Token) {
+	f.t.Helper()
+	rec, err := f.store.Get(context.Background(), id)
+	if err != nil {
+		f.t.Fatalf("store.Get(%q): %v", id, err)
+	}
+	plain, err := f.keys.Open(id, rec.Secret)
+	if err != nil {
+		f.t.Fatalf("stored token of %q does not open: %v", id, err)
+	}
+	tok, err := decodeToken(plain)
+	if err != nil {
+		f.t.Fatalf("stored token of %q: %v", id, err)
+	}
+	return rec, tok
+}
+
+// expire moves the clock past the access token's expiry.
+func (f *fixture) expire(tok *connector.Token) {
+	f.t.Helper()
+	if tok.Expiry.IsZero() {
+		f.t.Fatalf("token has no expiry; cannot expire it")
+	}
+	f.clock.Advance(tok.Expiry.Sub(f.clock.Now()) + time.Second)
+}
+
+// noSecrets fails if err's text holds any secret seen so far.
+func (f *fixture) noSecrets(err error) {
+	f.t.Helper()
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	for _, s := range f.secrets {
+		if s != "" && strings.Contains(msg, s) {
+			f.t.Errorf("error text holds a secret: %q", msg)
+		}
+	}
+}
+
+func wantCode(t *testing.T, err error, want connector.Code) {
+	t.Helper()
+	if got := connector.CodeOf(err); got != want {
+		t.Errorf("error code = %v, want %v (error: %v)", got, want, err)
+	}
+}
+
+func redactQuery(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+// TestProvider runs the provider conformance suite against h.Provider and
+// its simulator. Each subtest gets a fresh simulator, store and clock.
+func TestProvider(t *testing.T, h ProviderHarness) {
+	if h.Provider == nil {
+		t.Fatal("conformance: ProviderHarness.Provider is nil")
+	}
+	for _, tc := range providerTests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, h) })
+	}
+}
+
+var providerTests = []struct {
+	name string
+	run  func(*testing.T, ProviderHarness)
+}{
+	{"AuthCodeURL", testAuthCodeURL},
+	{"State", testState},
+	{"Exchange", testExchange},
+	{"Normalisation", testNormalisation},
+	{"Identity", testIdentity},
+	{"RefreshAndRotation", testRefreshRotation},
+	{"Stampede", testStampede},
+	{"InvalidGrant", testInvalidGrant},
+	{"RetryAfter", testRetryAfter},
+	{"ServerErrorRetry", testServerErrorRetry},
+	{"RetryBudget", testRetryBudget},
+	{"DroppedConnection", testDroppedConnection},
+	{"LostAnswer", testLostAnswer},
+	{"BadAnswers", testBadAnswers},
+	{"PersistBeforeReturn", testPersistBeforeReturn},
+	{"Client", testClient},
+	{"Revoke", testRevoke},
+}
+
+func testAuthCodeURL(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	a, err := f.conn.AuthCodeURL(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.conn.AuthCodeURL(nil)
+	ua, _ := url.Parse(a)
+	ub, _ := url.Parse(b)
+	q := ua.Query()
+	sep := f.spec.ScopeSeparator
+	if sep == "" {
+		sep = " "
+	}
+	want := map[string]string{
+		"client_id":     testClientID,
+		"redirect_uri":  f.opts.RedirectURL,
+		"response_type": "code",
+		"scope":         strings.Join(f.scopes(), sep),
+	}
+	got := map[string]string{}
+	for k := range want {
+		got[k] = q.Get(k)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("authorize parameters (-want +got):\n%s", d)
+	}
+	if st := q.Get("state"); len(st) < 32 {
+		t.Errorf("state %q is shorter than 32 characters", st)
+	} else if st == ub.Query().Get("state") {
+		t.Errorf("two authorize URLs share the state %q", st)
+	}
+	for _, k := range []string{"client_secret", "code_challenge", "code_challenge_method"} {
+		if q.Has(k) {
+			t.Errorf("authorize URL carries %s", k)
+		}
+	}
+	if strings.Contains(a, testClientSecret) {
+		t.Error("authorize URL holds the client secret")
+	}
+	if ua.Scheme+"://"+ua.Host+ua.Path != f.sim.Endpoint(f.srv.URL).AuthURL {
+		t.Errorf("authorize URL %s is not the endpoint %s", redactQuery(a), f.sim.Endpoint(f.srv.URL).AuthURL)
+	}
+	// Unknown scopes are refused before any redirect.
+	if len(f.spec.Scopes) > 0 {
+		_, err := connector.NewWithDriver(h.Provider, connector.Options{ClientID: "x", ClientSecret: "y", RedirectURL: f.opts.RedirectURL, Scopes: []string{"no_such_scope"}})
+		wantCode(t, err, connector.CodeInvalidScope)
+	}
+}
+
+func testState(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	u, _ := f.conn.AuthCodeURL(nil)
+	redirect, err := f.sim.Approve(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := redirect.Query()
+	cases := []struct {
+		name  string
+		query url.Values
+	}{
+		{"missing", url.Values{"code": {good.Get("code")}}},
+		{"unknown", url.Values{"code": {good.Get("code")}, "state": {"forged-state-value-0123456789abcdef"}}},
+	}
+	for _, tc := range cases {
+		_, err := f.conn.HandleCallback(ctx, tc.query)
+		wantCode(t, err, connector.CodeInvalidState)
+	}
+	// A state issued for another redirect URI (another connector) is refused.
+	other := f.opts
+	other.RedirectURL = f.srv.URL + "/other-callback"
+	c2, err := connector.NewWithDriver(h.Provider, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, _ := c2.AuthCodeURL(nil)
+	st2, _ := url.Parse(u2)
+	_, err = f.conn.HandleCallback(ctx, url.Values{"code": {good.Get("code")}, "state": {st2.Query().Get("state")}})
+	wantCode(t, err, connector.CodeInvalidState)
+	// Expired.
+	u3, _ := f.conn.AuthCodeURL(nil)
+	p3, _ := url.Parse(u3)
+	f.clock.Advance(11 * time.Minute)
+	_, err = f.conn.HandleCallback(ctx, url.Values{"code": {good.Get("code")}, "state": {p3.Query().Get("state")}})
+	wantCode(t, err, connector.CodeInvalidState)
+	if n := f.sim.Stats().TokenRequests; n != 0 {
+		t.Errorf("refused callbacks reached the token endpoint %d times", n)
+	}
+	// The good state works once, then is spent.
+	f.clock.Advance(-11 * time.Minute)
+	if _, err := f.conn.HandleCallback(ctx, good); err != nil {
+		t.Fatalf("good callback: %v", err)
+	}
+	_, err = f.conn.HandleCallback(ctx, good)
+	wantCode(t, err, connector.CodeInvalidState)
+	// A denial is reported as such.
+	u4, _ := f.conn.AuthCodeURL(nil)
+	denied, err := f.sim.Deny(u4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.conn.HandleCallback(ctx, denied.Query())
+	wantCode(t, err, connector.CodeAccessDenied)
+	if n := f.sim.Stats().TokenRequests; n != 1 {
+		t.Errorf("token endpoint called %d times, want 1", n)
+	}
+}
+
+func testExchange(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	c := f.authorize()
+	if n := f.sim.Stats().Exchanges; n != 1 {
+		t.Errorf("simulator saw %d exchanges, want 1", n)
+	}
+	tok, err := c.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.sim.ValidAccessToken(tok.AccessToken) {
+		t.Error("the access token is not one the simulator issued")
+	}
+	_, stored := f.stored(c.ID())
+	if stored.AccessToken != tok.AccessToken || stored.RefreshToken != tok.RefreshToken {
+		t.Error("the stored token differs from the returned one")
+	}
+	// An expired authorization code names its cause when the provider documents a lifetime.
+	if f.spec.CodeLifetime > 0 {
+		u, _ := f.conn.AuthCodeURL(nil)
+		redirect, err := f.sim.Approve(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(f.spec.CodeLifetime + time.Second)
+		_, err = f.conn.HandleCallback(context.Background(), redirect.Query())
+		wantCode(t, err, connector.CodeInvalidGrant)
+		if err != nil && !strings.Contains(err.Error(), "expire") {
+			t.Errorf("expired code error does not say it expired: %v", err)
+		}
+		f.noSecrets(err)
+	}
+}
+
+func testNormalisation(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	issued := f.clock.Now()
+	c := f.authorize()
+	tok := f.remember(c)
+	if tok.TokenType != "Bearer" {
+		t.Errorf("TokenType = %q, want Bearer", tok.TokenType)
+	}
+	cfg := f.sim.Config()
+	if want := issued.Add(cfg.AccessTTL); !tok.Expiry.Equal(want) {
+		t.Errorf("Expiry = %v, want created_at + expires_in = %v", tok.Expiry, want)
+	}
+	if d := cmp.Diff(f.scopes(), tok.Scopes); d != "" {
+		t.Errorf("Scopes (-want +got):\n%s", d)
+	}
+	if tok.AccountID != cfg.AccountID {
+		t.Errorf("AccountID = %q, want %q", tok.AccountID, cfg.AccountID)
+	}
+	if tok.RefreshToken == "" {
+		t.Error("no refresh token")
+	}
+	for _, k := range []string{"access_token", "refresh_token", "token_type", "expires_in", "created_at", "scope"} {
+		if _, ok := tok.Extra[k]; ok {
+			t.Errorf("Extra holds the standard field %q", k)
+		}
+	}
+	if s := tok.String(); strings.Contains(s, tok.AccessToken) || strings.Contains(s, tok.RefreshToken) {
+		t.Errorf("Token.String shows a secret: %s", s)
+	}
+}
+
+func testIdentity(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	c := f.authorize()
+	info := c.Info()
+	want := f.sim.Config().AccountID
+	if info.Account != want {
+		t.Errorf("Account = %q, want %q", info.Account, want)
+	}
+	if info.ID != f.spec.Name+":"+want {
+		t.Errorf("ID = %q, want %q", info.ID, f.spec.Name+":"+want)
+	}
+	if info.Status != store.Active {
+		t.Errorf("Status = %q, want active", info.Status)
+	}
+	// A second authorization of the same account updates the same connection.
+	c2 := f.authorize()
+	if c2.ID() != c.ID() {
+		t.Errorf("re-authorization made connection %q, want %q", c2.ID(), c.ID())
+	}
+	list, err := f.conn.Connections(context.Background())
+	if err != nil || len(list) != 1 {
+		t.Errorf("Connections = %d entries (err %v), want 1", len(list), err)
+	}
+}
+
+func testRefreshRotation(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	old := f.remember(c)
+	for round := 1; round <= 3; round++ {
+		cur, _ := c.Token(ctx)
+		f.expire(cur)
+		nt, err := c.Token(ctx)
+		if err != nil {
+			t.Fatalf("round %d: Token after expiry: %v", round, err)
+		}
+		f.remember(c)
+		if nt.AccessToken == cur.AccessToken {
+			t.Fatalf("round %d: expired token returned again", round)
+		}
+		if f.spec.RotatesRefreshTokens && nt.RefreshToken == cur.RefreshToken {
+			t.Errorf("round %d: refresh token not rotated", round)
+		}
+		if !f.sim.ValidAccessToken(nt.AccessToken) {
+			t.Errorf("round %d: refreshed access token is not valid at the simulator", round)
+		}
+		_, stored := f.stored(c.ID())
+		if stored.RefreshToken != nt.RefreshToken || stored.AccessToken != nt.AccessToken {
+			t.Errorf("round %d: the store does not hold the rotated token", round)
+		}
+		if nt.AccountID != old.AccountID {
+			t.Errorf("round %d: account changed from %q to %q", round, old.AccountID, nt.AccountID)
+		}
+		// Use the new access token, as an application would: Doorkeeper then
+		// revokes the previous refresh token.
+		if h.APIPath != "" {
+			resp, err := c.Client(ctx).Get(f.sim.Endpoint(f.srv.URL).APIBaseURL + h.APIPath)
+			if err != nil {
+				t.Fatalf("round %d: API call: %v", round, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("round %d: API answered %d", round, resp.StatusCode)
+			}
+		}
+	}
+	if st := f.sim.Stats(); st.Refreshes != 3 || st.FamiliesRevoked != 0 {
+		t.Errorf("simulator: %d refreshes, %d families revoked; want 3, 0", st.Refreshes, st.FamiliesRevoked)
+	}
+}
+
+func testStampede(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok, _ := c.Token(ctx)
+	f.expire(tok)
+	const callers = 1000
+	var wg sync.WaitGroup
+	got := make([]string, callers)
+	errs := make([]error, callers)
+	start := make(chan struct{})
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			t, err := c.Token(ctx)
+			errs[i] = err
+			if err == nil {
+				got[i] = t.AccessToken
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+		if got[i] != got[0] {
+			t.Fatalf("callers got different tokens")
+		}
+	}
+	if n := f.sim.Stats().Refreshes; n != 1 {
+		t.Errorf("%d concurrent callers made %d refreshes, want 1", callers, n)
+	}
+	// Another connector on the same store (another process) adopts it.
+	c2, _ := connector.NewWithDriver(h.Provider, f.opts)
+	defer c2.Close()
+	conn2, err := c2.Connection(ctx, c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := conn2.Token(ctx)
+	if err != nil || t2.AccessToken != got[0] {
+		t.Errorf("a second connector did not adopt the refreshed token (err %v)", err)
+	}
+	if n := f.sim.Stats().Refreshes; n != 1 {
+		t.Errorf("the second connector refreshed again: %d refreshes", n)
+	}
+}
+
+func testInvalidGrant(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok := f.remember(c)
+	f.sim.RevokeAll()
+	f.expire(tok)
+	before := f.sim.Stats().TokenRequests
+	_, err := c.Token(ctx)
+	wantCode(t, err, connector.CodeReauthRequired)
+	f.noSecrets(err)
+	if n := f.sim.Stats().TokenRequests - before; n != 1 {
+		t.Errorf("invalid_grant: %d token requests, want exactly 1 (never retried)", n)
+	}
+	if n := f.reauths.Load(); n != 1 {
+		t.Errorf("OnReauthRequired called %d times, want 1", n)
+	}
+	rec, stored := f.stored(c.ID())
+	if rec.Status != store.NeedsReauth {
+		t.Errorf("stored status = %q, want needs_reauth", rec.Status)
+	}
+	if stored.RefreshToken != tok.RefreshToken {
+		t.Error("the stored grant was changed or wiped")
+	}
+	_, err = c.Token(ctx)
+	wantCode(t, err, connector.CodeReauthRequired)
+	if n := f.sim.Stats().TokenRequests - before; n != 1 {
+		t.Errorf("a needs_reauth connection called the token endpoint again (%d requests)", n)
+	}
+	// Reauthorizing makes the connection active again.
+	c2 := f.authorize()
+	if c2.Info().Status != store.Active {
+		t.Errorf("after reauthorization status = %q", c2.Info().Status)
+	}
+}
+
+func testRetryAfter(t *testing.T, h ProviderHarness) {
+	for _, ra := range []string{"0", "1", "3600", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), "-5", "soon"} {
+		t.Run(ra, func(t *testing.T) {
+			f := newFixture(t, h)
+			ctx := context.Background()
+			c := f.authorize()
+			tok, _ := c.Token(ctx)
+			f.expire(tok)
+			f.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Status: 429, RetryAfter: ra, Times: 2, ContentType: "application/json", Body: `{"error":"Rate limit exceeded","code":"RateLimitExceeded"}`})
+			before := f.sim.Stats().TokenRequests
+			nt, err := c.Token(ctx)
+			if err != nil {
+				t.Fatalf("Token after two 429s: %v", err)
+			}
+			if nt.AccessToken == tok.AccessToken {
+				t.Error("token not refreshed")
+			}
+			if n := f.sim.Stats().TokenRequests - before; n != 3 {
+				t.Errorf("%d token requests, want 3", n)
+			}
+		})
+	}
+}
+
+func testServerErrorRetry(t *testing.T, h ProviderHarness) {
+	for _, st := range []int{500, 502, 503, 504} {
+		t.Run(http.StatusText(st), func(t *testing.T) {
+			f := newFixture(t, h)
+			ctx := context.Background()
+			c := f.authorize()
+			tok, _ := c.Token(ctx)
+			f.expire(tok)
+			f.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Status: st, Times: 2, ContentType: "text/html", Body: "<html><body><h1>Bad Gateway</h1></body></html>"})
+			if _, err := c.Token(ctx); err != nil {
+				t.Fatalf("Token after two %d answers: %v", st, err)
+			}
+			if n := f.sim.Stats().Refreshes; n != 1 {
+				t.Errorf("%d refreshes, want 1", n)
+			}
+		})
+	}
+}
+
+func testRetryBudget(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok := f.remember(c)
+	f.expire(tok)
+	recBefore, _ := f.stored(c.ID())
+	f.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Status: 503, RetryAfter: "1", Times: 100, ContentType: "text/html", Body: "<html>down for maintenance</html>"})
+	before := f.sim.Stats().TokenRequests
+	_, err := c.Token(ctx)
+	wantCode(t, err, connector.CodeUnavailable)
+	f.noSecrets(err)
+	if n := f.sim.Stats().TokenRequests - before; n != f.opts.Retry.Max+1 {
+		t.Errorf("%d attempts, want %d (1 + Retry.Max)", n, f.opts.Retry.Max+1)
+	}
+	recAfter, stored := f.stored(c.ID())
+	if recAfter.Version != recBefore.Version || stored.RefreshToken != tok.RefreshToken {
+		t.Error("a failed refresh changed the stored grant")
+	}
+	// Once the provider recovers, the stored grant still works.
+	f.sim.ClearFaults()
+	if _, err := c.Token(ctx); err != nil {
+		t.Errorf("after recovery: %v", err)
+	}
+}
+
+func testDroppedConnection(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok, _ := c.Token(ctx)
+	f.expire(tok)
+	f.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Drop: true, Times: 2})
+	if _, err := c.Token(ctx); err != nil {
+		t.Fatalf("Token after two dropped connections: %v", err)
+	}
+	if n := f.sim.Stats().Refreshes; n != 1 {
+		t.Errorf("%d refreshes, want 1", n)
+	}
+}
+
+// testLostAnswer: the provider rotates the token but the answer never
+// arrives. The engine must not lose the grant: on a replay-safe provider the
+// retry with the previous refresh token succeeds; otherwise the connection
+// must end needs_reauth, never in a loop of refreshes.
+func testLostAnswer(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok := f.remember(c)
+	f.expire(tok)
+	f.sim.InjectFault(simulator.Fault{Grant: "refresh_token", DropAfterProcessing: true, Times: 1})
+	nt, err := c.Token(ctx)
+	if f.spec.RefreshReplaySafe {
+		if err != nil {
+			t.Fatalf("replay-safe provider: Token after a lost answer: %v", err)
+		}
+		if st := f.sim.Stats(); st.FamiliesRevoked != 0 {
+			t.Errorf("the retry revoked the grant family")
+		}
+		if !f.sim.ValidAccessToken(nt.AccessToken) {
+			t.Error("the token after a lost answer is not valid")
+		}
+		f.expire(nt)
+		if _, err := c.Token(ctx); err != nil {
+			t.Errorf("the grant does not refresh after a lost answer: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		return
+	}
+	f.noSecrets(err)
+	before := f.sim.Stats().TokenRequests
+	for range 3 {
+		c.Token(ctx)
+	}
+	if n := f.sim.Stats().TokenRequests - before; n > 1 {
+		t.Errorf("after a lost answer the engine kept refreshing (%d requests)", n)
+	}
+}
+
+func testBadAnswers(t *testing.T, h ProviderHarness) {
+	cases := []struct {
+		name  string
+		fault simulator.Fault
+		want  connector.Code
+	}{
+		{"HTMLPage", simulator.Fault{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>Login</title></head><body>" + strings.Repeat("<p>please sign in</p>", 200) + "</body></html>"}, connector.CodeBadResponse},
+		{"MalformedJSON", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"access_token": "abc", "token_type":`}, connector.CodeBadResponse},
+		{"ErrorInside200", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"error":"server_error","error_description":"try later"}`}, connector.CodeUnavailable},
+		{"NoAccessToken", simulator.Fault{OmitAccessToken: true}, connector.CodeBadResponse},
+		{"NonBearerType", simulator.Fault{TokenType: "mac"}, connector.CodeBadResponse},
+		{"OverOneMiB", simulator.Fault{PadBody: 1 << 20}, connector.CodeBadResponse},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, h, func(o *connector.Options) { o.Retry.Max = -1 })
+			ctx := context.Background()
+			c := f.authorize()
+			tok := f.remember(c)
+			f.expire(tok)
+			recBefore, _ := f.stored(c.ID())
+			fault := tc.fault
+			fault.Grant = "refresh_token"
+			f.sim.InjectFault(fault)
+			_, err := c.Token(ctx)
+			wantCode(t, err, tc.want)
+			f.noSecrets(err)
+			var e *connector.Error
+			if errors.As(err, &e) {
+				if e.Status == 0 {
+					t.Errorf("error carries no status: %v", err)
+				}
+				if len(e.Excerpt) > driver.ExcerptLimit+4 {
+					t.Errorf("excerpt of %d bytes", len(e.Excerpt))
+				}
+			}
+			if len(err.Error()) > 600 {
+				t.Errorf("error text of %d bytes: the body is not reduced to an excerpt", len(err.Error()))
+			}
+			recAfter, stored := f.stored(c.ID())
+			if recAfter.Version != recBefore.Version || stored.AccessToken != tok.AccessToken || stored.RefreshToken != tok.RefreshToken {
+				t.Error("a bad answer changed the stored grant")
+			}
+			// The stored grant still works once the provider recovers.
+			if _, err := c.Token(ctx); err != nil {
+				t.Errorf("after recovery: %v", err)
+			}
+		})
+	}
+}
+
+// persistCheck wraps the fixture's store to see what was written before the
+// engine returned.
+type persistCheck struct {
+	store.Store
+	mu     sync.Mutex
+	writes int
+}
+
+func (p *persistCheck) Put(ctx context.Context, r *store.Record, fence int64) (int64, error) {
+	v, err := p.Store.Put(ctx, r, fence)
+	if err == nil {
+		p.mu.Lock()
+		p.writes++
+		p.mu.Unlock()
+	}
+	return v, err
+}
+
+func (p *persistCheck) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writes
+}
+
+func testPersistBeforeReturn(t *testing.T, h ProviderHarness) {
+	pc := &persistCheck{}
+	f := newFixture(t, h, func(o *connector.Options) {
+		pc.Store = o.Store
+		o.Store = pc
+	})
+	ctx := context.Background()
+	c := f.authorize()
+	if pc.count() != 1 {
+		t.Errorf("Exchange returned after %d writes, want 1", pc.count())
+	}
+	tok, _ := c.Token(ctx)
+	f.expire(tok)
+	nt, err := c.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc.count() != 2 {
+		t.Errorf("refresh returned after %d writes, want 2", pc.count())
+	}
+	_, stored := f.stored(c.ID())
+	if stored.AccessToken != nt.AccessToken {
+		t.Error("the returned token is not the persisted one")
+	}
+}
+
+func testClient(t *testing.T, h ProviderHarness) {
+	if h.APIPath == "" {
+		t.Skip("ProviderHarness.APIPath not set")
+	}
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	api := f.sim.Endpoint(f.srv.URL).APIBaseURL + h.APIPath
+	resp, err := c.Client(ctx).Get(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("API answered %d", resp.StatusCode)
+	}
+	// 429 on an idempotent request is retried.
+	f.sim.InjectFault(simulator.Fault{Path: "/api/", Status: 429, RetryAfter: "0", Times: 1, ContentType: "application/json", Body: `{"error":"Rate limit exceeded","code":"RateLimitExceeded"}`})
+	resp, err = c.Client(ctx).Get(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after one 429 the API answered %d, want 200", resp.StatusCode)
+	}
+	// A 401 forces one refresh and one retry.
+	f.sim.InjectFault(simulator.Fault{Path: "/api/", Status: 401, Times: 1, ContentType: "application/json", Body: `{"error":"invalid_token"}`})
+	before := f.sim.Stats().Refreshes
+	resp, err = c.Client(ctx).Get(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after a 401 the API answered %d, want 200", resp.StatusCode)
+	}
+	if n := f.sim.Stats().Refreshes - before; n != 1 {
+		t.Errorf("a 401 caused %d refreshes, want 1", n)
+	}
+	// The oauth2.TokenSource view gives the same token.
+	ot, err := c.TokenSource(ctx).Token()
+	cur, _ := c.Token(ctx)
+	if err != nil || ot.AccessToken != cur.AccessToken || ot.RefreshToken != "" {
+		t.Errorf("TokenSource: %v", err)
+	}
+}
+
+func testRevoke(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok := f.remember(c)
+	err := c.Revoke(ctx)
+	if err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	if f.conn.CanRevoke() {
+		if n := f.sim.Stats().Revokes; n != 1 {
+			t.Errorf("simulator saw %d revocations, want 1", n)
+		}
+		if f.sim.ValidAccessToken(tok.AccessToken) {
+			t.Error("the access token is still valid at the provider after Revoke")
+		}
+	} else if f.spec.Endpoint.RevokeURL != "" {
+		t.Error("the spec has a revoke URL but the connector cannot revoke")
+	}
+	rec, _ := f.stored(c.ID())
+	if rec.Status != store.Revoked {
+		t.Errorf("status after Revoke = %q, want revoked", rec.Status)
+	}
+	f.expire(tok)
+	before := f.sim.Stats().TokenRequests
+	_, err = c.Token(ctx)
+	wantCode(t, err, connector.CodeReauthRequired)
+	if n := f.sim.Stats().TokenRequests - before; n != 0 {
+		t.Errorf("a revoked connection called the token endpoint %d times", n)
+	}
+}

@@ -1,0 +1,148 @@
+package connector
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connector-go/connector/store"
+)
+
+// ConnectionInfo describes a stored connection, without its secrets.
+type ConnectionInfo struct {
+	ID        string
+	Provider  string
+	Account   string
+	Scopes    []string
+	Status    store.Status
+	Reason    string    // why Status is not active
+	Expiry    time.Time // of the access token
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func infoOf(r *store.Record) ConnectionInfo {
+	return ConnectionInfo{ID: r.ID, Provider: r.Provider, Account: r.Account, Scopes: append([]string(nil), r.Scopes...),
+		Status: r.Status, Reason: r.Reason, Expiry: r.Expiry, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// Connection is one merchant's grant to the application. It is safe for
+// concurrent use; the Connector hands out one *Connection per id.
+type Connection struct {
+	c  *Connector
+	id string
+
+	// snap is the current state; replaced whole, never modified.
+	snap atomic.Pointer[snapshot]
+	// flight admits one refresh at a time within the process.
+	flight chan struct{}
+
+	pendingMu sync.Mutex
+	pending   *pendingWrite // a rotated token not yet persisted
+}
+
+// snapshot is an immutable view of a connection.
+type snapshot struct {
+	tok       *Token
+	rec       *store.Record // without significance of Secret
+	refreshAt time.Time     // zero when the token never expires
+	usable    bool          // status active and an access token present
+}
+
+// fresh reports whether the token can be handed out without a refresh.
+func (s *snapshot) fresh(now time.Time) bool {
+	return s.usable && (s.refreshAt.IsZero() || now.Before(s.refreshAt))
+}
+
+// expired reports whether the access token is past its expiry.
+func (s *snapshot) expired(now time.Time) bool {
+	return !s.tok.Expiry.IsZero() && !now.Before(s.tok.Expiry)
+}
+
+func (c *Connector) snapshotOf(rec *store.Record, tok *Token) *snapshot {
+	s := &snapshot{tok: tok, rec: rec, usable: rec.Status == store.Active && tok.AccessToken != ""}
+	if !tok.Expiry.IsZero() {
+		s.refreshAt = tok.Expiry.Add(-c.opts.leewayFor(tok))
+	}
+	return s
+}
+
+func (conn *Connection) set(s *snapshot) { conn.snap.Store(s) }
+
+// ID returns the connection id ("provider:account").
+func (conn *Connection) ID() string { return conn.id }
+
+// Info describes the connection as last seen by this process.
+func (conn *Connection) Info() ConnectionInfo {
+	if s := conn.snap.Load(); s != nil {
+		return infoOf(s.rec)
+	}
+	return ConnectionInfo{ID: conn.id, Provider: conn.c.name}
+}
+
+// Token returns a valid access token. A cached token that is not near
+// expiry is returned without a lock, a system call or an allocation. Near
+// expiry, one caller refreshes (one per process, and one across processes
+// through the store's lease) and the others wait for its result.
+//
+// The returned *Token is shared: do not modify it.
+func (conn *Connection) Token(ctx context.Context) (*Token, error) {
+	if s := conn.snap.Load(); s != nil && s.fresh(conn.c.opts.Clock()) {
+		return s.tok, nil
+	}
+	return conn.slowToken(ctx, nil)
+}
+
+// Refresh refreshes the token now, unless another caller (in this or
+// another process) replaced it since this process last saw it.
+func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
+	var seen *Token
+	if s := conn.snap.Load(); s != nil {
+		seen = s.tok
+	} else if s, err := conn.load(ctx); err != nil {
+		return nil, err
+	} else {
+		seen = s.tok
+	}
+	return conn.slowToken(ctx, seen)
+}
+
+// Client returns an *http.Client for the provider's API: it sets the bearer
+// token and the provider's required headers, refreshes once and retries
+// once on a 401, and retries idempotent requests on 429 honouring
+// Retry-After. ctx bounds the token refreshes it may run.
+func (conn *Connection) Client(ctx context.Context) *http.Client {
+	base := http.DefaultTransport
+	if hc := conn.c.opts.HTTPClient; hc != nil && hc.Transport != nil {
+		base = hc.Transport
+	}
+	return &http.Client{Transport: &transport{conn: conn, base: base}, Timeout: conn.c.opts.Timeout}
+}
+
+// NewRequest returns a request for the provider's API: path is resolved
+// against the API base URL ("store/info.json", "/v1/token/info", or an
+// absolute URL on the same host).
+func (conn *Connection) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	base := conn.c.env.Config.Endpoint.APIBaseURL
+	if base == "" {
+		return nil, conn.c.errorf(CodeInvalidConfig, "request", "the provider has no API base URL")
+	}
+	target := base + strings.TrimPrefix(path, "/")
+	if strings.Contains(path, "://") {
+		target = path
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, conn.c.errorf(CodeInvalidConfig, "request", "bad request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}

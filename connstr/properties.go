@@ -1,0 +1,209 @@
+package connstr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Property describes one connection-string property, for documentation and
+// tools.
+type Property struct {
+	Name    string   // canonical spelling; keys match it case-insensitively
+	Default string   // what applies when the property is absent; "" for nothing
+	Allowed []string // the allowed values, compared case-insensitively; nil when free
+	Secret  bool     // never printed by String, never echoed in errors
+	Doc     string   // one line of documentation
+}
+
+// Properties returns the known properties, in the order String writes them.
+// The result is a copy.
+func Properties() []Property {
+	out := make([]Property, len(table))
+	for i := range table {
+		out[i] = table[i].Property
+		out[i].Allowed = slices.Clone(out[i].Allowed)
+	}
+	return out
+}
+
+// property is a Property with what Parse and encode need to know.
+type property struct {
+	Property
+	url    bool                            // a URL whose password String redacts
+	str    func(*Params) *string           // the field of a string property, else nil
+	parse  func(p *Params, v string) error // checks v (unquoted) and stores it in p
+	format func(p *Params) string          // the value as EncodeWithSecrets writes it
+}
+
+// table holds every property. Params.given has one bit per entry.
+var table = []property{
+	text(Property{Name: "Provider",
+		Doc: "the driver name: jumpseller, shopline, …; required"},
+		func(p *Params) *string { return &p.Provider }, nil),
+	choice(Property{Name: "AuthScheme", Default: "OAuth",
+		Allowed: []string{"None", "Basic", "NTLM", "OAuth", "OAuth_Client", "APIKey"},
+		Doc:     "the authentication scheme; the current drivers support only OAuth"},
+		func(p *Params, v string) { p.AuthScheme = v },
+		func(p *Params) string { return p.AuthScheme }),
+	choice(Property{Name: "InitiateOAuth", Default: string(ModeGetAndRefresh),
+		Allowed: []string{string(ModeOff), string(ModeRefresh), string(ModeGetAndRefresh)},
+		Doc:     "what the connector may do to get a token: OFF uses the given or stored token, REFRESH also refreshes it, GETANDREFRESH also runs the authorization flow"},
+		func(p *Params, v string) { p.InitiateOAuth = Mode(v) },
+		func(p *Params) string { return string(p.InitiateOAuth) }),
+	text(Property{Name: "OAuthClientId",
+		Doc: "the client ID of the OAuth application"},
+		func(p *Params) *string { return &p.ClientID }, nil),
+	text(Property{Name: "OAuthClientSecret", Secret: true,
+		Doc: "the client secret of the OAuth application"},
+		func(p *Params) *string { return &p.ClientSecret }, nil),
+	location(Property{Name: "CallbackURL",
+		Doc: "the redirect URI registered with the application; a loopback http URL runs a local callback server, " + OutOfBand + " reads the code from the terminal"},
+		func(p *Params) *string { return &p.CallbackURL }, checkCallback),
+	{
+		Property: Property{Name: "Scope",
+			Doc: "the requested scopes, separated by spaces; the provider's default when absent"},
+		parse: func(p *Params, v string) error {
+			p.Scopes = strings.Fields(v)
+			if len(p.Scopes) == 0 {
+				p.Scopes = nil
+			}
+			return nil
+		},
+		format: func(p *Params) string { return strings.Join(p.Scopes, " ") },
+	},
+	text(Property{Name: "OAuthAccessToken", Secret: true,
+		Doc: "an access token supplied by hand"},
+		func(p *Params) *string { return &p.AccessToken }, nil),
+	text(Property{Name: "OAuthRefreshToken", Secret: true,
+		Doc: "a refresh token supplied by hand"},
+		func(p *Params) *string { return &p.RefreshToken }, nil),
+	seconds(Property{Name: "OAuthExpiresIn",
+		Doc: "the lifetime of OAuthAccessToken in seconds, an integer ≥ 0"},
+		func(p *Params) *time.Duration { return &p.ExpiresIn }, 0),
+	{
+		Property: Property{Name: "OAuthTokenTimestamp",
+			Doc: "when OAuthAccessToken was issued, in Unix milliseconds (an integer ≥ 0)"},
+		parse: func(p *Params, v string) error {
+			ms, err := strconv.ParseUint(v, 10, 63)
+			if err != nil {
+				return fmt.Errorf("%s is not a Unix time in milliseconds (an integer ≥ 0)", show(v))
+			}
+			p.TokenTimestamp = time.UnixMilli(int64(ms)).UTC()
+			return nil
+		},
+		format: func(p *Params) string { return strconv.FormatInt(p.TokenTimestamp.UnixMilli(), 10) },
+	},
+	location(Property{Name: "OAuthSettingsLocation", Default: "os.UserConfigDir()/connector/connector.db",
+		Doc: "the token store: a SQLite file path, memory://name, postgres://…, redis://…"},
+		func(p *Params) *string { return &p.SettingsLocation }, checkSettingsLocation),
+	location(Property{Name: "OAuthAuthorizationURL",
+		Doc: "overrides the driver's authorization endpoint"},
+		func(p *Params) *string { return &p.AuthorizationURL }, checkEndpoint),
+	location(Property{Name: "OAuthAccessTokenURL",
+		Doc: "overrides the driver's token endpoint for the code exchange"},
+		func(p *Params) *string { return &p.AccessTokenURL }, checkEndpoint),
+	location(Property{Name: "OAuthRefreshTokenURL",
+		Doc: "overrides the driver's token endpoint for refreshes"},
+		func(p *Params) *string { return &p.RefreshTokenURL }, checkEndpoint),
+	location(Property{Name: "OAuthRevokeURL",
+		Doc: "overrides the driver's revocation endpoint"},
+		func(p *Params) *string { return &p.RevokeURL }, checkEndpoint),
+	location(Property{Name: "URL",
+		Doc: "overrides the driver's API base URL"},
+		func(p *Params) *string { return &p.APIURL }, checkEndpoint),
+	seconds(Property{Name: "Timeout", Default: strconv.Itoa(int(DefaultTimeout / time.Second)),
+		Doc: "the time limit of one HTTP exchange in seconds, an integer > 0"},
+		func(p *Params) *time.Duration { return &p.Timeout }, 1),
+	text(Property{Name: "Profile",
+		Doc: "reserved for declarative providers (later); accepted and stored, unused"},
+		func(p *Params) *string { return &p.Profile }, nil),
+}
+
+// byName maps the ASCII-lower-cased name of each property to its index.
+var byName = func() map[string]int {
+	if len(table) > 32 {
+		panic("connstr: more properties than bits in Params.given")
+	}
+	m := make(map[string]int, len(table))
+	for i := range table {
+		m[asciiLower(table[i].Name)] = i
+	}
+	return m
+}()
+
+func lookup(key string) (int, bool) {
+	i, ok := byName[asciiLower(key)]
+	return i, ok
+}
+
+// text is a string property with an optional check.
+func text(pr Property, field func(*Params) *string, check func(string) error) property {
+	return property{
+		Property: pr,
+		str:      field,
+		parse: func(p *Params, v string) error {
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(p) = v
+			return nil
+		},
+		format: func(p *Params) string { return *field(p) },
+	}
+}
+
+// location is a string property that may hold a URL with a password, which
+// String redacts.
+func location(pr Property, field func(*Params) *string, check func(string) error) property {
+	prop := text(pr, field, check)
+	prop.url = true
+	return prop
+}
+
+// choice is a property whose value is one of pr.Allowed, stored in its
+// canonical spelling.
+func choice(pr Property, set func(*Params, string), get func(*Params) string) property {
+	return property{
+		Property: pr,
+		parse: func(p *Params, v string) error {
+			for _, a := range pr.Allowed {
+				if strings.EqualFold(v, a) {
+					set(p, a)
+					return nil
+				}
+			}
+			return fmt.Errorf("%s is not one of %s", show(v), strings.Join(pr.Allowed, ", "))
+		},
+		format: get,
+	}
+}
+
+// seconds is a property holding a whole number of seconds, no fewer than
+// least.
+func seconds(pr Property, field func(*Params) *time.Duration, least uint64) property {
+	return property{
+		Property: pr,
+		parse: func(p *Params, v string) error {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if errors.Is(err, strconv.ErrRange) || err == nil && n > math.MaxInt64/uint64(time.Second) {
+				return fmt.Errorf("%s seconds is too long", show(v))
+			}
+			if err != nil {
+				return fmt.Errorf("%s is not a whole number of seconds", show(v))
+			}
+			if n < least {
+				return fmt.Errorf("%s must be at least %d", show(v), least)
+			}
+			*field(p) = time.Duration(n) * time.Second
+			return nil
+		},
+		format: func(p *Params) string { return strconv.FormatInt(int64(*field(p)/time.Second), 10) },
+	}
+}

@@ -1,0 +1,433 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+// This file is the engine: how a token is renewed.
+//
+//  1. Single-flight: conn.flight admits one goroutine per connection; the
+//     others wait, then find the fresh token it left.
+//  2. Lease: the refreshing goroutine takes the store's lease on the
+//     connection; while another process holds it, it polls and adopts the
+//     token that process writes.
+//  3. Re-read: with the lease held it re-reads the record; if another
+//     instance already refreshed, it adopts that token and stops.
+//  4. Refresh through the driver (Refresher, or the standard grant).
+//  5. Persist with compare-and-swap on the version, fenced by the lease, and
+//     only then return the new token.
+//
+// Failure rules:
+//   - invalid_grant: re-read (another instance may have rotated the token);
+//     if still invalid, mark the connection needs_reauth (the stored grant is
+//     kept), call OnReauthRequired, return CodeReauthRequired. Never retried.
+//   - the answer was lost after the request was sent (RefreshUncertain): the
+//     connection stays active when the provider keeps the previous refresh
+//     token valid until the new access token is used (Spec.RefreshReplaySafe,
+//     Doorkeeper); otherwise it is marked needs_reauth rather than present a
+//     refresh token that may already be spent.
+//   - transient failures while the cached token has not yet expired: the
+//     cached token is returned and the failure logged.
+//   - the store write fails after the provider rotated: the new token is kept
+//     in memory and used from then on, the lease is kept so that no other
+//     process presents the old refresh token, and the write is retried in the
+//     background until it lands (Connection.Flush waits for it).
+
+// pendingWrite is a rotated token that the store has not accepted yet.
+type pendingWrite struct {
+	rec   *store.Record // the record to write (Version = the base version)
+	tok   *Token
+	lease *store.Lease
+	err   error // the last write error
+	done  chan struct{}
+}
+
+func (conn *Connection) acquire(ctx context.Context) error {
+	select {
+	case conn.flight <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return conn.c.errorf(CodeUnavailable, "refresh", "gave up waiting for a refresh in progress: %v", ctx.Err())
+	}
+}
+
+func (conn *Connection) release() { <-conn.flight }
+
+// load reads the record from the store and makes it the snapshot.
+func (conn *Connection) load(ctx context.Context) (*snapshot, error) {
+	rec, err := conn.c.store.Get(ctx, conn.id)
+	if err != nil {
+		return nil, conn.c.storeErr("load", err)
+	}
+	return conn.adopt(rec)
+}
+
+// adopt makes rec the snapshot, unless a rotated token is pending (then the
+// in-memory token stays authoritative).
+func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
+	if rec.Provider != conn.c.name {
+		return nil, conn.c.errorf(CodeInvalidConfig, "load", "connection %s belongs to provider %s", rec.ID, rec.Provider)
+	}
+	tok, err := conn.c.open(rec)
+	if err != nil {
+		return nil, err
+	}
+	s := conn.c.snapshotOf(rec, tok)
+	if cur := conn.snap.Load(); cur != nil && cur.rec.Version > rec.Version {
+		return cur, nil // never go back to an older version
+	}
+	conn.set(s)
+	return s, nil
+}
+
+// slowToken is Token's path when the cached token is missing or near expiry,
+// and Refresh's (seen != nil: refresh unless the token is no longer seen).
+func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, error) {
+	if err := conn.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer conn.release()
+	c := conn.c
+	s := conn.snap.Load()
+	if s == nil {
+		var err error
+		if s, err = conn.load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if p := conn.pendingWrite(); p != nil {
+		conn.flush(ctx, p) // best effort; the token in memory stays authoritative
+		s = conn.snap.Load()
+	}
+	now := c.now()
+	if seen == nil && s.fresh(now) || seen != nil && s.usable && s.tok != seen {
+		return s.tok, nil
+	}
+	if err := conn.statusErr(s); err != nil {
+		return nil, err
+	}
+	if c.opts.Mode == ModeOff {
+		if s.tok.AccessToken != "" && !s.expired(now) {
+			return s.tok, nil
+		}
+		return nil, c.errorf(CodeAuthorizationRequired, "token", "the access token of %s has expired and InitiateOAuth=OFF forbids refreshing it", conn.id)
+	}
+	if conn.pendingWrite() != nil {
+		// The rotated token is only in memory and we hold the lease: refresh
+		// from it, never from the store's older refresh token.
+		return conn.refreshPending(ctx)
+	}
+
+	lease, adopted, err := conn.lock(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if adopted != nil {
+		return adopted.tok, nil
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			_ = c.store.Unlock(context.WithoutCancel(ctx), lease)
+		}
+	}()
+
+	// Re-read under the lease: another instance may have refreshed.
+	rec, err := c.store.Get(ctx, conn.id)
+	if err != nil {
+		return nil, c.storeErr("refresh", err)
+	}
+	if rec.Version != s.rec.Version {
+		if s, err = conn.adopt(rec); err != nil {
+			return nil, err
+		}
+		if seen == nil && s.fresh(c.now()) || seen != nil && s.usable && s.tok.AccessToken != seen.AccessToken {
+			return s.tok, nil
+		}
+		if err := conn.statusErr(s); err != nil {
+			return nil, err
+		}
+	}
+
+	nt, err := conn.c.refresh(ctx, s.tok)
+	if err != nil {
+		return conn.refreshFailed(ctx, s, lease, err)
+	}
+	next, err := c.record(s.rec, nt, store.Active, "")
+	if err != nil {
+		return nil, err
+	}
+	if keep = conn.persist(ctx, next, nt, lease); keep {
+		// Kept in memory; the lease stays ours until the write lands.
+		return nt, nil
+	}
+	return conn.snap.Load().tok, nil
+}
+
+// refresh runs the driver's refresh.
+func (c *Connector) refresh(ctx context.Context, tok *Token) (*Token, error) {
+	if r, ok := c.p.(driver.Refresher); ok {
+		return r.Refresh(ctx, c.env, tok)
+	}
+	return driver.StandardRefresh(ctx, c.env, tok)
+}
+
+// statusErr is the error of a connection that is not active.
+func (conn *Connection) statusErr(s *snapshot) error {
+	switch s.rec.Status {
+	case store.Active:
+		if s.tok.AccessToken == "" && s.tok.RefreshToken == "" {
+			return conn.c.errorf(CodeAuthorizationRequired, "token", "connection %s holds no grant", conn.id)
+		}
+		return nil
+	case store.Revoked:
+		return conn.c.errorf(CodeReauthRequired, "token", "connection %s was revoked; authorize again", conn.id)
+	}
+	reason := s.rec.Reason
+	if reason == "" {
+		reason = "the provider rejected the grant"
+	}
+	return conn.c.errorf(CodeReauthRequired, "token", "connection %s needs reauthorization: %s", conn.id, reason)
+}
+
+// lock takes the store's lease. While another process holds it, it polls
+// the record and adopts a fresh token as soon as that process writes one.
+func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *snapshot, error) {
+	c := conn.c
+	wait := 2 * time.Millisecond
+	deadline := time.Now().Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
+	for {
+		lease, err := c.store.TryLock(ctx, conn.id, c.opts.LeaseTTL)
+		if err == nil {
+			return lease, nil, nil
+		}
+		if CodeOf(err) != CodeConflict {
+			return nil, nil, c.storeErr("lock", err)
+		}
+		if rec, err := c.store.Get(ctx, conn.id); err == nil && rec.Version != s.rec.Version {
+			ns, err := conn.adopt(rec)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ns.fresh(c.now()) {
+				return nil, ns, nil
+			}
+			if err := conn.statusErr(ns); err != nil {
+				return nil, nil, err
+			}
+			s = ns
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, c.errorf(CodeUnavailable, "refresh", "connection %s stayed locked by another process for %s", conn.id, c.opts.LeaseTTL)
+		}
+		d := wait/2 + time.Duration(rand.Int64N(int64(wait)))
+		select {
+		case <-ctx.Done():
+			return nil, nil, c.errorf(CodeUnavailable, "refresh", "gave up waiting for another process's refresh: %v", ctx.Err())
+		case <-time.After(d):
+		}
+		if wait < 100*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// refreshFailed applies the failure rules to a refresh error.
+func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *store.Lease, err error) (*Token, error) {
+	c := conn.c
+	code := CodeOf(err)
+	c.warn(ctx, "refresh failed", "connection", conn.id, "code", code.String())
+	switch {
+	case code == CodeInvalidGrant || code == CodeReauthRequired:
+		// Someone may have refreshed meanwhile (a lapsed lease elsewhere).
+		if rec, gerr := c.store.Get(ctx, conn.id); gerr == nil && rec.Version != s.rec.Version {
+			if ns, aerr := conn.adopt(rec); aerr == nil && ns.fresh(c.now()) {
+				return ns.tok, nil
+			}
+		}
+		return nil, conn.markReauth(ctx, s, lease, "the provider answered invalid_grant to a refresh", err)
+	case code == CodeRefreshUncertain && !c.spec.RefreshReplaySafe:
+		return nil, conn.markReauth(ctx, s, lease, "a refresh answer was lost and the provider does not allow presenting the refresh token again", err)
+	case code == CodeUnavailable || code == CodeBadResponse || code == CodeRefreshUncertain:
+		if s.tok.AccessToken != "" && !s.expired(c.now()) {
+			c.warn(ctx, "refresh failed; the cached token is still valid", "connection", conn.id)
+			return s.tok, nil
+		}
+	}
+	return nil, err
+}
+
+// markReauth marks the connection needs_reauth, keeping its grant, and
+// fires the hook. It returns the CodeReauthRequired error.
+func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *store.Lease, reason string, cause error) error {
+	c := conn.c
+	rec := s.rec.Clone()
+	rec.Status, rec.Reason = store.NeedsReauth, reason
+	if v, err := c.store.Put(ctx, rec, lease.Fence); err == nil {
+		rec.Version = v
+		conn.set(c.snapshotOf(rec, s.tok))
+	} else {
+		c.warn(ctx, "could not mark connection needs_reauth", "connection", conn.id, "error", err.Error())
+		conn.set(c.snapshotOf(rec, s.tok))
+	}
+	e := c.errorf(CodeReauthRequired, "refresh", "connection %s needs reauthorization: %s", conn.id, reason)
+	e.Err = cause
+	if c.opts.OnReauthRequired != nil {
+		c.opts.OnReauthRequired(ctx, infoOf(rec), e)
+	}
+	return e
+}
+
+// persist writes a refreshed token under the lease. It returns true when the
+// write failed and the token is kept pending (the lease stays held).
+func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, lease *store.Lease) (pending bool) {
+	c := conn.c
+	v, err := c.store.Put(ctx, rec, lease.Fence)
+	if err == nil {
+		rec.Version = v
+		conn.set(c.snapshotOf(rec, tok))
+		c.log(ctx, "token refreshed", "connection", conn.id, "version", v)
+		if c.opts.OnRefresh != nil {
+			c.opts.OnRefresh(ctx, infoOf(rec))
+		}
+		return false
+	}
+	if CodeOf(err) == CodeConflict {
+		// A newer version was written by a holder of a later lease: the
+		// store is the truth; our token was never used and is dropped.
+		c.warn(ctx, "refreshed token lost a compare-and-swap; adopting the stored one", "connection", conn.id)
+		if _, lerr := conn.load(ctx); lerr != nil {
+			conn.set(c.snapshotOf(rec, tok))
+		}
+		return false
+	}
+	// The provider rotated but the store is failing: keep the new token.
+	p := &pendingWrite{rec: rec, tok: tok, lease: lease, err: err, done: make(chan struct{})}
+	conn.pendingMu.Lock()
+	conn.pending = p
+	conn.pendingMu.Unlock()
+	s := c.snapshotOf(rec, tok)
+	conn.set(s)
+	c.opts.Logger.ErrorContext(ctx, "refreshed token could not be persisted; kept in memory, retrying", "provider", c.name, "connection", conn.id, "error", err.Error())
+	if c.opts.OnStoreError != nil {
+		c.opts.OnStoreError(ctx, infoOf(rec), c.storeErr("persist", err))
+	}
+	go conn.retryPending(p)
+	return true
+}
+
+func (conn *Connection) pendingWrite() *pendingWrite {
+	conn.pendingMu.Lock()
+	defer conn.pendingMu.Unlock()
+	return conn.pending
+}
+
+// flush tries to write p once. It reports whether p is settled.
+func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
+	c := conn.c
+	conn.pendingMu.Lock()
+	defer conn.pendingMu.Unlock()
+	if conn.pending != p {
+		return true
+	}
+	v, err := c.store.Put(ctx, p.rec, p.lease.Fence)
+	if err != nil && CodeOf(err) != CodeConflict {
+		p.err = err
+		return false
+	}
+	conn.pending = nil
+	if err == nil {
+		rec := p.rec.Clone()
+		rec.Version = v
+		if cur := conn.snap.Load(); cur != nil && cur.tok == p.tok {
+			conn.set(c.snapshotOf(rec, p.tok))
+		}
+		c.log(ctx, "pending token persisted", "connection", conn.id, "version", v)
+		if c.opts.OnRefresh != nil {
+			c.opts.OnRefresh(ctx, infoOf(rec))
+		}
+	} else {
+		c.opts.Logger.ErrorContext(ctx, "pending token lost a compare-and-swap to a newer version", "provider", c.name, "connection", conn.id)
+	}
+	_ = c.store.Unlock(context.WithoutCancel(ctx), p.lease)
+	close(p.done)
+	return true
+}
+
+// retryPending retries a pending write with capped backoff until it lands or
+// the Connector is closed.
+func (conn *Connection) retryPending(p *pendingWrite) {
+	wait := 50 * time.Millisecond
+	for {
+		select {
+		case <-conn.c.ctx.Done():
+			return
+		case <-p.done:
+			return
+		case <-time.After(wait):
+		}
+		if conn.flush(conn.c.ctx, p) {
+			return
+		}
+		if wait < 5*time.Second {
+			wait *= 2
+		}
+	}
+}
+
+// refreshPending refreshes from the in-memory (unpersisted) token while the
+// lease is still ours.
+func (conn *Connection) refreshPending(ctx context.Context) (*Token, error) {
+	p := conn.pendingWrite()
+	nt, err := conn.c.refresh(ctx, p.tok)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := conn.c.record(p.rec, nt, store.Active, "")
+	if err != nil {
+		return nil, err
+	}
+	conn.pendingMu.Lock()
+	p.rec, p.tok = rec, nt
+	conn.pendingMu.Unlock()
+	conn.set(conn.c.snapshotOf(rec, nt))
+	return nt, nil
+}
+
+// PendingWrite returns the last store error while a rotated token is held
+// only in memory, or nil when everything is persisted.
+func (conn *Connection) PendingWrite() error {
+	if p := conn.pendingWrite(); p != nil {
+		conn.pendingMu.Lock()
+		defer conn.pendingMu.Unlock()
+		return conn.c.storeErr("persist", p.err)
+	}
+	return nil
+}
+
+// Flush waits until a pending write lands or ctx is done. Programs that
+// exit soon after a refresh (the CLI) call it so that a rotated token is
+// never lost silently.
+func (conn *Connection) Flush(ctx context.Context) error {
+	for {
+		p := conn.pendingWrite()
+		if p == nil {
+			return nil
+		}
+		if conn.flush(ctx, p) {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(conn.PendingWrite(), ctx.Err())
+		case <-p.done:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package connector
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+// Mode is the InitiateOAuth mode: what the connector may do to obtain or
+// renew a token.
+type Mode string
+
+// The modes, as in CData connection strings.
+const (
+	// ModeOff uses the supplied or stored token as it is and never calls the
+	// token endpoint.
+	ModeOff Mode = "OFF"
+	// ModeRefresh refreshes as needed but never starts an authorization.
+	ModeRefresh Mode = "REFRESH"
+	// ModeGetAndRefresh refreshes, and when there is no usable grant asks
+	// for an authorization (the CLI runs it; the library returns an error
+	// with CodeAuthorizationRequired). The default.
+	ModeGetAndRefresh Mode = "GETANDREFRESH"
+)
+
+// Options configures a Connector. Only ClientID and ClientSecret are needed
+// for most uses; every other field has a default.
+type Options struct {
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is the redirect_uri, sent identically at authorize and
+	// exchange (and at refresh, for providers that want it).
+	RedirectURL string
+	// Scopes to request; the driver's defaults when empty. Validated against
+	// the provider's list before any redirect.
+	Scopes []string
+	// Endpoint overrides the driver's endpoints field by field (proxies,
+	// simulators). Plain http is accepted only for loopback hosts.
+	Endpoint driver.Endpoint
+
+	// Mode is the InitiateOAuth mode; ModeGetAndRefresh when empty.
+	Mode Mode
+
+	// Store holds the connections; an in-process memory store when nil.
+	Store store.Store
+	// Keyring seals tokens at rest; from CONNECTOR_ENCRYPTION_KEY when nil,
+	// else a random per-process key (fit only for a memory store).
+	Keyring *store.Keyring
+
+	// HTTPClient is the base client whose Transport carries every request;
+	// a clean transport when nil. Its Timeout is ignored: see Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds one HTTP exchange; 30 s when zero.
+	Timeout time.Duration
+	// Retry is the retry policy for token, revoke and API requests.
+	Retry RetryPolicy
+
+	// Leeway is how long before expiry a token is refreshed. When zero: a
+	// minute or 10% of the token's lifetime, whichever is smaller.
+	Leeway time.Duration
+	// LeaseTTL is how long a refresh holds the store's lock; 2 minutes when
+	// zero. It must exceed Retry.Budget.
+	LeaseTTL time.Duration
+	// StateTTL is how long an authorization state stays valid; 10 minutes
+	// when zero.
+	StateTTL time.Duration
+
+	// Clock returns the current time; time.Now when nil.
+	Clock func() time.Time
+	// Logger receives structured logs; secrets never appear in them.
+	// Nothing is logged when nil.
+	Logger *slog.Logger
+
+	// OnRefresh is called after a refreshed token has been persisted.
+	OnRefresh func(ctx context.Context, c ConnectionInfo)
+	// OnReauthRequired is called when a connection is marked needs_reauth.
+	OnReauthRequired func(ctx context.Context, c ConnectionInfo, err error)
+	// OnStoreError is called when a rotated token could not be written; the
+	// token is kept in memory and its write retried in the background.
+	OnStoreError func(ctx context.Context, c ConnectionInfo, err error)
+}
+
+// RetryPolicy bounds the retries of one request: 429 and 503 (honouring
+// Retry-After, capped at WaitMax), other 5xx, and connections refused or
+// reset before an answer. Zero fields take the defaults.
+type RetryPolicy struct {
+	// Max is the number of retries after the first attempt; 4 when zero,
+	// none when negative.
+	Max int
+	// WaitMin and WaitMax bound the exponential backoff (with jitter) and
+	// any Retry-After; 250 ms and 8 s when zero.
+	WaitMin, WaitMax time.Duration
+	// Budget bounds the whole request with its retries; 30 s when zero.
+	Budget time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Max == 0 {
+		p.Max = 4
+	} else if p.Max < 0 {
+		p.Max = 0
+	}
+	if p.WaitMin <= 0 {
+		p.WaitMin = 250 * time.Millisecond
+	}
+	if p.WaitMax <= 0 {
+		p.WaitMax = 8 * time.Second
+	}
+	if p.WaitMax < p.WaitMin {
+		p.WaitMax = p.WaitMin
+	}
+	if p.Budget <= 0 {
+		p.Budget = 30 * time.Second
+	}
+	return p
+}
+
+func (o Options) withDefaults() Options {
+	if o.Mode == "" {
+		o.Mode = ModeGetAndRefresh
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	o.Retry = o.Retry.withDefaults()
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 2 * time.Minute
+		if o.LeaseTTL < 2*o.Retry.Budget {
+			o.LeaseTTL = 2 * o.Retry.Budget
+		}
+	}
+	if o.StateTTL <= 0 {
+		o.StateTTL = 10 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// leewayFor returns how long before expiry tok is refreshed.
+func (o *Options) leewayFor(tok *Token) time.Duration {
+	if o.Leeway > 0 {
+		return o.Leeway
+	}
+	l := time.Minute
+	if life := tok.Lifetime(); life > 0 && life/10 < l {
+		l = life / 10
+	}
+	return l
+}

@@ -1,0 +1,139 @@
+package connector
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+)
+
+// CheckRetry is the retry policy of token and revoke requests, in
+// go-retryablehttp's shape: retry connection failures (other than bad URLs
+// and TLS failures), 429 and every 5xx; never retry once ctx is done. The
+// answer's body is not consulted: a 503 is retried whatever it says.
+func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil
+}
+
+// ParseRetryAfter reads a Retry-After header value (RFC 9110 §10.2.3): a
+// non-negative number of seconds or an HTTP date. A date in the past gives
+// 0. A negative number, garbage or an empty value gives ok == false.
+// Durations that overflow are reported as the largest time.Duration; callers
+// cap them.
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			if ne, _ := err.(*strconv.NumError); ne != nil && ne.Err == strconv.ErrRange {
+				return time.Duration(1<<63 - 1), true
+			}
+			return 0, false
+		}
+		if n > uint64((1<<63-1)/int64(time.Second)) {
+			return time.Duration(1<<63 - 1), true
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	if d = t.Sub(now); d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+// Backoff returns how long to wait before retry number attempt (0-based):
+// the answer's Retry-After when it is a 429 or 503 that carries a valid one,
+// else min·2^attempt with jitter; always between 0 and max.
+func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if d > max {
+				d = max
+			}
+			return d
+		}
+	}
+	d := min
+	for i := 0; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	// Jitter in [d/2, d].
+	if half := int64(d / 2); half > 0 {
+		d = time.Duration(half + rand.Int64N(half+1))
+	}
+	return d
+}
+
+// newRetryDoer returns the HTTP client of token and revoke requests: go-
+// retryablehttp with CheckRetry and Backoff, each attempt bounded by
+// o.Timeout and the whole request by o.Retry.Budget.
+func newRetryDoer(o *Options) *budgetDoer {
+	base := http.DefaultTransport
+	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
+		base = o.HTTPClient.Transport
+	}
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = &http.Client{Transport: base, Timeout: o.Timeout, CheckRedirect: noRedirects}
+	rc.Logger = nil
+	rc.RetryMax = o.Retry.Max
+	rc.RetryWaitMin = o.Retry.WaitMin
+	rc.RetryWaitMax = o.Retry.WaitMax
+	rc.CheckRetry = CheckRetry
+	rc.Backoff = Backoff
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	return &budgetDoer{c: rc.StandardClient(), budget: o.Retry.Budget}
+}
+
+// noRedirects refuses to follow redirects from token endpoints: a redirect
+// would carry client credentials to another URL.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// budgetDoer bounds a request and its retries by a deadline that lasts
+// until the answer's body is closed.
+type budgetDoer struct {
+	c      *http.Client
+	budget time.Duration
+}
+
+func (d *budgetDoer) Do(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), d.budget)
+	resp, err := d.c.Do(req.WithContext(ctx))
+	if err != nil || resp == nil {
+		cancel()
+		return resp, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}

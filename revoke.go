@@ -1,0 +1,53 @@
+package connector
+
+import (
+	"context"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+// Revoke revokes the grant at the provider where it has a revocation
+// endpoint (SHOPLINE), and marks the connection revoked either way. For a
+// provider without one (Jumpseller) it only marks the connection; the
+// merchant removes the app in the provider's admin to end the grant there
+// (Connector.CanRevoke tells which). The provider's error, if any, is
+// returned after the connection has been marked.
+func (conn *Connection) Revoke(ctx context.Context) error {
+	c := conn.c
+	s := conn.snap.Load()
+	if s == nil {
+		var err error
+		if s, err = conn.load(ctx); err != nil {
+			return err
+		}
+	}
+	var perr error
+	if c.opts.Mode != ModeOff && c.CanRevoke() && s.rec.Status != store.Revoked {
+		if r, ok := c.p.(driver.Revoker); ok {
+			perr = r.Revoke(ctx, c.env, s.tok)
+		} else {
+			perr = driver.StandardRevoke(ctx, c.env, s.tok)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		rec, err := c.store.Get(ctx, conn.id)
+		if err != nil {
+			return c.storeErr("revoke", err)
+		}
+		rec.Status, rec.Reason = store.Revoked, "revoked through the connector"
+		v, err := c.store.Put(ctx, rec, 0)
+		if err == nil {
+			rec.Version = v
+			if tok, oerr := c.open(rec); oerr == nil {
+				conn.set(c.snapshotOf(rec, tok))
+			}
+			break
+		}
+		if CodeOf(err) != CodeConflict || attempt >= 3 {
+			return c.storeErr("revoke", err)
+		}
+	}
+	c.log(ctx, "connection revoked", "connection", conn.id, "at_provider", c.CanRevoke())
+	return perr
+}
