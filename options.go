@@ -65,7 +65,7 @@ type Options struct {
 	// LeaseTTL is how long a refresh holds the store's lock; 2 minutes when
 	// zero. It must exceed Retry.Budget.
 	LeaseTTL time.Duration
-	// StateTTL is how long an authorization state stays valid; 10 minutes
+	// StateTTL is how long an authorization state stays valid; 15 minutes
 	// when zero.
 	StateTTL time.Duration
 
@@ -134,7 +134,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	if o.StateTTL <= 0 {
-		o.StateTTL = 10 * time.Minute
+		o.StateTTL = 15 * time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
