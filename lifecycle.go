@@ -172,6 +172,9 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 
 // refresh runs the driver's refresh.
 func (c *Connector) refresh(ctx context.Context, tok *Token) (*Token, error) {
+	if !c.spec.RefreshReplaySafe {
+		ctx = context.WithValue(ctx, noReplayKey{}, true)
+	}
 	if r, ok := c.p.(driver.Refresher); ok {
 		return r.Refresh(ctx, c.env, tok)
 	}

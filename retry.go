@@ -9,18 +9,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connector-go/connector/driver"
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 )
+
+// noReplayKey marks the context of a request that must not be sent twice
+// once it may have reached the provider.
+type noReplayKey struct{}
 
 // CheckRetry is the retry policy of token and revoke requests, in
 // go-retryablehttp's shape: retry connection failures (other than bad URLs
 // and TLS failures), 429 and every 5xx; never retry once ctx is done. The
 // answer's body is not consulted: a 503 is retried whatever it says.
+//
+// A refresh for a provider that spends a refresh token on first use
+// (driver.Spec.RefreshReplaySafe false) is not retried after a transport
+// error that may have followed the request's arrival: presenting the token
+// again could revoke the whole grant.
 func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
 	if err != nil {
+		if ctx.Value(noReplayKey{}) != nil && driver.MaybeSent(err) {
+			return false, nil
+		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
 	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil

@@ -1,0 +1,67 @@
+package connector_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/providers/jumpseller"
+	_ "github.com/connector-go/connector/providers/shopline"
+)
+
+// The whole flow against the Jumpseller simulator: authorize, callback,
+// token, API call.
+func Example() {
+	sim := jumpseller.NewSimulator()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	sim.AddClient("my-app", "my-secret", "http://127.0.0.1:8085/callback")
+	ep := sim.Endpoint(srv.URL)
+
+	ctx := context.Background()
+	c, err := connector.Open(ctx, "Provider=jumpseller;OAuthClientId=my-app;OAuthClientSecret=my-secret;"+
+		"CallbackURL=http://127.0.0.1:8085/callback;Scope=read_store;OAuthSettingsLocation=memory://example;"+
+		"OAuthAuthorizationURL="+ep.AuthURL+";OAuthAccessTokenURL="+ep.TokenURL+";URL="+ep.APIBaseURL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	authURL, _ := c.AuthCodeURL(nil)                     // send the merchant's browser here
+	callback, _ := sim.Approve(authURL)                  // the merchant approves; the provider redirects back
+	conn, err := c.HandleCallback(ctx, callback.Query()) // state checked, code exchanged, connection stored
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("connection:", conn.ID())
+
+	req, _ := conn.NewRequest(ctx, "GET", "store/info.json", nil)
+	resp, err := conn.Client(ctx).Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, len(body) > 0)
+	// Output:
+	// connection: jumpseller:sandbox-store
+	// 200 true
+}
+
+// Branch on the error's Code, never on its text.
+func ExampleCodeOf() {
+	_, err := connector.New("shopify", connector.Options{})
+	switch connector.CodeOf(err) {
+	case connector.CodeUnknownProvider:
+		fmt.Println("not linked in:", err)
+	case connector.CodeReauthRequired:
+		fmt.Println("ask the merchant to authorize again")
+	}
+	// Output:
+	// not linked in: connector: unknown provider "shopify" (known: jumpseller, shopline; forgotten import?)
+}

@@ -1,0 +1,374 @@
+package connector_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/jumpseller"
+	"github.com/connector-go/connector/simulator"
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
+)
+
+const (
+	clientID     = "engine-test-client"
+	clientSecret = "engine-test-secret-5f4e3d2c1b0a"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// world is a Jumpseller simulator on loopback and the options to reach it.
+type world struct {
+	sim   *simulator.Server
+	srv   *httptest.Server
+	clock *clock
+	store *memory.Store
+	keys  *store.Keyring
+	opts  connector.Options
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{sim: jumpseller.NewSimulator(), clock: &clock{t: time.Now().Truncate(time.Second)}, store: memory.New()}
+	w.sim.SetClock(w.clock.Now)
+	w.srv = httptest.NewServer(w.sim)
+	t.Cleanup(w.srv.Close)
+	redirect := w.srv.URL + "/callback"
+	w.sim.AddClient(clientID, clientSecret, redirect)
+	w.keys, _ = store.NewKeyring(store.NewRandomKey())
+	w.opts = connector.Options{
+		ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirect,
+		Scopes: []string{"read_store", "read_orders"}, Endpoint: w.sim.Endpoint(w.srv.URL),
+		Store: w.store, Keyring: w.keys, Clock: w.clock.Now,
+		Retry: connector.RetryPolicy{Max: 2, WaitMin: time.Millisecond, WaitMax: 10 * time.Millisecond},
+	}
+	return w
+}
+
+func (w *world) connector(t *testing.T, mutate ...func(*connector.Options)) *connector.Connector {
+	t.Helper()
+	o := w.opts
+	for _, m := range mutate {
+		m(&o)
+	}
+	c, err := connector.New("jumpseller", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (w *world) authorize(t *testing.T, c *connector.Connector) *connector.Connection {
+	t.Helper()
+	u, err := c.AuthCodeURL(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := w.sim.Approve(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := c.HandleCallback(context.Background(), back.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func TestTokenCachedAllocatesNothing(t *testing.T) {
+	w := newWorld(t)
+	conn := w.authorize(t, w.connector(t))
+	ctx := context.Background()
+	if _, err := conn.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() { conn.Token(ctx) }); n != 0 {
+		t.Errorf("cached Token() allocates %v times per call, want 0", n)
+	}
+}
+
+func TestLeeway(t *testing.T) {
+	tests := []struct {
+		name     string
+		lifetime time.Duration
+		leeway   time.Duration // option
+		want     time.Duration // how long before expiry the refresh happens
+	}{
+		{"one-hour-token-one-minute", time.Hour, 0, time.Minute},
+		{"five-minute-token-ten-percent", 5 * time.Minute, 0, 30 * time.Second},
+		{"configured", time.Hour, 5 * time.Minute, 5 * time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			c := w.connector(t, func(o *connector.Options) { o.Leeway = tc.leeway })
+			now := w.clock.Now()
+			conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "at-" + tc.name, RefreshToken: "rt", IssuedAt: now, Expiry: now.Add(tc.lifetime), AccountID: "acc"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.clock.Advance(tc.lifetime - tc.want - time.Second)
+			tok, err := conn.Token(context.Background())
+			if err != nil || tok.AccessToken != "at-"+tc.name {
+				t.Fatalf("one second before the leeway: got %v, %v; want the cached token", tok, err)
+			}
+			w.clock.Advance(2 * time.Second)
+			// Inside the leeway the engine refreshes; the simulator does not
+			// know this hand-made grant, so the refresh fails with
+			// invalid_grant and the connection needs reauthorization.
+			_, err = conn.Token(context.Background())
+			if connector.CodeOf(err) != connector.CodeReauthRequired {
+				t.Errorf("inside the leeway: got %v, want a refresh attempt ending in reauth_required", err)
+			}
+		})
+	}
+}
+
+// failingStore fails Put while failing is set: the store going down after
+// the provider rotated a token.
+type failingStore struct {
+	store.Store
+	failing atomic.Bool
+	puts    atomic.Int32
+}
+
+func (f *failingStore) Put(ctx context.Context, r *store.Record, fence int64) (int64, error) {
+	f.puts.Add(1)
+	if f.failing.Load() {
+		return 0, store.Errorf(errors.New("disk full"), "injected write failure")
+	}
+	return f.Store.Put(ctx, r, fence)
+}
+
+func TestStoreFailsAfterRotation(t *testing.T) {
+	w := newWorld(t)
+	fs := &failingStore{Store: w.store}
+	var storeErrs atomic.Int32
+	c := w.connector(t, func(o *connector.Options) {
+		o.Store = fs
+		o.OnStoreError = func(context.Context, connector.ConnectionInfo, error) { storeErrs.Add(1) }
+	})
+	ctx := context.Background()
+	conn := w.authorize(t, c)
+	old, _ := conn.Token(ctx)
+	w.clock.Advance(2 * time.Hour)
+
+	fs.failing.Store(true)
+	nt, err := conn.Token(ctx)
+	if err != nil {
+		t.Fatalf("Token with a failing store: %v", err)
+	}
+	if nt.RefreshToken == old.RefreshToken {
+		t.Fatal("not refreshed")
+	}
+	if storeErrs.Load() != 1 {
+		t.Errorf("OnStoreError called %d times, want 1", storeErrs.Load())
+	}
+	if connector.CodeOf(conn.PendingWrite()) != connector.CodeStore {
+		t.Errorf("PendingWrite = %v, want a store error", conn.PendingWrite())
+	}
+	// The new token is used from now on, never the old one.
+	again, err := conn.Token(ctx)
+	if err != nil || again.AccessToken != nt.AccessToken {
+		t.Errorf("second Token: %v, %v; want the kept token", again, err)
+	}
+	// A second refresh while the store is still down uses the new refresh
+	// token: the simulator would revoke the family on a reuse.
+	w.clock.Advance(2 * time.Hour)
+	third, err := conn.Token(ctx)
+	if err != nil {
+		t.Fatalf("refresh from the unpersisted token: %v", err)
+	}
+	if st := w.sim.Stats(); st.Refreshes != 2 || st.FailedRefreshes != 0 || st.FamiliesRevoked != 0 {
+		t.Errorf("simulator stats %+v: the old refresh token was presented again", st)
+	}
+	// The store recovers: the pending write lands.
+	fs.failing.Store(false)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := conn.Flush(fctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	c2 := w.connector(t)
+	conn2, err := c2.Connection(ctx, conn.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := conn2.Token(ctx)
+	if err != nil || got.AccessToken != third.AccessToken {
+		t.Errorf("another connector reads %v, %v; want the last rotated token", got, err)
+	}
+}
+
+func TestStampedeAcrossConnectors(t *testing.T) {
+	// Eight connectors on one store stand for eight processes.
+	w := newWorld(t)
+	ctx := context.Background()
+	first := w.authorize(t, w.connector(t))
+	tok, _ := first.Token(ctx)
+	w.clock.Advance(tok.Expiry.Sub(w.clock.Now()) + time.Second)
+	var wg sync.WaitGroup
+	tokens := make(chan string, 8*50)
+	for range 8 {
+		c := w.connector(t)
+		conn, err := c.Connection(ctx, first.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tk, err := conn.Token(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				tokens <- tk.AccessToken
+			}()
+		}
+	}
+	wg.Wait()
+	close(tokens)
+	seen := map[string]bool{}
+	for s := range tokens {
+		seen[s] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("callers got %d different tokens, want 1", len(seen))
+	}
+	if n := w.sim.Stats().Refreshes; n != 1 {
+		t.Errorf("%d refreshes across 8 connectors, want 1", n)
+	}
+}
+
+// notReplaySafe is Jumpseller as if its server revoked a refresh token the
+// moment it is used.
+type notReplaySafe struct{ driver.Provider }
+
+func (p notReplaySafe) Spec() *driver.Spec {
+	s := *p.Provider.Spec()
+	s.RefreshReplaySafe = false
+	return &s
+}
+
+func TestLostAnswerWithoutReplaySafety(t *testing.T) {
+	w := newWorld(t)
+	w.sim = simulator.New(func() simulator.Config {
+		cfg := jumpseller.NewSimulator().Config()
+		cfg.ImmediateRefreshRevocation = true
+		return cfg
+	}())
+	w.sim.SetClock(w.clock.Now)
+	w.srv.Config.Handler = w.sim
+	w.sim.AddClient(clientID, clientSecret, w.opts.RedirectURL)
+	w.opts.Scopes = nil
+	c, err := connector.NewWithDriver(notReplaySafe{jumpseller.Provider}, w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	u, _ := c.AuthCodeURL(nil)
+	back, err := w.sim.Approve(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This bare simulator has no API routes: identification fails, and the
+	// connection is persisted and returned all the same.
+	conn, err := c.HandleCallback(ctx, back.Query())
+	if conn == nil {
+		t.Fatalf("HandleCallback: %v", err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	w.sim.InjectFault(simulator.Fault{Grant: "refresh_token", DropAfterProcessing: true})
+	_, err = conn.Token(ctx)
+	if connector.CodeOf(err) != connector.CodeReauthRequired {
+		t.Fatalf("after a lost answer on a non-replay-safe provider: %v, want reauth_required", err)
+	}
+	before := w.sim.Stats().TokenRequests
+	for range 3 {
+		conn.Token(ctx)
+	}
+	if n := w.sim.Stats().TokenRequests - before; n != 0 {
+		t.Errorf("the engine presented a possibly spent refresh token %d more times", n)
+	}
+	if st := w.sim.Stats(); st.FamiliesRevoked != 0 {
+		t.Errorf("the grant family was revoked: %+v", st)
+	}
+}
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	w := newWorld(t)
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(lockedWriter{&buf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := w.connector(t, func(o *connector.Options) { o.Logger = logger })
+	ctx := context.Background()
+	conn := w.authorize(t, c)
+	secrets := []string{clientSecret}
+	collect := func() {
+		if tk, err := conn.Token(ctx); err == nil {
+			secrets = append(secrets, tk.AccessToken, tk.RefreshToken)
+		}
+	}
+	collect()
+	for _, f := range []simulator.Fault{
+		{Grant: "refresh_token", Status: 503, Times: 1, ContentType: "text/html", Body: "<html>oops</html>"},
+		{Grant: "refresh_token", Status: 200, ContentType: "application/json", Body: `{"error":"server_error"}`},
+	} {
+		w.clock.Advance(2 * time.Hour)
+		w.sim.InjectFault(f)
+		conn.Token(ctx)
+		collect()
+	}
+	w.sim.RevokeAll()
+	w.clock.Advance(2 * time.Hour)
+	_, err := conn.Token(ctx)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, "refresh failed") {
+		t.Fatalf("expected refresh failures in the log, got:\n%s", out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("the log holds a secret:\n%s", out)
+		}
+		if err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("the error holds a secret: %v", err)
+		}
+	}
+}
+
+type lockedWriter struct {
+	b  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}

@@ -1,0 +1,114 @@
+package connector_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	_ "github.com/connector-go/connector/store/memory"
+)
+
+func TestOpenConnectionString(t *testing.T) {
+	w := newWorld(t)
+	ep := w.sim.Endpoint(w.srv.URL)
+	dsn := "Provider=jumpseller;OAuthClientId=" + clientID + ";OAuthClientSecret=" + clientSecret +
+		";CallbackURL=" + w.opts.RedirectURL + ";Scope='read_store read_orders'" +
+		";OAuthAuthorizationURL=" + ep.AuthURL + ";OAuthAccessTokenURL=" + ep.TokenURL + ";URL=" + ep.APIBaseURL +
+		";OAuthSettingsLocation=memory://" + t.Name()
+	ctx := context.Background()
+	c, err := connector.Open(ctx, dsn, func(o *connector.Options) { o.Clock = w.clock.Now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Default(ctx); connector.CodeOf(err) != connector.CodeAuthorizationRequired {
+		t.Errorf("Default on an empty store: %v, want authorization_required", err)
+	}
+	conn := w.authorize(t, c)
+	tok, err := conn.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second Open of the same location (another part of the program) sees it.
+	c2, err := connector.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	d, err := c2.Default(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.Token(ctx); got == nil || got.AccessToken != tok.AccessToken {
+		t.Error("a second Open does not see the stored connection")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		dsn  string
+		code connector.Code
+		want string
+	}{
+		{"unknown-provider", "Provider=shopify;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeUnknownProvider, `unknown provider "shopify" (known: jumpseller`},
+		{"bad-mode", "Provider=jumpseller;InitiateOAuth=ALWAYS;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "InitiateOAuth"},
+		{"missing-client-id", "Provider=jumpseller;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "OAuthClientId"},
+		{"plain-http-endpoint", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthAccessTokenURL=http://example.com/token", connector.CodeInvalidConfig, "http"},
+		{"unterminated-quote", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret='s3cr3t-value", connector.CodeInvalidConfig, "quote"},
+		{"unknown-store-scheme", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthSettingsLocation=mongodb://x", connector.CodeInvalidConfig, "mongodb"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := connector.Open(context.Background(), tc.dsn)
+			if connector.CodeOf(err) != tc.code {
+				t.Fatalf("Open: %v, want code %v", err, tc.code)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Open error %q does not mention %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t-value") {
+				t.Errorf("Open error echoes the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestModeOffUsesSuppliedToken(t *testing.T) {
+	w := newWorld(t)
+	ep := w.sim.Endpoint(w.srv.URL)
+	now := w.clock.Now()
+	dsn := "Provider=jumpseller;InitiateOAuth=OFF;OAuthAccessToken=handmade-access-token;OAuthExpiresIn=3600" +
+		";OAuthTokenTimestamp=" + itoa(now.UnixMilli()) + ";URL=" + ep.APIBaseURL + ";OAuthAccessTokenURL=" + ep.TokenURL +
+		";OAuthSettingsLocation=memory://" + t.Name()
+	ctx := context.Background()
+	c, err := connector.Open(ctx, dsn, func(o *connector.Options) { o.Clock = w.clock.Now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn, err := c.Default(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := conn.Token(ctx)
+	if err != nil || tok.AccessToken != "handmade-access-token" {
+		t.Fatalf("Token = %v, %v; want the supplied token", tok, err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	_, err = conn.Token(ctx)
+	if connector.CodeOf(err) != connector.CodeAuthorizationRequired {
+		t.Errorf("expired token under OFF: %v, want authorization_required", err)
+	}
+	if n := w.sim.Stats().TokenRequests; n != 0 {
+		t.Errorf("InitiateOAuth=OFF called the token endpoint %d times", n)
+	}
+	if _, err := c.AuthCodeURL(nil); connector.CodeOf(err) != connector.CodeAuthorizationRequired {
+		t.Errorf("AuthCodeURL under OFF: %v", err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
