@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,9 +50,12 @@ type Connection struct {
 // snapshot is an immutable view of a connection.
 type snapshot struct {
 	tok       *Token
-	rec       *store.Record // without significance of Secret
+	rec       *store.Record // its Secret is not used
 	refreshAt time.Time     // zero when the token never expires
-	usable    bool          // status active and an access token present
+	// refreshAtCoarse is refreshAt - coarseMargin in Unix nanoseconds
+	// (MaxInt64 when the token never expires): the fast path's bound.
+	refreshAtCoarse int64
+	usable          bool // status active and an access token present
 }
 
 // fresh reports whether the token can be handed out without a refresh.
@@ -65,9 +69,10 @@ func (s *snapshot) expired(now time.Time) bool {
 }
 
 func (c *Connector) snapshotOf(rec *store.Record, tok *Token) *snapshot {
-	s := &snapshot{tok: tok, rec: rec, usable: rec.Status == store.Active && tok.AccessToken != ""}
+	s := &snapshot{tok: tok, rec: rec, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
 	if !tok.Expiry.IsZero() {
 		s.refreshAt = tok.Expiry.Add(-c.opts.leewayFor(tok))
+		s.refreshAtCoarse = s.refreshAt.Add(-coarseMargin).UnixNano()
 	}
 	return s
 }
@@ -92,8 +97,16 @@ func (conn *Connection) Info() ConnectionInfo {
 //
 // The returned *Token is shared: do not modify it.
 func (conn *Connection) Token(ctx context.Context) (*Token, error) {
-	if s := conn.snap.Load(); s != nil && s.fresh(conn.c.opts.Clock()) {
-		return s.tok, nil
+	if s := conn.snap.Load(); s != nil && s.usable {
+		if conn.c.coarse {
+			// The shared coarse clock (clock.go): no clock read at all.
+			if now := coarse.now.Load(); now != 0 && now < s.refreshAtCoarse {
+				return s.tok, nil
+			}
+		}
+		if s.fresh(conn.c.opts.Clock()) {
+			return s.tok, nil
+		}
 	}
 	return conn.slowToken(ctx, nil)
 }

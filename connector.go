@@ -62,6 +62,8 @@ type Connector struct {
 	ctx    context.Context // cancelled by Close; ends background writes
 	cancel context.CancelFunc
 
+	coarse    bool // uses the shared coarse clock (clock.go)
+	closeOnce sync.Once
 	ownsStore bool   // Open opened the store; Close closes it
 	supplied  *Token // a grant given in the connection string
 
@@ -85,6 +87,7 @@ func NewWithDriver(p driver.Provider, opts Options) (*Connector, error) {
 }
 
 func newConnector(p driver.Provider, opts Options) (*Connector, error) {
+	realClock := opts.Clock == nil
 	opts = opts.withDefaults()
 	spec := p.Spec()
 	c := &Connector{name: spec.Name, p: p, spec: spec, opts: opts, conns: map[string]*Connection{}}
@@ -169,6 +172,10 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		Now:  opts.Clock,
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if realClock {
+		c.coarse = true
+		coarseStart()
+	}
 	return c, nil
 }
 
@@ -189,11 +196,17 @@ func (c *Connector) Store() store.Store { return c.store }
 // Close stops background work (pending store writes) and closes the store
 // if Open opened it.
 func (c *Connector) Close() error {
-	c.cancel()
-	if c.ownsStore {
-		return c.store.Close()
-	}
-	return nil
+	var err error
+	c.closeOnce.Do(func() {
+		c.cancel()
+		if c.coarse {
+			coarseStop()
+		}
+		if c.ownsStore {
+			err = c.store.Close()
+		}
+	})
+	return err
 }
 
 func (c *Connector) now() time.Time { return c.opts.Clock() }

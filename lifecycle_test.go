@@ -47,7 +47,7 @@ type world struct {
 	opts  connector.Options
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{sim: jumpseller.NewSimulator(), clock: &clock{t: time.Now().Truncate(time.Second)}, store: memory.New()}
 	w.sim.SetClock(w.clock.Now)
@@ -65,7 +65,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) connector(t *testing.T, mutate ...func(*connector.Options)) *connector.Connector {
+func (w *world) connector(t testing.TB, mutate ...func(*connector.Options)) *connector.Connector {
 	t.Helper()
 	o := w.opts
 	for _, m := range mutate {
@@ -79,7 +79,7 @@ func (w *world) connector(t *testing.T, mutate ...func(*connector.Options)) *con
 	return c
 }
 
-func (w *world) authorize(t *testing.T, c *connector.Connector) *connector.Connection {
+func (w *world) authorize(t testing.TB, c *connector.Connector) *connector.Connection {
 	t.Helper()
 	u, err := c.AuthCodeURL(nil)
 	if err != nil {

@@ -277,6 +277,11 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		if s == "" {
 			e.Code = BadResponse
 		}
+		if e.Code == ProviderError || e.Code == BadResponse {
+			// Not an RFC 6749 code ("Rate limit exceeded" in a 429, say):
+			// the status decides.
+			e.Code = statusCode(r.Status, e.Code)
+		}
 		e.OAuthError = s
 		if d, ok := raw["error_description"].(string); ok {
 			e.OAuthDescription = Excerpt([]byte(d))

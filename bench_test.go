@@ -1,0 +1,298 @@
+package connector_test
+
+// Benchmarks of issue 5. Run them all, with the comparisons in the same run:
+//
+//	go test -run '^$' -bench . -benchmem -count 5 . | tee bench.txt
+//
+// The figures and their reading are in docs/benchmarks.md.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/jumpseller"
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
+	"golang.org/x/oauth2"
+)
+
+// longLived imports a token that will not need a refresh during the benchmark.
+func longLived(b *testing.B, c *connector.Connector, account string) *connector.Connection {
+	b.Helper()
+	now := time.Now()
+	conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access-" + account, RefreshToken: "refresh-" + account,
+		TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(24 * time.Hour), AccountID: account})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return conn
+}
+
+func offlineConnector(b *testing.B, st store.Store) *connector.Connector {
+	b.Helper()
+	c, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret",
+		Store: st, Endpoint: jumpseller.Provider.Spec().Endpoint})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+func BenchmarkTokenCached(b *testing.B) {
+	ctx := context.Background()
+	conn := longLived(b, offlineConnector(b, memory.New()), "cached")
+	ts := oauth2.ReuseTokenSource(nil, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "access-cached", TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour)}))
+	b.Run("connector", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := conn.Token(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("x-oauth2", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ts.Token(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkTokenCachedParallel(b *testing.B) {
+	ctx := context.Background()
+	conn := longLived(b, offlineConnector(b, memory.New()), "cached")
+	ts := oauth2.ReuseTokenSource(nil, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "access-cached", TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour)}))
+	b.Run("connector", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				conn.Token(ctx)
+			}
+		})
+	})
+	b.Run("x-oauth2", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				ts.Token()
+			}
+		})
+	})
+}
+
+// tokenEndpoint answers every POST with a fresh Doorkeeper token answer, as
+// cheaply as a server can: both sides of BenchmarkRefresh hit it.
+func tokenEndpoint() *httptest.Server {
+	var n atomic.Int64
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "refresh_token" {
+			http.Error(w, `{"error":"invalid_request"}`, 400)
+			return
+		}
+		i := n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"access_token": fmt.Sprintf("%064x", i), "token_type": "bearer", "expires_in": 3600,
+			"refresh_token": fmt.Sprintf("r%063x", i), "created_at": time.Now().Unix(),
+		})
+	}))
+}
+
+func BenchmarkRefresh(b *testing.B) {
+	srv := tokenEndpoint()
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret",
+		Endpoint: jumpseller.Provider.Spec().Endpoint})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	c2, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret", Store: c.Store(),
+		Endpoint: driver.Endpoint{TokenURL: srv.URL}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c2.Close()
+	conn := longLived(b, c2, "refresh")
+	b.Run("connector", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := conn.Refresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {"bench"}, "client_secret": {"bench-secret"}, "refresh_token": {"r1"}}
+	b.Run("raw-post", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := http.PostForm(srv.URL, form)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
+
+// benchLocations are the stores the per-backend benchmarks run on; a backend
+// whose server is absent is skipped (and fails under CI=true).
+func benchLocations(b *testing.B) map[string]string {
+	if os.Getenv(store.EnvKey) == "" {
+		b.Setenv(store.EnvKey, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	}
+	dir := b.TempDir()
+	return map[string]string{
+		"memory":   "memory://bench-" + fmt.Sprint(time.Now().UnixNano()),
+		"sqlite":   dir + "/bench.db",
+		"postgres": "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&table_prefix=bench_" + fmt.Sprint(time.Now().UnixNano()%1e9),
+		"redis":    "redis://127.0.0.1:6379/0?prefix=bench:" + fmt.Sprint(time.Now().UnixNano()) + ":",
+	}
+}
+
+var backends = []string{"memory", "sqlite", "postgres", "redis"}
+
+func openBench(b *testing.B, name, loc string) (store.Store, *store.Keyring) {
+	b.Helper()
+	st, keys, err := store.Open(context.Background(), loc)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatalf("%s store: %v", name, err)
+		}
+		b.Skipf("%s store unavailable: %v", name, err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st, keys
+}
+
+func BenchmarkStampede(b *testing.B) {
+	locs := benchLocations(b)
+	for _, name := range backends {
+		b.Run(name, func(b *testing.B) {
+			st, keys := openBench(b, name, locs[name])
+			w := newWorld(b)
+			w.opts.Store, w.opts.Keyring = st, keys
+			// Eight connectors stand for eight processes on one store.
+			var conns []*connector.Connection
+			first := w.connector(b)
+			id := w.authorize(b, first).ID()
+			for range 8 {
+				conn, err := w.connector(b).Connection(context.Background(), id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, conn)
+			}
+			before := w.sim.Stats().Refreshes
+			for b.Loop() {
+				w.clock.Advance(2 * time.Hour)
+				var wg sync.WaitGroup
+				for i := range 1000 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if _, err := conns[i%len(conns)].Token(context.Background()); err != nil {
+							b.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(w.sim.Stats().Refreshes-before)/float64(b.N), "refreshes/op")
+		})
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	locs := benchLocations(b)
+	ctx := context.Background()
+	for _, name := range backends {
+		b.Run(name, func(b *testing.B) {
+			st, keys := openBench(b, name, locs[name])
+			secret, _ := keys.Seal("bench:1", []byte(`{"access_token":"x"}`))
+			rec := &store.Record{ID: "bench:1", Provider: "jumpseller", Account: "a", Status: store.Active, Secret: secret}
+			v, err := st.Put(ctx, rec, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec.Version = v
+			b.Run("get", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := st.Get(ctx, "bench:1"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("put", func(b *testing.B) {
+				for b.Loop() {
+					v, err := st.Put(ctx, rec, 0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rec.Version = v
+				}
+			})
+			b.Run("lock", func(b *testing.B) {
+				for b.Loop() {
+					l, err := st.TryLock(ctx, "bench:1", time.Minute)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := st.Unlock(ctx, l); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkConnections shows how cost grows with the connections held: the
+// latency of a cached Token() on one of n connections, and the memory each
+// connection holds (engine and memory store together).
+func BenchmarkConnections(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			c := offlineConnector(b, memory.New())
+			conns := make([]*connector.Connection, n)
+			for i := range conns {
+				conns[i] = longLived(b, c, fmt.Sprintf("store-%06d", i))
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				conns[i].Token(ctx)
+				if i++; i == n {
+					i = 0
+				}
+			}
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "B/conn")
+			runtime.KeepAlive(conns)
+		})
+	}
+}

@@ -1,0 +1,449 @@
+package jumpseller_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/jumpseller"
+	"github.com/connector-go/connector/simulator"
+)
+
+const (
+	clientID     = "6e19c63534c711bd2ec82da2a4bcc80638c79223b6bad064ce81a8987ec49ecb"
+	clientSecret = "bfab60ff47504b29bf2a29c4a8f30800286a36b590b1c36ce619f5255f43b0ef"
+	redirectURL  = "http://localhost:8000/callback"
+)
+
+// documentedAnswer is the token answer of the OAuth guide ("The User
+// receives the tokens").
+const documentedAnswer = `{
+"access_token":"80de978742714f8747036188cf6bab538e976adf72144d545e185ae444bc473d",
+"token_type":"bearer",
+"expires_in":3600,
+"refresh_token":"86454df3e89cd34bd006ac68a76f6f2af884822ed68ce417777a4cffaae64b61",
+"created_at":1502473092
+}`
+
+func TestRegistered(t *testing.T) {
+	p, err := connector.Lookup("jumpseller")
+	if err != nil || p != jumpseller.Provider {
+		t.Fatalf("Lookup(jumpseller) = %v, %v; want the package's Provider", p, err)
+	}
+	if jumpseller.Provider.Spec() != jumpseller.Provider.Spec() {
+		t.Error("Spec returns a new pointer each time")
+	}
+}
+
+func TestSpec(t *testing.T) {
+	resources := []string{"products", "orders", "customers", "categories", "store", "settings", "shipping_methods",
+		"payment_methods", "hooks", "promotions", "taxes", "pages", "countries", "custom_fields",
+		"checkout_custom_fields", "customer_categories", "jsapps", "fulfillments", "locations"}
+	var wantScopes []string
+	for _, r := range resources {
+		wantScopes = append(wantScopes, "read_"+r, "write_"+r)
+	}
+	wantScopes = append(wantScopes, "read_apps", "write_reviews", "read_transaction_ledgers", "write_store_setup")
+
+	want := &driver.Spec{
+		Name:        "jumpseller",
+		DisplayName: "Jumpseller",
+		DocsURL:     "https://jumpseller.com/support/oauth-2/",
+		Endpoint: driver.Endpoint{
+			AuthURL:      "https://accounts.jumpseller.com/oauth/authorize",
+			TokenURL:     "https://accounts.jumpseller.com/oauth/token",
+			TokenInfoURL: "https://accounts.jumpseller.com/oauth/token/info",
+			APIBaseURL:   "https://api.jumpseller.com/v1/",
+		},
+		Token:                driver.Request{Format: driver.Form, Auth: driver.InBody},
+		Scopes:               wantScopes,
+		ScopeSeparator:       " ",
+		DefaultScopes:        []string{"read_store"},
+		DefaultLifetime:      time.Hour,
+		RotatesRefreshTokens: true,
+		RefreshReplaySafe:    true,
+		RateLimitHeaders: []string{
+			"Jumpseller-PerMinuteRateLimit-Limit", "Jumpseller-PerMinuteRateLimit-Remaining",
+			"Jumpseller-PerSecondRateLimit-Limit", "Jumpseller-PerSecondRateLimit-Remaining",
+			"Jumpseller-BannedByRateLimit-Reset",
+		},
+	}
+	got := jumpseller.Provider.Spec()
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b }), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("Spec (-want +got):\n%s", diff)
+	}
+	if got.RefreshURL() != want.Endpoint.TokenURL {
+		t.Errorf("RefreshURL = %q, want the token URL", got.RefreshURL())
+	}
+	if got.Endpoint.RevokeURL != "" {
+		t.Error("Jumpseller documents no revocation endpoint")
+	}
+}
+
+// request is what the token endpoint received.
+type request struct {
+	Method, Path, ContentType, Accept string
+	Basic                             bool
+	Params                            map[string]string
+}
+
+// recorder is a token endpoint that records each request and answers with
+// the documented answer.
+func recorder(t *testing.T) (*httptest.Server, func() []request) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []request
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		rec := request{Method: r.Method, Path: r.URL.Path, ContentType: mt, Accept: r.Header.Get("Accept"), Params: map[string]string{}}
+		_, _, rec.Basic = r.BasicAuth()
+		switch mt {
+		case "application/x-www-form-urlencoded":
+			q, _ := url.ParseQuery(string(body))
+			for k := range q {
+				rec.Params[k] = q.Get(k)
+			}
+		case "application/json":
+			_ = json.Unmarshal(body, &rec.Params)
+		}
+		mu.Lock()
+		got = append(got, rec)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = io.WriteString(w, documentedAnswer)
+	}))
+	t.Cleanup(ts.Close)
+	return ts, func() []request {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]request(nil), got...)
+	}
+}
+
+func env(p driver.Provider, ts *httptest.Server, endpoint driver.Endpoint) *driver.Env {
+	return &driver.Env{
+		Provider: p,
+		Config: driver.Config{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
+			Scopes: []string{"read_orders", "write_products"}, Endpoint: endpoint},
+		HTTP: ts.Client(),
+		Now:  func() time.Time { return time.Unix(1502473100, 0) },
+	}
+}
+
+func TestTokenRequests(t *testing.T) {
+	prev := &driver.Token{AccessToken: "old-access", RefreshToken: "86454df3e89cd34bd006ac68a76f6f2af884822ed68ce417777a4cffaae64b61", AccountID: "yourstore"}
+	tests := []struct {
+		name string
+		run  func(*driver.Env) (*driver.Token, error)
+		want request
+	}{
+		{"exchange", func(e *driver.Env) (*driver.Token, error) {
+			return driver.StandardExchange(context.Background(), e, "f04bb200f5779644a65e0a174f49776004bc3de060a96f961f72c5835533d006")
+		}, request{Method: "POST", Path: "/oauth/token", ContentType: "application/x-www-form-urlencoded", Accept: "application/json",
+			Params: map[string]string{
+				"grant_type": "authorization_code", "client_id": clientID, "client_secret": clientSecret,
+				"code": "f04bb200f5779644a65e0a174f49776004bc3de060a96f961f72c5835533d006", "redirect_uri": redirectURL,
+			}}},
+		{"refresh sends no redirect_uri", func(e *driver.Env) (*driver.Token, error) {
+			return driver.StandardRefresh(context.Background(), e, prev)
+		}, request{Method: "POST", Path: "/oauth/token", ContentType: "application/x-www-form-urlencoded", Accept: "application/json",
+			Params: map[string]string{
+				"grant_type": "refresh_token", "client_id": clientID, "client_secret": clientSecret,
+				"refresh_token": prev.RefreshToken,
+			}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, got := recorder(t)
+			e := env(jumpseller.Provider, ts, driver.Endpoint{TokenURL: ts.URL + "/oauth/token"})
+			if _, err := tt.run(e); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]request{tt.want}, got()); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseToken(t *testing.T) {
+	now := time.Unix(1502473100, 0)
+	requested := []string{"read_orders", "write_products"}
+	issued := time.Unix(1502473092, 0)
+	documented := &driver.Token{
+		AccessToken:  "80de978742714f8747036188cf6bab538e976adf72144d545e185ae444bc473d",
+		TokenType:    "Bearer",
+		RefreshToken: "86454df3e89cd34bd006ac68a76f6f2af884822ed68ce417777a4cffaae64b61",
+		IssuedAt:     issued,
+		Expiry:       issued.Add(3600 * time.Second),
+		Scopes:       requested,
+	}
+	withType := func(tt string) string {
+		return strings.Replace(documentedAnswer, `"token_type":"bearer"`, `"token_type":"`+tt+`"`, 1)
+	}
+	tests := []struct {
+		name     string
+		status   int
+		ctype    string
+		body     string
+		want     *driver.Token
+		wantCode driver.Code
+	}{
+		{"documented answer", 200, "application/json; charset=utf-8", documentedAnswer, documented, 0},
+		{"token_type BEARER", 200, "application/json", withType("BEARER"), documented, 0},
+		{"token_type Bearer", 200, "application/json", withType("Bearer"), documented, 0},
+		{"token_type mac", 200, "application/json", withType("mac"), nil, driver.BadResponse},
+		{"no expires_in: one hour", 200, "application/json",
+			`{"access_token":"a","token_type":"bearer","refresh_token":"r","created_at":1502473092}`,
+			&driver.Token{AccessToken: "a", TokenType: "Bearer", RefreshToken: "r", IssuedAt: issued, Expiry: issued.Add(time.Hour), Scopes: requested}, 0},
+		{"no created_at: local clock", 200, "application/json",
+			`{"access_token":"a","token_type":"bearer","refresh_token":"r","expires_in":3600}`,
+			&driver.Token{AccessToken: "a", TokenType: "Bearer", RefreshToken: "r", IssuedAt: now, Expiry: now.Add(time.Hour), Scopes: requested}, 0},
+		{"extras kept", 200, "application/json",
+			`{"access_token":"a","token_type":"bearer","expires_in":3600,"refresh_token":"r","created_at":1502473092,"store_id":"yourstore"}`,
+			&driver.Token{AccessToken: "a", TokenType: "Bearer", RefreshToken: "r", IssuedAt: issued, Expiry: issued.Add(time.Hour), Scopes: requested,
+				Extra: map[string]any{"store_id": "yourstore"}}, 0},
+		{"invalid_grant in a 401", 401, "application/json", `{"error":"invalid_grant","error_description":"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."}`,
+			nil, driver.InvalidGrant},
+		{"invalid_client", 401, "application/json", `{"error":"invalid_client"}`, nil, driver.InvalidClient},
+		{"HTML", 200, "text/html", `<html><body>Sign in</body></html>`, nil, driver.BadResponse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &driver.TokenResponse{Grant: "authorization_code", Status: tt.status, Header: http.Header{"Content-Type": {tt.ctype}},
+				Body: []byte(tt.body), Now: now, Requested: requested}
+			got, err := jumpseller.Provider.ParseToken(r)
+			if code := driver.CodeOf(err); code != tt.wantCode {
+				t.Fatalf("error code %v, want %v (error %v)", code, tt.wantCode, err)
+			}
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Token (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestScopes(t *testing.T) {
+	spec := jumpseller.Provider.Spec()
+	tests := []struct {
+		name      string
+		requested []string
+		want      driver.Code
+	}{
+		{"documented example", []string{"read_orders", "write_products", "read_customers", "write_promotions"}, 0},
+		{"one-form scopes", []string{"read_apps", "write_reviews", "read_transaction_ledgers", "write_store_setup"}, 0},
+		{"read_reviews does not exist", []string{"read_reviews"}, driver.InvalidScope},
+		{"unknown", []string{"read_orders", "read_everything"}, driver.InvalidScope},
+		{"comma-joined", []string{"read_orders,write_products"}, driver.InvalidScope},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := driver.CodeOf(driver.ValidateScopes(spec, tt.requested)); got != tt.want {
+				t.Errorf("ValidateScopes code %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// simulated is a driver's view of a served simulator.
+type simulated struct {
+	srv *simulator.Server
+	ts  *httptest.Server
+	env *driver.Env
+}
+
+func serve(t *testing.T, p driver.Provider) *simulated {
+	t.Helper()
+	srv := p.(driver.Simulated).NewSimulator().(*simulator.Server)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	srv.AddClient(clientID, clientSecret, redirectURL)
+	return &simulated{srv: srv, ts: ts, env: env(p, ts, srv.Endpoint(ts.URL))}
+}
+
+// authorize runs consent and exchange against the simulator.
+func (s *simulated) authorize(t *testing.T) (*driver.Token, error) {
+	t.Helper()
+	spec := s.env.Provider.Spec()
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURL}, "response_type": {"code"},
+		"scope": {strings.Join(s.env.Config.Scopes, spec.ScopeSeparator)}, "state": {"state-0123456789abcdef0123456789abcdef"}}
+	u, err := s.srv.Approve(s.env.Config.Endpoint.AuthURL + "?" + q.Encode())
+	if err != nil {
+		t.Fatalf("Approve: %v", err)
+	}
+	if u.Query().Get("state") != q.Get("state") {
+		t.Errorf("state not echoed")
+	}
+	return driver.StandardExchange(context.Background(), s.env, u.Query().Get("code"))
+}
+
+func TestSimulatorFlow(t *testing.T) {
+	s := serve(t, jumpseller.Provider)
+	tok, err := s.authorize(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := jumpseller.Provider.Identify(context.Background(), s.env, tok)
+	if err != nil || acct != "sandbox-store" {
+		t.Fatalf("Identify = %q, %v; want sandbox-store", acct, err)
+	}
+	nt, err := driver.StandardRefresh(context.Background(), s.env, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nt.RefreshToken == tok.RefreshToken || nt.AccessToken == tok.AccessToken {
+		t.Error("refresh did not rotate")
+	}
+	if diff := cmp.Diff(s.env.Config.Scopes, nt.Scopes); diff != "" {
+		t.Errorf("scopes after refresh (-want +got):\n%s", diff)
+	}
+	// Using the new access token revokes the previous refresh token.
+	if _, err := jumpseller.Provider.Identify(context.Background(), s.env, nt); err != nil {
+		t.Fatal(err)
+	}
+	_, err = driver.StandardRefresh(context.Background(), s.env, tok)
+	if code := driver.CodeOf(err); code != driver.InvalidGrant {
+		t.Errorf("reused refresh token: code %v, want invalid_grant (error %v)", code, err)
+	}
+}
+
+func TestIdentify(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    *simulator.Fault
+		token    string // "" for the real one
+		want     string
+		wantCode driver.Code
+	}{
+		{"store code", nil, "", "sandbox-store", 0},
+		{"unknown token", nil, "nope", "", driver.ProviderError},
+		{"rate limited", &simulator.Fault{Path: "/api/", Status: 429, Body: `{"message":"Too Many Requests"}`}, "", "", driver.Unavailable},
+		{"HTML instead of JSON", &simulator.Fault{Path: "/api/", Status: 200, Body: "<html>maintenance</html>"}, "", "", driver.BadResponse},
+		{"no store code", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"store":{"name":"x"}}`}, "", "", driver.BadResponse},
+		{"scope missing", &simulator.Fault{Path: "/api/", Status: 403, Body: `{"message":"Forbidden"}`}, "", "", driver.ProviderError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := serve(t, jumpseller.Provider)
+			tok, err := s.authorize(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.token != "" {
+				tok.AccessToken = tt.token
+			}
+			if tt.fault != nil {
+				s.srv.InjectFault(*tt.fault)
+			}
+			got, err := jumpseller.Provider.Identify(context.Background(), s.env, tok)
+			if code := driver.CodeOf(err); code != tt.wantCode || got != tt.want {
+				t.Errorf("Identify = %q, %v (code %v); want %q, code %v", got, err, code, tt.want, tt.wantCode)
+			}
+			if err != nil && strings.Contains(err.Error(), tok.AccessToken) {
+				t.Errorf("error holds the access token: %v", err)
+			}
+		})
+	}
+}
+
+// misconfigured is the Jumpseller driver with one quirk changed, to show the
+// simulator refuses it.
+type misconfigured struct {
+	driver.Provider
+	spec *driver.Spec
+}
+
+func (m misconfigured) Spec() *driver.Spec { return m.spec }
+
+func TestSimulatorRefusesWrongQuirks(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*driver.Spec)
+		want   driver.Code
+	}{
+		{"JSON body", func(s *driver.Spec) { s.Token.Format = driver.JSON }, driver.InvalidConfig},
+		{"credentials in Basic are fine (Doorkeeper accepts both)", func(s *driver.Spec) { s.Token.Auth = driver.Basic }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := *jumpseller.Provider.Spec()
+			tt.mutate(&spec)
+			p := misconfigured{Provider: jumpseller.Provider, spec: &spec}
+			s := serve(t, jumpseller.Provider)
+			s.env.Provider = p
+			_, err := s.authorize(t)
+			if code := driver.CodeOf(err); code != tt.want {
+				t.Errorf("exchange code %v, want %v (error %v)", code, tt.want, err)
+			}
+		})
+	}
+}
+
+func TestSimulatorMatchesSpec(t *testing.T) {
+	spec := jumpseller.Provider.Spec()
+	cfg := jumpseller.NewSimulator().Config()
+	type quirks struct {
+		Format       driver.BodyFormat
+		TokenType    string
+		Lifetime     time.Duration
+		SendScope    bool
+		AccountField string
+		Revoke       bool
+		Scopes       []string
+		Separator    string
+		RefreshAfter time.Duration
+		RedirectOnRT bool
+		Account      string
+	}
+	want := quirks{driver.Form, "bearer", spec.DefaultLifetime, false, "", false, spec.Scopes, " ", 0, false, "sandbox-store"}
+	got := quirks{cfg.TokenFormat, cfg.TokenType, cfg.AccessTTL, cfg.SendScope, cfg.AccountField, cfg.Revoke, cfg.Scopes,
+		cfg.ScopeSeparator, cfg.RefreshTTLAfterAccessExpiry, cfg.RefreshRequiresRedirectURI, cfg.AccountID}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("simulator quirks (-want +got):\n%s", diff)
+	}
+}
+
+func TestRateLimitHeaders(t *testing.T) {
+	s := serve(t, jumpseller.Provider)
+	tok, err := s.authorize(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(bearer string) http.Header {
+		req, _ := http.NewRequest(http.MethodGet, s.env.Config.Endpoint.APIBaseURL+"store/info.json", nil)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := s.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header
+	}
+	var got [][4]string
+	for _, b := range []string{tok.AccessToken, tok.AccessToken, "invalid"} {
+		h := call(b)
+		got = append(got, [4]string{
+			h.Get("Jumpseller-PerMinuteRateLimit-Limit"), h.Get("Jumpseller-PerMinuteRateLimit-Remaining"),
+			h.Get("Jumpseller-PerSecondRateLimit-Limit"), h.Get("Jumpseller-PerSecondRateLimit-Remaining"),
+		})
+	}
+	// The three calls fall in the same second of the simulator's clock
+	// unless the wall clock ticks between them.
+	if got[0][0] != "800" || got[0][2] != "20" || got[1][1] != "798" && got[1][1] != "799" || got[2][0] != "800" {
+		t.Errorf("rate-limit headers %v", got)
+	}
+}
