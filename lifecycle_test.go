@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -371,4 +372,35 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+// A token endpoint that redirects must not make the engine carry the client
+// credentials to the redirect's target.
+func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer elsewhere.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/oauth/token", http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	w := newWorld(t)
+	c := w.connector(t)
+	conn := w.authorize(t, c)
+	c2 := w.connector(t, func(o *connector.Options) { o.Endpoint.TokenURL = redirector.URL + "/oauth/token"; o.Endpoint.RefreshURL = "" })
+	conn2, err := c2.Connection(context.Background(), conn.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	_, err = conn2.Token(context.Background())
+	if err == nil {
+		t.Fatal("a redirecting token endpoint gave a token")
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the engine followed the token endpoint's redirect %d times", hits.Load())
+	}
+	if strings.Contains(err.Error(), clientSecret) {
+		t.Errorf("error holds the client secret: %v", err)
+	}
 }

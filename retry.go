@@ -115,7 +115,9 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.CheckRetry = CheckRetry
 	rc.Backoff = Backoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	return &budgetDoer{c: rc.StandardClient(), budget: o.Retry.Budget}
+	std := rc.StandardClient()
+	std.CheckRedirect = noRedirects
+	return &budgetDoer{c: std, budget: o.Retry.Budget}
 }
 
 // noRedirects refuses to follow redirects from token endpoints: a redirect
