@@ -387,7 +387,10 @@ func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
 	w := newWorld(t)
 	c := w.connector(t)
 	conn := w.authorize(t, c)
-	c2 := w.connector(t, func(o *connector.Options) { o.Endpoint.TokenURL = redirector.URL + "/oauth/token"; o.Endpoint.RefreshURL = "" })
+	c2 := w.connector(t, func(o *connector.Options) {
+		o.Endpoint.TokenURL = redirector.URL + "/oauth/token"
+		o.Endpoint.RefreshURL = ""
+	})
 	conn2, err := c2.Connection(context.Background(), conn.ID())
 	if err != nil {
 		t.Fatal(err)
