@@ -200,18 +200,8 @@ func KeyringForFile(dbPath string) (*Keyring, error) {
 	path := filepath.Join(filepath.Dir(dbPath), keyFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		key := base64.StdEncoding.EncodeToString(NewRandomKey()) + "\n"
-		f, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if cerr == nil {
-			_, werr := f.WriteString(key)
-			if cerr = f.Close(); werr != nil {
-				cerr = werr
-			}
-			if cerr != nil {
-				return nil, Errorf(cerr, "cannot write key file %s", path)
-			}
-		} else if !errors.Is(cerr, os.ErrExist) {
-			return nil, Errorf(cerr, "cannot create key file %s", path)
+		if err := createKeyFile(path); err != nil {
+			return nil, err
 		}
 		data, err = os.ReadFile(path) // another process may have won the race
 	}
@@ -223,4 +213,50 @@ func KeyringForFile(dbPath string) (*Keyring, error) {
 		return nil, err
 	}
 	return NewKeyring(key)
+}
+
+// createKeyFile writes a new random key to path unless it exists. The key is
+// written and synced to a temporary file first, then linked into place, so
+// that a process racing this one never reads a half-written key file and a
+// crash never leaves one.
+func createKeyFile(path string) error {
+	key := base64.StdEncoding.EncodeToString(NewRandomKey()) + "\n"
+	tmp, err := os.CreateTemp(filepath.Dir(path), keyFileName+".tmp-*") // mode 0600
+	if err != nil {
+		return Errorf(err, "cannot create key file %s", path)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(key)
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return Errorf(werr, "cannot write key file %s", path)
+	}
+	err = os.Link(tmp.Name(), path)
+	if err == nil || errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	// No hard links here (some file systems): create in place.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return Errorf(err, "cannot create key file %s", path)
+	}
+	_, werr = f.WriteString(key)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return Errorf(werr, "cannot write key file %s", path)
+	}
+	return nil
 }

@@ -69,7 +69,7 @@ func Open(ctx context.Context, location string) (Store, *Keyring, error) {
 		}
 	}
 	scheme := "file"
-	if i := strings.Index(location, "://"); i > 0 {
+	if i := strings.Index(location, "://"); i > 0 && isScheme(location[:i]) {
 		scheme = strings.ToLower(location[:i])
 	}
 	switch scheme {
@@ -88,6 +88,21 @@ func Open(ctx context.Context, location string) (Store, *Keyring, error) {
 			Msg: "no store backend for scheme " + quote(scheme) + " (forgotten import of github.com/connector-go/connector/store/" + backendPkg(scheme) + "?; linked: " + strings.Join(Schemes(), ", ") + ")"}
 	}
 	return open(ctx, location)
+}
+
+// isScheme reports whether s is a URL scheme (RFC 3986: a letter, then
+// letters, digits, '+', '-' or '.'), so that a path such as "dir/a://b" is a
+// path.
+func isScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 func backendPkg(scheme string) string {

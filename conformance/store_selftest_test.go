@@ -1,0 +1,436 @@
+package conformance
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
+)
+
+// The suite tests itself, as fstest.TestFS and nettest.TestConn do: it must
+// pass a known-good store (store/memory, and storeToy with no flaw) and
+// fail each known-broken one, through the check that guards the broken rule.
+
+// storeMemoryHarness makes memory stores on a fake clock.
+type storeMemoryHarness struct {
+	mu     sync.Mutex
+	clocks map[store.Store]*storeFakeClock
+}
+
+func (h *storeMemoryHarness) MakeStore(_ context.Context, _ testing.TB) (store.Store, error) {
+	s := memory.New()
+	c := &storeFakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.SetClock(c.Now)
+	h.mu.Lock()
+	if h.clocks == nil {
+		h.clocks = map[store.Store]*storeFakeClock{}
+	}
+	h.clocks[s] = c
+	h.mu.Unlock()
+	return s, nil
+}
+
+func (h *storeMemoryHarness) Advance(_ testing.TB, s store.Store, d time.Duration) {
+	h.mu.Lock()
+	c := h.clocks[s]
+	h.mu.Unlock()
+	c.Advance(d)
+}
+
+// RawValues dumps what the memory store holds: every field of every record.
+func (h *storeMemoryHarness) RawValues(ctx context.Context, _ testing.TB, s store.Store) ([][]byte, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, r := range all {
+		out = append(out, []byte(r.ID), []byte(r.Provider), []byte(r.Account), []byte(strings.Join(r.Scopes, " ")), []byte(r.Reason), r.Secret)
+	}
+	return out, nil
+}
+
+type storeFakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *storeFakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Microsecond) // time moves, if slowly
+	return c.now
+}
+
+func (c *storeFakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestStoreMemory(t *testing.T) {
+	TestStore(t, &storeMemoryHarness{})
+}
+
+// TestStoreMemoryRealClock runs the lease checks on the real clock too, the
+// way the SQL and Redis backends run them.
+func TestStoreMemoryRealClock(t *testing.T) {
+	TestStore(t, storeRealClockHarness{})
+}
+
+type storeRealClockHarness struct{}
+
+func (storeRealClockHarness) MakeStore(context.Context, testing.TB) (store.Store, error) {
+	return memory.New(), nil
+}
+
+// storeFlaw is one way to break the Store contract.
+type storeFlaw int
+
+const (
+	storeFlawNone             storeFlaw = iota
+	storeFlawGetMissingNil              // Get of a missing record: nil, nil
+	storeFlawNoCAS                      // Put ignores the version (last write wins)
+	storeFlawCreateOverwrites           // Put with version 0 overwrites
+	storeFlawUpsertMissing              // Put with a version creates a missing record
+	storeFlawFixedVersion               // Put always returns version 1
+	storeFlawStaleCreatedAt             // every Put resets CreatedAt
+	storeFlawUpdatedAtStuck             // UpdatedAt never moves
+	storeFlawLossyTime                  // Expiry kept to the second
+	storeFlawTruncatesNUL               // Secret cut at its first NUL byte
+	storeFlawFlipsBit                   // Secret stored with a bit flipped
+	storeFlawUnsorted                   // List not sorted
+	storeFlawDeleteMissingOK            // Delete of a missing record: nil
+	storeFlawDeleteKeepsLease           // Delete leaves the lease
+	storeFlawAliases                    // keeps the caller's slices
+	storeFlawSharedLock                 // TryLock never refuses
+	storeFlawNoExpiry                   // leases never expire
+	storeFlawFenceReset                 // the fence counter lives in the lease and dies with it
+	storeFlawNoFence                    // Put ignores the fence
+	storeFlawUnlockAny                  // Unlock deletes whatever lease is there
+	storeFlawUnlockNoop                 // Unlock releases nothing
+	storeFlawDumpMissesSecret           // the harness's dump lacks the Secret
+)
+
+// storeToy is a small map store with one flaw switched on.
+type storeToy struct {
+	flaw   storeFlaw
+	clock  *storeFakeClock
+	mu     sync.Mutex
+	recs   map[string]*store.Record
+	leases map[string]*store.Lease
+	fences map[string]int64
+	seq    int
+}
+
+func newStoreToy(f storeFlaw) *storeToy {
+	return &storeToy{
+		flaw: f, clock: &storeFakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{},
+	}
+}
+
+var _ store.Store = (*storeToy)(nil)
+
+func (s *storeToy) copyOut(r *store.Record) *store.Record {
+	if s.flaw == storeFlawAliases {
+		c := *r
+		return &c
+	}
+	return r.Clone()
+}
+
+func (s *storeToy) Get(_ context.Context, id string) (*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.recs[id]
+	if !ok {
+		if s.flaw == storeFlawGetMissingNil {
+			return nil, nil
+		}
+		return nil, store.ErrNotFound(id)
+	}
+	return s.copyOut(r), nil
+}
+
+func (s *storeToy) List(context.Context) ([]*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*store.Record
+	for _, r := range s.recs {
+		out = append(out, s.copyOut(r))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if s.flaw == storeFlawUnsorted {
+		sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].ID) < strings.ToLower(out[j].ID) })
+	}
+	return out, nil
+}
+
+func (s *storeToy) Put(_ context.Context, rec *store.Record, fence int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, exists := s.recs[rec.ID]
+	version := rec.Version
+	switch s.flaw {
+	case storeFlawNoCAS:
+		version = 0
+		if exists {
+			version = cur.Version
+		}
+	case storeFlawCreateOverwrites:
+		if version == 0 && exists {
+			version = cur.Version
+		}
+	case storeFlawUpsertMissing:
+		if version != 0 && !exists {
+			version = 0
+		}
+	}
+	switch {
+	case version == 0 && exists:
+		return 0, store.ErrConflict(rec.ID, "it already exists")
+	case version != 0 && !exists:
+		return 0, store.ErrConflict(rec.ID, "it does not exist")
+	case exists && cur.Version != version:
+		return 0, store.ErrConflict(rec.ID, "version changed")
+	case fence > 0 && s.fences[rec.ID] > fence && s.flaw != storeFlawNoFence:
+		return 0, store.ErrConflict(rec.ID, "fenced")
+	}
+	now := s.clock.Now()
+	n := rec.Clone()
+	if s.flaw == storeFlawAliases {
+		c := *rec
+		n = &c
+	}
+	n.Version = version + 1
+	n.CreatedAt, n.UpdatedAt = now, now
+	if exists && s.flaw != storeFlawStaleCreatedAt {
+		n.CreatedAt = cur.CreatedAt
+	}
+	if exists && s.flaw == storeFlawUpdatedAtStuck {
+		n.UpdatedAt = cur.UpdatedAt
+	}
+	switch s.flaw {
+	case storeFlawLossyTime:
+		n.Expiry = n.Expiry.Truncate(time.Second)
+	case storeFlawTruncatesNUL:
+		if i := strings.IndexByte(string(n.Secret), 0); i >= 0 {
+			n.Secret = n.Secret[:i]
+		}
+	case storeFlawFlipsBit:
+		if len(n.Secret) > 20 {
+			n.Secret[20] ^= 1
+		}
+	case storeFlawFixedVersion:
+		n.Version = 1
+	}
+	s.recs[rec.ID] = n
+	return n.Version, nil
+}
+
+func (s *storeToy) Delete(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.recs[id]; !ok {
+		if s.flaw == storeFlawDeleteMissingOK {
+			return nil
+		}
+		return store.ErrNotFound(id)
+	}
+	delete(s.recs, id)
+	if s.flaw != storeFlawDeleteKeepsLease {
+		delete(s.leases, id)
+		if s.flaw == storeFlawFenceReset {
+			delete(s.fences, id)
+		}
+	}
+	return nil
+}
+
+func (s *storeToy) TryLock(_ context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	if l, ok := s.leases[id]; ok && s.flaw != storeFlawSharedLock && (s.flaw == storeFlawNoExpiry || now.Before(l.Expires)) {
+		return nil, store.ErrLocked(id)
+	}
+	s.fences[id]++
+	s.seq++
+	l := &store.Lease{ID: id, Fence: s.fences[id], Holder: "holder-" + strconv.Itoa(s.seq), Expires: now.Add(ttl)}
+	s.leases[id] = l
+	c := *l
+	return &c, nil
+}
+
+func (s *storeToy) Unlock(_ context.Context, l *store.Lease) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.leases[l.ID]
+	switch {
+	case s.flaw == storeFlawUnlockNoop:
+	case s.flaw == storeFlawUnlockAny && ok:
+		delete(s.leases, l.ID)
+	case ok && cur.Holder == l.Holder:
+		delete(s.leases, l.ID)
+	}
+	if s.flaw == storeFlawFenceReset {
+		if _, held := s.leases[l.ID]; !held {
+			delete(s.fences, l.ID)
+		}
+	}
+	return nil
+}
+
+func (s *storeToy) Close() error { return nil }
+
+// storeToyHarness makes storeToys with one flaw, on a fake clock.
+type storeToyHarness struct{ flaw storeFlaw }
+
+func (h storeToyHarness) MakeStore(context.Context, testing.TB) (store.Store, error) {
+	return newStoreToy(h.flaw), nil
+}
+
+func (h storeToyHarness) Advance(_ testing.TB, s store.Store, d time.Duration) {
+	s.(*storeToy).clock.Advance(d)
+}
+
+func (h storeToyHarness) RawValues(_ context.Context, _ testing.TB, s store.Store) ([][]byte, error) {
+	t := s.(*storeToy)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out [][]byte
+	for _, r := range t.recs {
+		out = append(out, []byte(r.ID), []byte(r.Account))
+		if h.flaw != storeFlawDumpMissesSecret {
+			out = append(out, r.Secret)
+		}
+	}
+	return out, nil
+}
+
+// TestStoreSelfTest runs every check against a toy store with each flaw and
+// expects the checks that guard the broken rule to fail, and every check
+// to pass against the toy with no flaw.
+func TestStoreSelfTest(t *testing.T) {
+	tests := []struct {
+		name     string
+		flaw     storeFlaw
+		wantFail []string // checks that must fail
+		mayFail  []string // checks that fail or not by chance; every other check must pass
+	}{
+		{"known-good toy", storeFlawNone, nil, nil},
+		{"get missing returns nil", storeFlawGetMissingNil, []string{"GetMissing", "Delete", "PutMissingWithVersion", "FencingOnCreate"}, nil},
+		{"no compare-and-swap", storeFlawNoCAS, []string{"PutStaleVersion", "PutCreateExisting", "PutMissingWithVersion"}, nil},
+		{"create overwrites", storeFlawCreateOverwrites, []string{"PutCreateExisting"}, nil},
+		{"put with a version creates", storeFlawUpsertMissing, []string{"PutMissingWithVersion"}, nil},
+		{"version never moves", storeFlawFixedVersion, []string{"PutStaleVersion", "VersionsIncrease", "ConcurrentGoroutines"}, nil},
+		{"CreatedAt reset", storeFlawStaleCreatedAt, []string{"Timestamps"}, nil},
+		{"UpdatedAt stuck", storeFlawUpdatedAtStuck, []string{"Timestamps"}, nil},
+		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing"}, nil},
+		// Sealed envelopes hold a NUL byte by chance (random nonces): only
+		// RoundTrip, whose secret holds every byte value, always fails.
+		{"secret cut at NUL", storeFlawTruncatesNUL, []string{"RoundTrip"}, []string{"SealedRoundTrip", "TamperedRefused", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}},
+		{"secret bit flipped", storeFlawFlipsBit, []string{"RoundTrip", "PutCreateExisting", "NoAliasing", "Fencing", "SealedRoundTrip", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}, nil},
+		{"list unsorted", storeFlawUnsorted, []string{"ListSorted"}, nil},
+		{"delete missing ok", storeFlawDeleteMissingOK, []string{"DeleteMissing"}, nil},
+		{"delete keeps lease", storeFlawDeleteKeepsLease, []string{"DeleteReleasesLease", "FencesIncrease"}, nil},
+		{"aliases caller slices", storeFlawAliases, []string{"NoAliasing"}, nil},
+		{"lock not exclusive", storeFlawSharedLock, []string{"TryLockExclusive", "LeaseExpiry", "UnlockReleases", "UnlockStale", "ConcurrentGoroutines"}, nil},
+		{"lease never expires", storeFlawNoExpiry, []string{"LeaseExpiry", "FencesIncrease", "UnlockStale", "Fencing", "FencingOnCreate"}, nil},
+		{"fence reset with lease", storeFlawFenceReset, []string{"FencesIncrease", "DeleteReleasesLease", "ConcurrentGoroutines"}, nil},
+		{"no fencing", storeFlawNoFence, []string{"Fencing", "FencingOnCreate"}, nil},
+		{"unlock releases any lease", storeFlawUnlockAny, []string{"UnlockReleases", "UnlockStale"}, nil},
+		{"unlock releases nothing", storeFlawUnlockNoop, []string{"UnlockReleases", "UnlockStale", "FencesIncrease", "ConcurrentGoroutines"}, nil},
+		{"dump misses the secret", storeFlawDumpMissesSecret, []string{"NoPlaintextAtRest"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			storeExpectChecks(t, storeToyHarness{tt.flaw}, tt.wantFail, tt.mayFail)
+		})
+	}
+}
+
+// TestStoreJudgeDump checks the verdict of NoPlaintextAtRest on dumps
+// that hold a token in the clear in each encoding a backend might use, and
+// on dumps that miss the records or the Secret.
+func TestStoreJudgeDump(t *testing.T) {
+	const visible, control, token = "visible-acct-1", "control-secret-1", "refresh-token-0123456789abcdef"
+	good := "row|" + visible + "|" + hex.EncodeToString([]byte(control)) + "|\\x0102ff"
+	tests := []struct {
+		name    string
+		dump    string
+		wantErr string // "" for no error
+	}{
+		{"sealed only", good, ""},
+		{"token raw", good + token, "in the clear"},
+		{"token hex", good + hex.EncodeToString([]byte(token)), "in the clear"},
+		{"token HEX", good + strings.ToUpper(hex.EncodeToString([]byte(token))), "in the clear"},
+		{"token base64", good + base64.StdEncoding.EncodeToString([]byte("xx" + token)[2:]), "in the clear"},
+		{"token base64url raw", good + base64.RawURLEncoding.EncodeToString([]byte(token)), "in the clear"},
+		{"no records", "", "does not cover the records"},
+		{"no secret column", "row|" + visible, "does not cover the Secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := storeJudgeDump([][]byte{[]byte(tt.dump)}, visible, control, map[string]string{"refresh": token})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("got %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// storeExpectChecks runs every named check against h and compares which
+// failed with wantFail.
+func storeExpectChecks(t *testing.T, h StoreHarness, wantFail, mayFail []string) {
+	t.Helper()
+	want, may := map[string]bool{}, map[string]bool{}
+	for _, n := range wantFail {
+		want[n] = true
+	}
+	for _, n := range mayFail {
+		may[n] = true
+	}
+	for _, c := range storeChecks {
+		if !storeApplicable(c.name, h) {
+			if want[c.name] {
+				t.Errorf("%s: expected to fail but not applicable to the harness", c.name)
+			}
+			continue
+		}
+		// Toy stores answer at once: a check still waiting after 3s is stuck
+		// on the flaw (a lease that is never released, say).
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := c.run(ctx, &storeEnv{t: t, h: h})
+		cancel()
+		switch {
+		case want[c.name] && err == nil:
+			t.Errorf("%s passed a store that breaks its rule", c.name)
+		case !want[c.name] && !may[c.name] && err != nil:
+			t.Errorf("%s failed: %v", c.name, err)
+		case err != nil:
+			t.Logf("%s failed as it should: %v", c.name, storeFirstLine(err))
+		}
+	}
+}
+
+func storeFirstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,515 @@
+// Package postgres is a Store in PostgreSQL, through pgx v5, for many
+// instances of an application sharing one database. It registers the
+// schemes "postgres" and "postgresql" (store.Open maps the second to the
+// first): an OAuthSettingsLocation such as
+//
+//	postgres://app:secret@db.internal:5432/app?sslmode=verify-full&schema=connector
+//
+// opens it. The parameter schema (default "connector") is the connector's
+// own and names the PostgreSQL schema that holds its tables; it is removed
+// before the rest is given to pgx, which reads the usual libpq parameters
+// (sslmode, connect_timeout, application_name, pool_max_conns, ...).
+// Parameters named like the connector's options of other backends (prefix,
+// table_prefix, key_prefix) or starting with "connector" are refused.
+//
+// # Storage
+//
+// The schema and its tables are created or migrated on first use, in one
+// transaction under pg_advisory_xact_lock, so that instances starting at once
+// migrate once; schema_migrations records the versions applied:
+//
+//	connections(id text PRIMARY KEY, provider, account, scopes text[], status,
+//	            reason, expiry timestamptz NULL, secret bytea, version bigint,
+//	            created_at, updated_at timestamptz)
+//	leases(id text PRIMARY KEY, fence bigint, holder text, expires_at timestamptz)
+//
+// A leases row is never deleted: releasing a lease empties its holder and
+// sets expires_at to -infinity, so that its fence column is the
+// per-connection counter from which each new lease takes a greater fence.
+//
+// # Locking and fencing
+//
+// Time is the database's (clock_timestamp()), never an instance's, so
+// instances with skewed clocks agree on when a lease expires. TryLock is
+// one statement, INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <=
+// clock_timestamp(), which takes the row only when its lease has expired and
+// increments the fence. Put is one statement, UPDATE … WHERE id = $1 AND
+// version = $2 AND no greater fence was granted, with the lease row read
+// FOR SHARE so that a lease granted while the write runs waits for it.
+//
+// # Keys
+//
+// Open refuses to run without CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring):
+// every instance must seal with the same key.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+func init() {
+	store.Register("postgres", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
+		s, k, err := Open(ctx, location)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, k, nil
+	})
+}
+
+// DefaultSchema is the PostgreSQL schema of the connector's tables when the
+// location names none.
+const DefaultSchema = "connector"
+
+// Store is a store.Store in a PostgreSQL schema.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	schema  string
+	q       queries
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Location is a parsed OAuthSettingsLocation of this backend.
+type Location struct {
+	// DSN is the connection string for pgx, without the connector's
+	// parameters.
+	DSN string
+	// Schema is the PostgreSQL schema of the connector's tables.
+	Schema string
+	// password, to scrub from errors.
+	password string
+}
+
+var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// refused are parameters that belong to the connector (or look as if they
+// did) but not to this backend.
+var refused = map[string]string{
+	"prefix":       "schema",
+	"table_prefix": "schema",
+	"key_prefix":   "schema",
+	"search_path":  "schema", // the tables are always schema-qualified
+}
+
+// ParseLocation parses a postgres:// or postgresql:// location. Errors are
+// InvalidConfig and never hold the password.
+func ParseLocation(location string) (*Location, error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		// url.Parse quotes its input: say nothing of it.
+		return nil, invalid("postgres store location is not a valid URL")
+	}
+	if s := strings.ToLower(u.Scheme); s != "postgres" && s != "postgresql" {
+		return nil, invalid("postgres store location has scheme %q, want postgres or postgresql", u.Scheme)
+	}
+	loc := &Location{Schema: DefaultSchema}
+	if u.User != nil {
+		loc.password, _ = u.User.Password()
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, invalid("postgres store location has malformed parameters (a ';' or a bad %%-escape)")
+	}
+	for k := range q {
+		lk := strings.ToLower(k)
+		if lk == "schema" {
+			continue
+		}
+		if use, ok := refused[lk]; ok {
+			return nil, invalid("postgres store location: parameter %q is not supported; use %s=", k, use)
+		}
+		if strings.HasPrefix(lk, "connector") {
+			return nil, invalid("postgres store location: unknown connector parameter %q (known: schema)", k)
+		}
+	}
+	if v, ok := q["schema"]; ok {
+		if len(v) != 1 || !schemaName.MatchString(v[0]) {
+			return nil, invalid("postgres store location: schema must be one identifier of letters, digits and _ (at most 63)")
+		}
+		loc.Schema = v[0]
+		q.Del("schema")
+	}
+	u.RawQuery = q.Encode()
+	loc.DSN = u.String()
+	return loc, nil
+}
+
+func invalid(format string, args ...any) error {
+	return &driver.Error{Code: driver.InvalidConfig, Op: "store", Msg: fmt.Sprintf(format, args...)}
+}
+
+// Open opens the store at a postgres:// location and returns it with the
+// Keyring from the environment, creating or migrating its schema. Without
+// CONNECTOR_ENCRYPTION_KEY it refuses, before connecting.
+func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
+	keys, err := store.RequireKeyring("postgres")
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := ParseLocation(location)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(loc.DSN)
+	if err != nil {
+		return nil, nil, store.Errorf(scrub(err, loc.password), "postgres store location is not valid")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, store.Errorf(scrub(err, loc.password), "cannot connect to the postgres store")
+	}
+	s, err := newStore(ctx, pool, loc.Schema)
+	if err != nil {
+		pool.Close()
+		return nil, nil, scrub(err, loc.password)
+	}
+	s.ownPool = true
+	return s, keys, nil
+}
+
+// New returns a Store on a pool the caller owns (Close leaves it open),
+// in schema (DefaultSchema if empty), creating or migrating the schema.
+func New(ctx context.Context, pool *pgxpool.Pool, schema string) (*Store, error) {
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	if !schemaName.MatchString(schema) {
+		return nil, invalid("postgres store: schema must be one identifier of letters, digits and _ (at most 63)")
+	}
+	return newStore(ctx, pool, schema)
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, schema string) (*Store, error) {
+	s := &Store{pool: pool, schema: schema, q: buildQueries(pgx.Identifier{schema}.Sanitize())}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Schema returns the PostgreSQL schema of the store's tables.
+func (s *Store) Schema() string { return s.schema }
+
+// migrations[i] brings a schema from version i to i+1. %[1]s is the quoted
+// schema name.
+var migrations = [][]string{
+	{
+		`CREATE TABLE %[1]s.connections (
+			id         text        PRIMARY KEY,
+			provider   text        NOT NULL,
+			account    text        NOT NULL,
+			scopes     text[]      NOT NULL,
+			status     text        NOT NULL,
+			reason     text        NOT NULL,
+			expiry     timestamptz,
+			secret     bytea       NOT NULL,
+			version    bigint      NOT NULL,
+			created_at timestamptz NOT NULL,
+			updated_at timestamptz NOT NULL
+		)`,
+		`CREATE TABLE %[1]s.leases (
+			id         text        PRIMARY KEY,
+			fence      bigint      NOT NULL,
+			holder     text        NOT NULL,
+			expires_at timestamptz NOT NULL
+		)`,
+	},
+}
+
+// SchemaVersion is the schema version this package creates and reads.
+var SchemaVersion = len(migrations)
+
+// advisoryKey is the pg_advisory_xact_lock key of a schema's migrations.
+func advisoryKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("github.com/connector-go/connector/store/postgres\x00" + schema))
+	return int64(h.Sum64())
+}
+
+// migrate creates the schema and its tables, or brings them up to
+// SchemaVersion, in one transaction under an advisory lock.
+func (s *Store) migrate(ctx context.Context) error {
+	qs := pgx.Identifier{s.schema}.Sanitize()
+	fail := func(err error, what string) error {
+		return store.Errorf(err, "cannot %s of the postgres store (schema %s)", what, s.schema)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fail(err, "connect to the database")
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryKey(s.schema)); err != nil {
+		return fail(err, "lock the schema")
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.schema).Scan(&exists); err != nil {
+		return fail(err, "read the schema")
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+qs); err != nil {
+			return fail(err, "create the schema")
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+qs+`.schema_migrations (
+		version    integer     PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fail(err, "create the migrations table")
+	}
+	var cur int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+qs+`.schema_migrations`).Scan(&cur); err != nil {
+		return fail(err, "read the schema version")
+	}
+	if cur > len(migrations) {
+		return store.Errorf(nil, "the postgres store (schema %s) has schema version %d, newer than this connector's %d: upgrade the connector", s.schema, cur, len(migrations))
+	}
+	for v := cur; v < len(migrations); v++ {
+		for _, stmt := range migrations[v] {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(stmt, qs)); err != nil {
+				return fail(err, fmt.Sprintf("migrate to version %d", v+1))
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+qs+`.schema_migrations (version) VALUES ($1)`, v+1); err != nil {
+			return fail(err, fmt.Sprintf("migrate to version %d", v+1))
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fail(err, "commit the schema")
+	}
+	return nil
+}
+
+// queries are the statements, with the schema filled in.
+type queries struct {
+	get, list, create, update, why, delete, tryLock, unlock string
+}
+
+const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at`
+
+func buildQueries(qs string) queries {
+	conns, leases := qs+".connections", qs+".leases"
+	// The fence condition reads the lease row FOR SHARE: a TryLock running at
+	// the same time waits for this write, or this write sees its fence.
+	const fenced = `($%d::bigint = 0 OR COALESCE((SELECT fence FROM l), 0) <= $%d::bigint)`
+	return queries{
+		get:  `SELECT ` + columns + ` FROM ` + conns + ` WHERE id = $1`,
+		list: `SELECT ` + columns + ` FROM ` + conns + ` ORDER BY id COLLATE "C"`,
+		create: `WITH l AS (SELECT fence FROM ` + leases + ` WHERE id = $1 FOR SHARE)
+			INSERT INTO ` + conns + ` (` + columns + `)
+			SELECT $1, $2, $3, $4, $5, $6, $7::timestamptz, $8, 1, t.now, t.now
+			FROM (SELECT clock_timestamp() AS now) t
+			WHERE ` + fmt.Sprintf(fenced, 9, 9) + `
+			ON CONFLICT (id) DO NOTHING
+			RETURNING version`,
+		update: `WITH l AS (SELECT fence FROM ` + leases + ` WHERE id = $1 FOR SHARE)
+			UPDATE ` + conns + ` SET provider = $2, account = $3, scopes = $4, status = $5, reason = $6,
+				expiry = $7::timestamptz, secret = $8, version = version + 1,
+				updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+			WHERE id = $1 AND version = $9 AND ` + fmt.Sprintf(fenced, 10, 10) + `
+			RETURNING version`,
+		why: `SELECT (SELECT version FROM ` + conns + ` WHERE id = $1), (SELECT fence FROM ` + leases + ` WHERE id = $1)`,
+		delete: `WITH d AS (DELETE FROM ` + conns + ` WHERE id = $1 RETURNING id),
+			u AS (UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id IN (SELECT id FROM d))
+			SELECT count(*) FROM d`,
+		tryLock: `INSERT INTO ` + leases + ` AS l (id, fence, holder, expires_at)
+			VALUES ($1, 1, $2, clock_timestamp() + $3::bigint * interval '1 microsecond')
+			ON CONFLICT (id) DO UPDATE SET fence = l.fence + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+			WHERE l.expires_at <= clock_timestamp()
+			RETURNING fence, expires_at`,
+		unlock: `UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id = $1 AND holder = $2 AND fence = $3`,
+	}
+}
+
+func scanRecord(row pgx.Row) (*store.Record, error) {
+	var (
+		r      store.Record
+		status string
+		expiry *time.Time
+	)
+	if err := row.Scan(&r.ID, &r.Provider, &r.Account, &r.Scopes, &status, &r.Reason, &expiry, &r.Secret, &r.Version, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		return nil, err
+	}
+	r.Status = store.Status(status)
+	if expiry != nil {
+		r.Expiry = expiry.UTC()
+	}
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return &r, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, s.q.get, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound(id)
+	}
+	if err != nil {
+		return nil, store.Errorf(err, "cannot read connection %q", id)
+	}
+	return r, nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
+	rows, err := s.pool.Query(ctx, s.q.list)
+	if err != nil {
+		return nil, store.Errorf(err, "cannot list connections")
+	}
+	defer rows.Close()
+	out := []*store.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list connections")
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Errorf(err, "cannot list connections")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	var expiry *time.Time
+	if !rec.Expiry.IsZero() {
+		e := rec.Expiry
+		expiry = &e
+	}
+	scopes := rec.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	secret := rec.Secret
+	if secret == nil {
+		secret = []byte{}
+	}
+	var (
+		v   int64
+		err error
+	)
+	if rec.Version == 0 {
+		err = s.pool.QueryRow(ctx, s.q.create, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, fence).Scan(&v)
+	} else {
+		err = s.pool.QueryRow(ctx, s.q.update, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, rec.Version, fence).Scan(&v)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, s.conflict(ctx, rec, fence)
+	}
+	if err != nil {
+		return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
+	}
+	return v, nil
+}
+
+// conflict says why a Put changed nothing. It reads after the fact, so the
+// reason is a best guess; the refusal itself was atomic.
+func (s *Store) conflict(ctx context.Context, rec *store.Record, fence int64) error {
+	var version, granted *int64
+	_ = s.pool.QueryRow(ctx, s.q.why, rec.ID).Scan(&version, &granted)
+	switch {
+	case rec.Version == 0 && version != nil:
+		return store.ErrConflict(rec.ID, "it already exists")
+	case rec.Version != 0 && version == nil:
+		return store.ErrConflict(rec.ID, "it does not exist")
+	case version != nil && *version != rec.Version:
+		return store.ErrConflict(rec.ID, fmt.Sprintf("version %d was expected, the store has %d", rec.Version, *version))
+	case fence > 0 && granted != nil && *granted > fence:
+		return store.ErrConflict(rec.ID, fmt.Sprintf("lease fence %d was overtaken by fence %d (fenced)", fence, *granted))
+	}
+	return store.ErrConflict(rec.ID, "version or fence changed")
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	var n int64
+	if err := s.pool.QueryRow(ctx, s.q.delete, id).Scan(&n); err != nil {
+		return store.Errorf(err, "cannot delete connection %q", id)
+	}
+	if n == 0 {
+		return store.ErrNotFound(id)
+	}
+	return nil
+}
+
+// TryLock implements store.Store. The lease's Expires is by the database's
+// clock.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	holder := newHolder()
+	us := ttl.Microseconds()
+	if us < 1 {
+		us = 1
+	}
+	var (
+		fence   int64
+		expires time.Time
+	)
+	err := s.pool.QueryRow(ctx, s.q.tryLock, id, holder, us).Scan(&fence, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrLocked(id)
+	}
+	if err != nil {
+		return nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	}
+	return &store.Lease{ID: id, Fence: fence, Holder: holder, Expires: expires.UTC()}, nil
+}
+
+// Unlock implements store.Store.
+func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
+	if _, err := s.pool.Exec(ctx, s.q.unlock, l.ID, l.Holder, l.Fence); err != nil {
+		return store.Errorf(err, "cannot release the lease of connection %q", l.ID)
+	}
+	return nil
+}
+
+// Close implements store.Store. It closes the pool if Open made it.
+func (s *Store) Close() error {
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+func newHolder() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// scrub returns err with every occurrence of secret in its message replaced,
+// keeping its Code if it has one. The original is dropped, not wrapped: its
+// message would hold the secret.
+func scrub(err error, secret string) error {
+	if err == nil || secret == "" {
+		return err
+	}
+	msg := err.Error()
+	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), url.UserPassword("", secret).String()[1:]} {
+		if form != "" {
+			msg = strings.ReplaceAll(msg, form, "xxxxx")
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &driver.Error{Code: driver.CodeOf(err), Op: "store", Msg: strings.TrimPrefix(msg, "connector: store: ")}
+}

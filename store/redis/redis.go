@@ -1,0 +1,450 @@
+// Package redis is a Store in Redis, through go-redis v9, for many instances
+// of an application sharing one Redis. It registers the scheme "redis"
+// (store.Open maps "rediss", Redis over TLS, to it): an OAuthSettingsLocation
+// such as
+//
+//	rediss://:secret@cache.internal:6380/2?prefix=myapp:connector:
+//
+// opens it. The parameter prefix (default "connector:") is the connector's
+// own: every key it writes starts with it. It is removed before the rest is
+// given to go-redis's ParseURL, which reads its own options (dial_timeout,
+// pool_size, ...) and refuses unknown ones.
+//
+// # Storage
+//
+// With P the prefix and id a connection id:
+//
+//	P conn:<id>   hash: version, data (JSON: provider, account, scopes,
+//	              status, reason, expiry), secret (the sealed bytes as given),
+//	              created, updated (Unix µs by the Redis server's clock)
+//	P ids         sorted set of ids, all scored 0 (so ordered bytewise), for List
+//	P lease:<id>  string "holder:fence" with a PX expiry: the lease
+//	P fence:<id>  integer: the highest fence granted on id; never deleted
+//
+// # Locking and fencing
+//
+// Every write is one Lua script, so Redis runs it atomically: TryLock takes
+// the lease with SET NX PX and its fence from INCR of the counter; Unlock
+// deletes the lease only if it still holds "holder:fence" (compare and
+// delete); Put checks the version and that the counter is not above its
+// fence, then writes the hash and the index. Lease expiry is Redis's own
+// (PX), so instances need no common clock. Persistence and replication are
+// Redis's: run it with AOF (appendfsync everysec or always) or accept that a
+// crash may lose the last writes, including a rotated refresh token.
+//
+// The scripts touch several keys: on Redis Cluster, make them share a hash
+// slot with a hash tag in the prefix, such as prefix={connector}: .
+//
+// # Keys
+//
+// Open refuses to run without CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring):
+// every instance must seal with the same key.
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+func init() {
+	store.Register("redis", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
+		s, k, err := Open(ctx, location)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, k, nil
+	})
+}
+
+// DefaultPrefix starts every key when the location names no prefix.
+const DefaultPrefix = "connector:"
+
+// Store is a store.Store in Redis.
+type Store struct {
+	client    goredis.UniversalClient
+	ownClient bool
+	prefix    string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Location is a parsed OAuthSettingsLocation of this backend.
+type Location struct {
+	// URL is the location for go-redis's ParseURL, without the connector's
+	// parameters.
+	URL string
+	// Prefix starts every key.
+	Prefix   string
+	password string
+}
+
+// refused are parameters of the connector's other backends.
+var refused = map[string]string{
+	"schema":       "prefix",
+	"table_prefix": "prefix",
+	"key_prefix":   "prefix",
+}
+
+// ParseLocation parses a redis:// or rediss:// location. Errors are
+// InvalidConfig and never hold the password.
+func ParseLocation(location string) (*Location, error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, invalid("redis store location is not a valid URL")
+	}
+	if s := strings.ToLower(u.Scheme); s != "redis" && s != "rediss" {
+		return nil, invalid("redis store location has scheme %q, want redis or rediss", u.Scheme)
+	}
+	loc := &Location{Prefix: DefaultPrefix}
+	if u.User != nil {
+		loc.password, _ = u.User.Password()
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, invalid("redis store location has malformed parameters (a ';' or a bad %%-escape)")
+	}
+	for k := range q {
+		lk := strings.ToLower(k)
+		if lk == "prefix" {
+			continue
+		}
+		if use, ok := refused[lk]; ok {
+			return nil, invalid("redis store location: parameter %q is not supported; use %s=", k, use)
+		}
+		if strings.HasPrefix(lk, "connector") {
+			return nil, invalid("redis store location: unknown connector parameter %q (known: prefix)", k)
+		}
+	}
+	if v, ok := q["prefix"]; ok {
+		if len(v) != 1 || v[0] == "" || len(v[0]) > 200 {
+			return nil, invalid("redis store location: prefix must be given once, 1 to 200 bytes")
+		}
+		loc.Prefix = v[0]
+		q.Del("prefix")
+	}
+	u.RawQuery = q.Encode()
+	loc.URL = u.String()
+	return loc, nil
+}
+
+func invalid(format string, args ...any) error {
+	return &driver.Error{Code: driver.InvalidConfig, Op: "store", Msg: fmt.Sprintf(format, args...)}
+}
+
+// Open opens the store at a redis:// or rediss:// location and returns it
+// with the Keyring from the environment. Without CONNECTOR_ENCRYPTION_KEY it
+// refuses, before connecting. It pings the server.
+func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
+	keys, err := store.RequireKeyring("redis")
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := ParseLocation(location)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := goredis.ParseURL(loc.URL)
+	if err != nil {
+		return nil, nil, invalid("redis store location: %s", scrubString(err.Error(), loc.password))
+	}
+	client := goredis.NewClient(opts)
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, nil, store.Errorf(scrub(err, loc.password), "cannot connect to the redis store at %s", opts.Addr)
+	}
+	return &Store{client: client, ownClient: true, prefix: loc.Prefix}, keys, nil
+}
+
+// New returns a Store on a client the caller owns (Close leaves it open),
+// under prefix (DefaultPrefix if empty).
+func New(client goredis.UniversalClient, prefix string) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{client: client, prefix: prefix}
+}
+
+// Prefix returns the prefix of the store's keys.
+func (s *Store) Prefix() string { return s.prefix }
+
+func (s *Store) connKey(id string) string  { return s.prefix + "conn:" + id }
+func (s *Store) leaseKey(id string) string { return s.prefix + "lease:" + id }
+func (s *Store) fenceKey(id string) string { return s.prefix + "fence:" + id }
+func (s *Store) idsKey() string            { return s.prefix + "ids" }
+
+// data is the JSON of a record's plain fields.
+type data struct {
+	Provider string    `json:"provider"`
+	Account  string    `json:"account"`
+	Scopes   []string  `json:"scopes"`
+	Status   string    `json:"status"`
+	Reason   string    `json:"reason"`
+	Expiry   time.Time `json:"expiry"`
+}
+
+// putScript writes a record if its version and fence allow.
+// KEYS: conn, fence, ids. ARGV: version, fence, data, secret, id.
+// It returns {status, a, b}: {"ok", created, updated} with the new version
+// in the hash, or {"exists"|"missing"|"version"|"fenced", detail}.
+var putScript = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'version')
+local want = tonumber(ARGV[1])
+if want == 0 then
+  if cur then return {'exists', cur} end
+else
+  if not cur then return {'missing', ''} end
+  if tonumber(cur) ~= want then return {'version', cur} end
+end
+local fence = tonumber(ARGV[2])
+if fence > 0 then
+  local granted = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if granted > fence then return {'fenced', string.format('%.0f', granted)} end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local created = now
+if cur then
+  created = tonumber(redis.call('HGET', KEYS[1], 'created'))
+  local updated = tonumber(redis.call('HGET', KEYS[1], 'updated'))
+  if now <= updated then now = updated + 1 end
+end
+local c, u, v = string.format('%.0f', created), string.format('%.0f', now), string.format('%.0f', want + 1)
+redis.call('HSET', KEYS[1], 'version', v, 'data', ARGV[3], 'secret', ARGV[4], 'created', c, 'updated', u)
+redis.call('ZADD', KEYS[3], 0, ARGV[5])
+return {'ok', v}
+`)
+
+// lockScript takes the lease with SET NX PX, its fence one above the
+// counter, and then INCRs the counter to that fence.
+// KEYS: lease, fence. ARGV: holder, ttl ms. Returns {fence, sec, usec} or nil.
+var lockScript = goredis.NewScript(`
+local f = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
+local fs = string.format('%.0f', f)
+if not redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fs, 'NX', 'PX', ARGV[2]) then return false end
+redis.call('INCR', KEYS[2])
+local t = redis.call('TIME')
+return {fs, t[1], t[2]}
+`)
+
+// unlockScript deletes the lease if it still holds ARGV[1] ("holder:fence").
+var unlockScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// deleteScript removes the record, its lease and its index entry.
+// KEYS: conn, lease, ids. ARGV: id. Returns 1, or 0 if there was no record.
+var deleteScript = goredis.NewScript(`
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+`)
+
+func parseRecord(id string, h map[string]string) (*store.Record, error) {
+	var d data
+	if err := json.Unmarshal([]byte(h["data"]), &d); err != nil {
+		return nil, fmt.Errorf("connection %q: %w", id, err)
+	}
+	version, err := strconv.ParseInt(h["version"], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("connection %q: version: %w", id, err)
+	}
+	created, err1 := strconv.ParseInt(h["created"], 10, 64)
+	updated, err2 := strconv.ParseInt(h["updated"], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("connection %q: timestamps: %w", id, err)
+	}
+	r := &store.Record{
+		ID: id, Provider: d.Provider, Account: d.Account, Scopes: d.Scopes, Status: store.Status(d.Status),
+		Reason: d.Reason, Secret: []byte(h["secret"]), Version: version,
+		CreatedAt: time.UnixMicro(created).UTC(), UpdatedAt: time.UnixMicro(updated).UTC(),
+	}
+	if !d.Expiry.IsZero() {
+		r.Expiry = d.Expiry
+	}
+	return r, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
+	h, err := s.client.HGetAll(ctx, s.connKey(id)).Result()
+	if err != nil {
+		return nil, store.Errorf(err, "cannot read connection %q", id)
+	}
+	if len(h) == 0 {
+		return nil, store.ErrNotFound(id)
+	}
+	r, err := parseRecord(id, h)
+	if err != nil {
+		return nil, store.Errorf(err, "cannot read connection %q", id)
+	}
+	return r, nil
+}
+
+// List implements store.Store. It reads the index, then each record; a
+// record deleted meanwhile is left out.
+func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
+	ids, err := s.client.ZRange(ctx, s.idsKey(), 0, -1).Result()
+	if err != nil {
+		return nil, store.Errorf(err, "cannot list connections")
+	}
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.connKey(id))
+		}
+		return nil
+	}); err != nil {
+		return nil, store.Errorf(err, "cannot list connections")
+	}
+	out := make([]*store.Record, 0, len(ids))
+	for i, id := range ids {
+		h := cmds[i].Val()
+		if len(h) == 0 {
+			continue
+		}
+		r, err := parseRecord(id, h)
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list connections")
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	d, err := json.Marshal(data{Provider: rec.Provider, Account: rec.Account, Scopes: rec.Scopes,
+		Status: string(rec.Status), Reason: rec.Reason, Expiry: rec.Expiry})
+	if err != nil {
+		return 0, store.Errorf(err, "cannot encode connection %q", rec.ID)
+	}
+	res, err := putScript.Run(ctx, s.client, []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey()},
+		rec.Version, fence, d, rec.Secret, rec.ID).StringSlice()
+	if err != nil {
+		return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
+	}
+	if len(res) != 2 {
+		return 0, store.Errorf(nil, "cannot write connection %q: unexpected answer %q", rec.ID, res)
+	}
+	switch res[0] {
+	case "ok":
+		v, err := strconv.ParseInt(res[1], 10, 64)
+		if err != nil {
+			return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
+		}
+		return v, nil
+	case "exists":
+		return 0, store.ErrConflict(rec.ID, "it already exists")
+	case "missing":
+		return 0, store.ErrConflict(rec.ID, "it does not exist")
+	case "version":
+		return 0, store.ErrConflict(rec.ID, fmt.Sprintf("version %d was expected, the store has %s", rec.Version, res[1]))
+	case "fenced":
+		return 0, store.ErrConflict(rec.ID, fmt.Sprintf("lease fence %d was overtaken by fence %s (fenced)", fence, res[1]))
+	}
+	return 0, store.Errorf(nil, "cannot write connection %q: unexpected answer %q", rec.ID, res)
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	n, err := deleteScript.Run(ctx, s.client, []string{s.connKey(id), s.leaseKey(id), s.idsKey()}, id).Int()
+	if err != nil {
+		return store.Errorf(err, "cannot delete connection %q", id)
+	}
+	if n == 0 {
+		return store.ErrNotFound(id)
+	}
+	return nil
+}
+
+// TryLock implements store.Store. The lease's Expires is by the Redis
+// server's clock; its expiry is Redis's PX, to the millisecond.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	holder := newHolder()
+	ms := ttl.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	res, err := lockScript.Run(ctx, s.client, []string{s.leaseKey(id), s.fenceKey(id)}, holder, ms).StringSlice()
+	if errors.Is(err, goredis.Nil) {
+		return nil, store.ErrLocked(id)
+	}
+	if err != nil {
+		return nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	}
+	if len(res) != 3 {
+		return nil, store.Errorf(nil, "cannot take the lease of connection %q: unexpected answer %q", id, res)
+	}
+	fence, err1 := strconv.ParseInt(res[0], 10, 64)
+	sec, err2 := strconv.ParseInt(res[1], 10, 64)
+	usec, err3 := strconv.ParseInt(res[2], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	}
+	exp := time.Unix(sec, usec*1000).Add(time.Duration(ms) * time.Millisecond).UTC()
+	return &store.Lease{ID: id, Fence: fence, Holder: holder, Expires: exp}, nil
+}
+
+// Unlock implements store.Store.
+func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
+	err := unlockScript.Run(ctx, s.client, []string{s.leaseKey(l.ID)}, l.Holder+":"+strconv.FormatInt(l.Fence, 10)).Err()
+	if err != nil {
+		return store.Errorf(err, "cannot release the lease of connection %q", l.ID)
+	}
+	return nil
+}
+
+// Close implements store.Store. It closes the client if Open made it.
+func (s *Store) Close() error {
+	if s.ownClient {
+		return s.client.Close()
+	}
+	return nil
+}
+
+func newHolder() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func scrubString(msg, secret string) string {
+	if secret == "" {
+		return msg
+	}
+	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), url.UserPassword("", secret).String()[1:]} {
+		if form != "" {
+			msg = strings.ReplaceAll(msg, form, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// scrub returns err, or a copy of its message without secret if it held it.
+// The original is dropped, not wrapped: its message would hold the secret.
+func scrub(err error, secret string) error {
+	if err == nil {
+		return nil
+	}
+	if msg := scrubString(err.Error(), secret); msg != err.Error() {
+		return errors.New(msg)
+	}
+	return err
+}

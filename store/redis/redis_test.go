@@ -1,0 +1,362 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/connector-go/connector/conformance"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/redis"
+)
+
+// The server the tests use: CONNECTOR_TEST_REDIS, or the local one.
+func baseURL() string {
+	if v := os.Getenv("CONNECTOR_TEST_REDIS"); v != "" {
+		return v
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+var (
+	adminOnce sync.Once
+	admin     *goredis.Client
+	adminErr  error
+)
+
+// server returns a client of the test server, or skips the test when there
+// is none — except in CI, where an absent service is a failure.
+func server(t testing.TB) *goredis.Client {
+	t.Helper()
+	adminOnce.Do(func() {
+		opts, err := goredis.ParseURL(baseURL())
+		if err != nil {
+			adminErr = err
+			return
+		}
+		admin = goredis.NewClient(opts)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		adminErr = admin.Ping(ctx).Err()
+	})
+	if adminErr != nil {
+		msg := fmt.Sprintf("Redis is not reachable at %s (%v); start one (e.g. docker run -d -p 6379:6379 redis:7, or redis-server) or set CONNECTOR_TEST_REDIS", baseURL(), adminErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return admin
+}
+
+// freshPrefix returns an unused key prefix whose keys are deleted when the
+// test ends.
+func freshPrefix(t testing.TB) string {
+	client := server(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "connector-test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		keys, err := keysUnder(ctx, client, prefix)
+		if err == nil && len(keys) > 0 {
+			err = client.Del(ctx, keys...).Err()
+		}
+		if err != nil {
+			t.Errorf("clean up %s*: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+func keysUnder(ctx context.Context, client *goredis.Client, prefix string) ([]string, error) {
+	var keys []string
+	iter := client.Scan(ctx, 0, globEscape(prefix)+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	return keys, iter.Err()
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\^`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func location(prefix string) string {
+	sep := "?"
+	if strings.Contains(baseURL(), "?") {
+		sep = "&"
+	}
+	return baseURL() + sep + "prefix=" + url.QueryEscape(prefix)
+}
+
+type harness struct{}
+
+func (harness) MakeStore(ctx context.Context, t testing.TB) (store.Store, error) {
+	s, _, err := redis.Open(ctx, location(freshPrefix(t)))
+	return s, err
+}
+
+func (harness) Location(_ testing.TB, s store.Store) string {
+	return location(s.(*redis.Store).Prefix())
+}
+
+// RawValues is every value under the store's prefix: strings, hash fields
+// and values, set members.
+func (harness) RawValues(ctx context.Context, t testing.TB, s store.Store) ([][]byte, error) {
+	return dumpPrefix(ctx, server(t), s.(*redis.Store).Prefix())
+}
+
+func dumpPrefix(ctx context.Context, client *goredis.Client, prefix string) ([][]byte, error) {
+	keys, err := keysUnder(ctx, client, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, k := range keys {
+		out = append(out, []byte(k))
+		typ, err := client.Type(ctx, k).Result()
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case "string":
+			v, err := client.Get(ctx, k).Bytes()
+			if err != nil && err != goredis.Nil {
+				return nil, err
+			}
+			out = append(out, v)
+		case "hash":
+			h, err := client.HGetAll(ctx, k).Result()
+			if err != nil {
+				return nil, err
+			}
+			for f, v := range h {
+				out = append(out, []byte(f), []byte(v))
+			}
+		case "zset":
+			m, err := client.ZRange(ctx, k, 0, -1).Result()
+			if err != nil {
+				return nil, err
+			}
+			for _, v := range m {
+				out = append(out, []byte(v))
+			}
+		case "none": // expired meanwhile
+		default:
+			return nil, fmt.Errorf("key %s has type %s, which the dump does not read", k, typ)
+		}
+	}
+	return out, nil
+}
+
+func setKey(t *testing.T) {
+	t.Setenv(store.EnvKey, base64.StdEncoding.EncodeToString(store.NewRandomKey()))
+	t.Setenv(store.EnvOldKeys, "")
+}
+
+func TestConformance(t *testing.T) {
+	server(t)
+	setKey(t)
+	conformance.TestStore(t, harness{})
+}
+
+func TestHelperStoreProcess(t *testing.T) { conformance.StoreHelperProcess(t) }
+
+func TestParseLocation(t *testing.T) {
+	tests := []struct {
+		name, location, wantURL, wantPrefix string
+	}{
+		{"default prefix", "redis://h:6379/0", "redis://h:6379/0", "connector:"},
+		{"prefix", "redis://h/1?prefix=app:conn:", "redis://h/1", "app:conn:"},
+		{"escaped prefix", "redis://h/1?prefix=%7Bconnector%7D%3A", "redis://h/1", "{connector}:"},
+		{"tls and options kept", "rediss://:pw@h:6380/2?prefix=p&dial_timeout=3s", "rediss://:pw@h:6380/2?dial_timeout=3s", "p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := redis.ParseLocation(tt.location)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff([2]string{tt.wantURL, tt.wantPrefix}, [2]string{got.URL, got.Prefix}); d != "" {
+				t.Errorf("ParseLocation(%q) [URL, Prefix] (-want +got):\n%s", tt.location, d)
+			}
+		})
+	}
+}
+
+func TestLocationErrors(t *testing.T) {
+	setKey(t)
+	tests := []struct{ name, location, want string }{
+		{"empty prefix", "redis://:hunter2@h/0?prefix=", "prefix must be"},
+		{"two prefixes", "redis://:hunter2@h/0?prefix=a&prefix=b", "prefix must be"},
+		{"schema", "redis://:hunter2@h/0?schema=x", `parameter "schema" is not supported; use prefix=`},
+		{"connector parameter", "redis://:hunter2@h/0?connector_prefix=x", `unknown connector parameter "connector_prefix"`},
+		{"semicolon", "redis://:hunter2@h/0?prefix=a;b", "malformed parameters"},
+		{"unknown go-redis option", "redis://:hunter2@h/0?bogus_option=1", "unexpected option"},
+		{"bad db", "redis://:hunter2@h/notanumber", "invalid database"},
+		{"wrong scheme", "http://:hunter2@h/0", "want redis"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := redis.Open(context.Background(), tt.location)
+			if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open(%q) = %v, want an InvalidConfig error containing %q", tt.location, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error holds the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenWithoutKey(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	_, _, err := store.Open(context.Background(), "rediss://:hunter2@127.0.0.1:1/0")
+	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), store.EnvKey) {
+		t.Fatalf("Open without a key = %v, want an InvalidConfig error that names %s", err, store.EnvKey)
+	}
+}
+
+func TestPasswordNotInErrors(t *testing.T) {
+	setKey(t)
+	const pw = "s3cr3t-Pa55w0rd"
+	for _, loc := range []string{
+		"redis://:" + pw + "@127.0.0.1:1/0?dial_timeout=1s",
+		"redis://user:" + pw + "@127.0.0.1:1/0?pool_size=x",
+		"redis://user:" + pw + "@[::1/0",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _, err := store.Open(ctx, loc)
+		cancel()
+		if err == nil {
+			t.Errorf("Open succeeded")
+			continue
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("Open error holds the password: %v", err)
+		}
+		t.Logf("%v", err)
+	}
+}
+
+// TestNoTokenInRedis seals a known token through the keyring Open returns,
+// writes it, takes a lease, then reads every value under the prefix.
+func TestNoTokenInRedis(t *testing.T) {
+	client := server(t)
+	setKey(t)
+	prefix := freshPrefix(t)
+	ctx := context.Background()
+	s, keys, err := store.Open(ctx, location(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const access, refresh = "ACCESS-5e6f7a8b9c0d1e2f", "REFRESH-3c4d5e6f7a8b9c0d"
+	sealed, err := keys.Seal("shop-3", []byte(`{"access_token":"`+access+`","refresh_token":"`+refresh+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, &store.Record{ID: "shop-3", Provider: "shopline", Account: "visible-merchant-3", Secret: sealed}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TryLock(ctx, "shop-3", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	vals, err := dumpPrefix(ctx, client, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := bytes.Join(vals, []byte{0})
+	if !bytes.Contains(all, []byte("visible-merchant-3")) {
+		t.Fatalf("the dump lacks the account: it does not cover the keys")
+	}
+	for _, tok := range []string{access, refresh} {
+		for _, enc := range []string{tok, hex.EncodeToString([]byte(tok)), base64.StdEncoding.EncodeToString([]byte(tok))} {
+			if bytes.Contains(all, []byte(enc)) {
+				t.Errorf("token %q is in a Redis value as %q", tok, enc)
+			}
+		}
+	}
+}
+
+// TestKeys checks the key layout the package documents.
+func TestKeys(t *testing.T) {
+	client := server(t)
+	setKey(t)
+	prefix := freshPrefix(t)
+	ctx := context.Background()
+	s, _, err := redis.Open(ctx, location(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, &store.Record{ID: "a:b"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.TryLock(ctx, "a:b", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := keysUnder(ctx, client, prefix)
+	want := []string{prefix + "conn:a:b", prefix + "fence:a:b", prefix + "ids", prefix + "lease:a:b"}
+	if d := cmp.Diff(want, sorted(keys)); d != "" {
+		t.Errorf("keys (-want +got):\n%s", d)
+	}
+	if v := client.Get(ctx, prefix+"lease:a:b").Val(); v != fmt.Sprintf("%s:%d", l.Holder, l.Fence) {
+		t.Errorf("lease value %q, want holder:fence", v)
+	}
+	if ttl := client.PTTL(ctx, prefix+"lease:a:b").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("lease PTTL %v, want within a minute", ttl)
+	}
+	if ttl := client.PTTL(ctx, prefix+"fence:a:b").Val(); ttl != -1 {
+		t.Errorf("fence counter PTTL %v, want none (it must never expire)", ttl)
+	}
+}
+
+func sorted(s []string) []string {
+	s = append([]string(nil), s...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
+
+func TestNewOnCallersClient(t *testing.T) {
+	client := server(t)
+	prefix := freshPrefix(t)
+	ctx := context.Background()
+	s := redis.New(client, prefix)
+	if _, err := s.Put(ctx, &store.Record{ID: "x"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Errorf("Close closed the caller's client: %v", err)
+	}
+}

@@ -1,0 +1,480 @@
+// Package sqlite is the embedded, default Store: one SQLite file (through
+// modernc.org/sqlite, without cgo), safe for several processes on one
+// machine. It registers the scheme "file": a plain path, a "file:" URL or a
+// "sqlite://" URL as OAuthSettingsLocation opens it, and so does an empty
+// location (store.DefaultLocation, under the user's config directory).
+//
+// # Storage
+//
+// The database runs in WAL mode with a busy timeout, so that readers never
+// block and writers queue. Its tables are created on first use and migrated
+// by the version in schema_version:
+//
+//	connections(id TEXT PRIMARY KEY, provider, account, scopes (JSON array),
+//	            status, reason, expiry (Unix ns or NULL), secret BLOB,
+//	            version, created_at, updated_at (Unix ns))
+//	leases(id TEXT PRIMARY KEY, fence, holder, expires_at (Unix ns))
+//
+// A leases row is never deleted: releasing a lease empties its holder and
+// expires it, so that its fence column is the per-connection counter from
+// which every new lease takes a strictly greater fence.
+//
+// # Locking and fencing
+//
+// Every write is one statement, or a BEGIN IMMEDIATE transaction, so that
+// SQLite's single writer lock serialises it against every other process:
+// TryLock is an upsert that takes the row only when its lease has expired;
+// Put is an UPDATE (or INSERT) whose WHERE clause checks the version and
+// that no lease with a greater fence was granted. Lease times come from the
+// machine's clock, which all processes on it share. The file must be on a
+// local disk: SQLite's locks do not hold on network file systems.
+//
+// # Keys
+//
+// Open seals with the key in CONNECTOR_ENCRYPTION_KEY if set, else with the
+// key file connector.key beside the database, created (mode 0600) on first
+// use; see store.KeyringForFile. The directory is created with mode 0700 and
+// the database file with mode 0600.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+func init() {
+	store.Register("file", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
+		s, k, err := Open(ctx, location)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, k, nil
+	})
+}
+
+// busyTimeout is how long a statement waits for another writer, in this
+// process or another, before it fails.
+const busyTimeout = 10 * time.Second
+
+// Store is a store.Store in one SQLite file. Open it with Open.
+type Store struct {
+	db   *sql.DB
+	path string
+	// wmu serialises this process's writes, so that they queue here rather
+	// than in SQLite's busy handler; other processes queue there.
+	wmu sync.Mutex
+	now func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the SQLite store at location — see
+// Path for its forms — and returns it with its Keyring: the one from
+// CONNECTOR_ENCRYPTION_KEY, or the key file beside the database.
+func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
+	if location == "" {
+		var err error
+		if location, err = store.DefaultLocation(); err != nil {
+			return nil, nil, err
+		}
+	}
+	path, err := Path(location)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, store.Errorf(err, "cannot create the directory of the sqlite store %s", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, store.Errorf(err, "cannot open the sqlite store %s", path)
+	}
+	_ = f.Close()
+	keys, err := store.KeyringForFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := openDB(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, keys, nil
+}
+
+// dsn is the modernc.org/sqlite data source name for path: a file: URI (so
+// that any byte in the path survives) with the pragmas every connection
+// needs, and BEGIN IMMEDIATE for transactions.
+func dsn(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // C:/x → /C:/x
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)") // a lost commit can be a lost rotated refresh token
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+}
+
+func openDB(ctx context.Context, path string) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, store.Errorf(err, "cannot open the sqlite store %s", path)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	s := &Store{db: db, path: path, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path parses a location: a plain path, "file:path", "file:///abs/path",
+// "sqlite://rel/path" or "sqlite:///abs/path", "~/" standing for the home
+// directory. It returns the cleaned absolute path. A URL form is
+// percent-decoded and takes no query parameters.
+func Path(location string) (string, error) {
+	p := location
+	lower := strings.ToLower(p)
+	switch {
+	case strings.HasPrefix(lower, "sqlite://"):
+		p = p[len("sqlite://"):]
+	case strings.HasPrefix(lower, "file://"):
+		p = p[len("file://"):]
+		if strings.HasPrefix(strings.ToLower(p), "localhost/") {
+			p = p[len("localhost"):]
+		}
+	case strings.HasPrefix(lower, "file:"):
+		p = p[len("file:"):]
+	}
+	if p != location { // a URL
+		if strings.ContainsAny(p, "?#") {
+			return "", invalid("sqlite store location %q has parameters; it takes none", location)
+		}
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			return "", invalid("sqlite store location %q is not a valid URL path", location)
+		}
+		p = u
+	}
+	if p == "" {
+		return "", invalid("sqlite store location %q names no file", location)
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", store.Errorf(err, "cannot expand ~ in the sqlite store location")
+		}
+		p = filepath.Join(home, p[1:])
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", store.Errorf(err, "sqlite store location %q", location)
+	}
+	return abs, nil
+}
+
+func invalid(format string, args ...any) error {
+	return &driver.Error{Code: driver.InvalidConfig, Op: "store", Msg: fmt.Sprintf(format, args...)}
+}
+
+// migrations[i] brings the schema from version i to i+1.
+var migrations = [][]string{
+	{
+		`CREATE TABLE connections (
+			id         TEXT    PRIMARY KEY,
+			provider   TEXT    NOT NULL,
+			account    TEXT    NOT NULL,
+			scopes     TEXT    NOT NULL,
+			status     TEXT    NOT NULL,
+			reason     TEXT    NOT NULL,
+			expiry     INTEGER,
+			secret     BLOB    NOT NULL,
+			version    INTEGER NOT NULL,
+			created_at INTEGER NOT NULL,
+			updated_at INTEGER NOT NULL
+		)`,
+		`CREATE TABLE leases (
+			id         TEXT    PRIMARY KEY,
+			fence      INTEGER NOT NULL,
+			holder     TEXT    NOT NULL,
+			expires_at INTEGER NOT NULL
+		)`,
+	},
+}
+
+// SchemaVersion is the schema version this package creates and reads.
+var SchemaVersion = len(migrations)
+
+// migrate creates or upgrades the schema in one BEGIN IMMEDIATE
+// transaction, so that processes opening a new file at once do it once.
+func (s *Store) migrate(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Errorf(err, "cannot open the sqlite store %s", s.path)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return store.Errorf(err, "cannot create the schema of the sqlite store %s", s.path)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
+		return store.Errorf(err, "cannot read the schema version of the sqlite store %s", s.path)
+	}
+	if cur > len(migrations) {
+		return store.Errorf(nil, "the sqlite store %s has schema version %d, newer than this connector's %d: upgrade the connector", s.path, cur, len(migrations))
+	}
+	for v := cur; v < len(migrations); v++ {
+		for _, stmt := range migrations[v] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return store.Errorf(err, "cannot migrate the sqlite store %s to schema version %d", s.path, v+1)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, v+1); err != nil {
+			return store.Errorf(err, "cannot migrate the sqlite store %s to schema version %d", s.path, v+1)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Errorf(err, "cannot commit the schema of the sqlite store %s", s.path)
+	}
+	return nil
+}
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(row scanner) (*store.Record, error) {
+	var (
+		r                store.Record
+		scopes, status   string
+		expiry           sql.NullInt64
+		created, updated int64
+	)
+	if err := row.Scan(&r.ID, &r.Provider, &r.Account, &scopes, &status, &r.Reason, &expiry, &r.Secret, &r.Version, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &r.Scopes); err != nil {
+		return nil, fmt.Errorf("scopes of connection %q: %w", r.ID, err)
+	}
+	r.Status = store.Status(status)
+	if expiry.Valid {
+		r.Expiry = time.Unix(0, expiry.Int64).UTC()
+	}
+	r.CreatedAt = time.Unix(0, created).UTC()
+	r.UpdatedAt = time.Unix(0, updated).UTC()
+	return &r, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
+	r, err := scanRecord(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM connections WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound(id)
+	}
+	if err != nil {
+		return nil, store.Errorf(err, "cannot read connection %q from %s", id, s.path)
+	}
+	return r, nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM connections ORDER BY id`)
+	if err != nil {
+		return nil, store.Errorf(err, "cannot list connections in %s", s.path)
+	}
+	defer rows.Close()
+	out := []*store.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list connections in %s", s.path)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Errorf(err, "cannot list connections in %s", s.path)
+	}
+	// BINARY collation is byte order already; sort anyway to keep the
+	// contract if a future schema changes it.
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	scopes, err := json.Marshal(nonNil(rec.Scopes))
+	if err != nil {
+		return 0, store.Errorf(err, "cannot encode the scopes of connection %q", rec.ID)
+	}
+	var expiry sql.NullInt64
+	if !rec.Expiry.IsZero() {
+		expiry = sql.NullInt64{Int64: rec.Expiry.UnixNano(), Valid: true}
+	}
+	secret := rec.Secret
+	if secret == nil {
+		secret = []byte{}
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	now := s.now().UnixNano()
+	// The fence condition: no lease with a greater fence was granted.
+	const fenced = `(? = 0 OR COALESCE((SELECT fence FROM leases WHERE id = ?), 0) <= ?)`
+	var v int64
+	if rec.Version == 0 {
+		err = s.db.QueryRowContext(ctx, `INSERT INTO connections (`+columns+`)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ? WHERE `+fenced+`
+			ON CONFLICT (id) DO NOTHING RETURNING version`,
+			rec.ID, rec.Provider, rec.Account, string(scopes), string(rec.Status), rec.Reason, expiry, secret, now, now,
+			fence, rec.ID, fence).Scan(&v)
+	} else {
+		err = s.db.QueryRowContext(ctx, `UPDATE connections SET
+			provider = ?, account = ?, scopes = ?, status = ?, reason = ?, expiry = ?, secret = ?,
+			version = version + 1, updated_at = MAX(?, updated_at + 1)
+			WHERE id = ? AND version = ? AND `+fenced+` RETURNING version`,
+			rec.Provider, rec.Account, string(scopes), string(rec.Status), rec.Reason, expiry, secret, now,
+			rec.ID, rec.Version, fence, rec.ID, fence).Scan(&v)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, s.conflict(ctx, rec, fence)
+	}
+	if err != nil {
+		return 0, store.Errorf(err, "cannot write connection %q to %s", rec.ID, s.path)
+	}
+	return v, nil
+}
+
+// conflict says why a Put changed nothing. It reads after the fact, so the
+// reason is a best guess; the refusal itself was atomic.
+func (s *Store) conflict(ctx context.Context, rec *store.Record, fence int64) error {
+	var version, granted sql.NullInt64
+	_ = s.db.QueryRowContext(ctx, `SELECT (SELECT version FROM connections WHERE id = ?), (SELECT fence FROM leases WHERE id = ?)`,
+		rec.ID, rec.ID).Scan(&version, &granted)
+	return whyConflict(rec, fence, version, granted)
+}
+
+func whyConflict(rec *store.Record, fence int64, version, granted sql.NullInt64) error {
+	switch {
+	case rec.Version == 0 && version.Valid:
+		return store.ErrConflict(rec.ID, "it already exists")
+	case rec.Version != 0 && !version.Valid:
+		return store.ErrConflict(rec.ID, "it does not exist")
+	case version.Valid && version.Int64 != rec.Version:
+		return store.ErrConflict(rec.ID, fmt.Sprintf("version %d was expected, the store has %d", rec.Version, version.Int64))
+	case fence > 0 && granted.Int64 > fence:
+		return store.ErrConflict(rec.ID, fmt.Sprintf("lease fence %d was overtaken by fence %d (fenced)", fence, granted.Int64))
+	}
+	return store.ErrConflict(rec.ID, "version or fence changed")
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return store.Errorf(err, "cannot delete connection %q from %s", id, s.path)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
+	if err != nil {
+		return store.Errorf(err, "cannot delete connection %q from %s", id, s.path)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound(id)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE leases SET holder = '', expires_at = 0 WHERE id = ?`, id); err != nil {
+		return store.Errorf(err, "cannot release the lease of connection %q in %s", id, s.path)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Errorf(err, "cannot delete connection %q from %s", id, s.path)
+	}
+	return nil
+}
+
+// TryLock implements store.Store.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	// A read first: a held lease is refused without taking the write lock.
+	var expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT expires_at FROM leases WHERE id = ?`, id).Scan(&expires)
+	if err == nil && expires > s.now().UnixNano() {
+		return nil, store.ErrLocked(id)
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, store.Errorf(err, "cannot read the lease of connection %q in %s", id, s.path)
+	}
+	holder := newHolder()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	now := s.now()
+	exp := now.Add(ttl)
+	var fence int64
+	err = s.db.QueryRowContext(ctx, `INSERT INTO leases (id, fence, holder, expires_at) VALUES (?, 1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET fence = fence + 1, holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.expires_at <= ?
+		RETURNING fence`, id, holder, exp.UnixNano(), now.UnixNano()).Scan(&fence)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrLocked(id)
+	}
+	if err != nil {
+		return nil, store.Errorf(err, "cannot take the lease of connection %q in %s", id, s.path)
+	}
+	return &store.Lease{ID: id, Fence: fence, Holder: holder, Expires: exp}, nil
+}
+
+// Unlock implements store.Store.
+func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.db.ExecContext(ctx, `UPDATE leases SET holder = '', expires_at = 0 WHERE id = ? AND holder = ? AND fence = ?`,
+		l.ID, l.Holder, l.Fence)
+	if err != nil {
+		return store.Errorf(err, "cannot release the lease of connection %q in %s", l.ID, s.path)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+func newHolder() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
