@@ -26,6 +26,8 @@ import (
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
+	_ "github.com/connector-go/connector/store/postgres"
+	_ "github.com/connector-go/connector/store/redis"
 	"golang.org/x/oauth2"
 )
 
@@ -163,7 +165,7 @@ func benchLocations(b *testing.B) map[string]string {
 	return map[string]string{
 		"memory":   "memory://bench-" + fmt.Sprint(time.Now().UnixNano()),
 		"sqlite":   dir + "/bench.db",
-		"postgres": "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&table_prefix=bench_" + fmt.Sprint(time.Now().UnixNano()%1e9),
+		"postgres": "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&schema=bench_" + fmt.Sprint(time.Now().UnixNano()%1e9),
 		"redis":    "redis://127.0.0.1:6379/0?prefix=bench:" + fmt.Sprint(time.Now().UnixNano()) + ":",
 	}
 }

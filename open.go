@@ -6,6 +6,7 @@ import (
 	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
+	_ "github.com/connector-go/connector/store/sqlite" // the default store
 )
 
 // Open returns a Connector configured by a connection string such as
@@ -18,6 +19,12 @@ import (
 // OAuthRefreshToken) is imported by Default when the store holds no
 // connection for the provider. extra, when given, is applied on top of the
 // options the string yields (hooks, logger, clock).
+//
+// An empty OAuthSettingsLocation is the SQLite file under the user's config
+// directory (store.DefaultLocation); SQLite and memory stores are always
+// linked in, PostgreSQL and Redis when their packages are imported:
+//
+//	import _ "github.com/connector-go/connector/store/postgres"
 //
 // Close the Connector to close the store it opened.
 func Open(ctx context.Context, dsn string, extra ...func(*Options)) (*Connector, error) {
