@@ -115,9 +115,7 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.CheckRetry = CheckRetry
 	rc.Backoff = Backoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	std := rc.StandardClient()
-	std.CheckRedirect = noRedirects
-	return &budgetDoer{c: std, budget: o.Retry.Budget}
+	return &budgetDoer{c: rc, budget: o.Retry.Budget}
 }
 
 // noRedirects refuses to follow redirects from token endpoints: a redirect
@@ -127,13 +125,18 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // budgetDoer bounds a request and its retries by a deadline that lasts
 // until the answer's body is closed.
 type budgetDoer struct {
-	c      *http.Client
+	c      *retryablehttp.Client
 	budget time.Duration
 }
 
 func (d *budgetDoer) Do(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), d.budget)
-	resp, err := d.c.Do(req.WithContext(ctx))
+	rr, err := retryablehttp.FromRequest(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp, err := d.c.Do(rr)
 	if err != nil || resp == nil {
 		cancel()
 		return resp, err
