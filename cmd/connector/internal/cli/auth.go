@@ -1,0 +1,437 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/connstr"
+	"github.com/connector-go/connector/driver"
+)
+
+// flowOptions are the flags of the commands that may run an authorization
+// flow (auth; token and call when interactive).
+type flowOptions struct {
+	noBrowser bool
+	timeout   time.Duration
+}
+
+func (o *flowOptions) register(fs *flag.FlagSet) {
+	fs.BoolVar(&o.noBrowser, "no-browser", false, "print the authorization URL without opening a browser")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the authorization callback (or the pasted code)")
+}
+
+type authOptions struct {
+	flow flowOptions
+}
+
+func authCommand() *command {
+	o := &authOptions{}
+	return &command{
+		name:    "auth",
+		args:    "[--no-browser] [--timeout 5m]",
+		summary: "authorize the app: serve the CallbackURL, print the authorization URL, store the connection and print its id",
+		flags:   o.flow.register,
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("auth takes no arguments, got %q", args[0])
+			}
+			return runAuth(ctx, e, o)
+		},
+	}
+}
+
+func runAuth(ctx context.Context, e *env, o *authOptions) error {
+	p, err := e.params(true)
+	if err != nil {
+		return err
+	}
+	c, err := e.open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	conn, err := authorize(ctx, e, c, p, o.flow)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.Out, conn.ID())
+	return nil
+}
+
+// authorize runs the authorization flow the CallbackURL calls for, and
+// returns the stored connection.
+func authorize(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, o flowOptions) (*connector.Connection, error) {
+	if p.InitiateOAuth != "" && p.InitiateOAuth != connstr.ModeGetAndRefresh {
+		return nil, usageErrorf("InitiateOAuth=%s forbids starting an authorization; use InitiateOAuth=GETANDREFRESH (the default)", p.InitiateOAuth)
+	}
+	if p.CallbackURL == "" {
+		return nil, usageErrorf("CallbackURL is required to authorize: a loopback http URL registered with your app (such as http://127.0.0.1:8085/callback), or %s", driver.OOB)
+	}
+	if o.timeout <= 0 {
+		o.timeout = 5 * time.Minute
+	}
+	if strings.HasPrefix(strings.ToLower(p.SettingsLocation), "memory://") {
+		e.printf("connector: note: OAuthSettingsLocation is a memory store: the connection lives only as long as this process")
+	}
+	display := c.Spec().DisplayName
+	var (
+		conn *connector.Connection
+		err  error
+	)
+	if p.CallbackURL == driver.OOB {
+		conn, err = authorizeOOB(ctx, e, c, o)
+	} else {
+		conn, err = authorizeLoopback(ctx, e, c, p.CallbackURL, o)
+	}
+	if err != nil && conn == nil {
+		if connector.CodeOf(err) == connector.CodeAccessDenied {
+			return nil, &exitError{code: ExitFailure, msg: "authorization was denied at " + display + " (error access_denied); nothing was stored, run connector auth to try again"}
+		}
+		return nil, err
+	}
+	if err != nil {
+		e.printf("connector: warning: connected, but the account could not be identified: %s", describe(err))
+	}
+	info := conn.Info()
+	e.printf("Connected to %s: account %s, connection %s.", display, orDash(info.Account), conn.ID())
+	return conn, nil
+}
+
+// authorizeLoopback serves the CallbackURL on loopback, prints the
+// authorization URL and waits for the provider's redirect.
+func authorizeLoopback(ctx context.Context, e *env, c *connector.Connector, callback string, o flowOptions) (*connector.Connection, error) {
+	u, err := loopbackCallback(callback)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := startCallback(ctx, e, c, u) // listening before the URL is shown
+	if err != nil {
+		return nil, err
+	}
+	defer flow.close()
+	e.printf("Open this URL in a browser to authorize the app at %s:", c.Spec().DisplayName)
+	fmt.Fprintln(e.Err, flow.authURL)
+	if !o.noBrowser {
+		openBrowser(ctx, e, flow.authURL)
+	}
+	e.printf("Waiting up to %s for the callback on %s …", o.timeout, callback)
+	return flow.wait(ctx, o.timeout)
+}
+
+// authorizeOOB prints the authorization URL and reads the code the provider
+// shows from standard input.
+func authorizeOOB(ctx context.Context, e *env, c *connector.Connector, o flowOptions) (*connector.Connection, error) {
+	authURL, err := c.AuthCodeURL(nil)
+	if err != nil {
+		return nil, err
+	}
+	state := stateOf(authURL)
+	e.printf("Open this URL in a browser, authorize the app at %s and paste the code it shows:", c.Spec().DisplayName)
+	fmt.Fprintln(e.Err, authURL)
+	if !o.noBrowser {
+		openBrowser(ctx, e, authURL)
+	}
+	fmt.Fprint(e.Err, "Authorization code: ")
+	code, err := readLine(ctx, e.In, o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	if code == "" {
+		return nil, &exitError{code: ExitFailure, msg: "no authorization code was entered; nothing was stored"}
+	}
+	return c.Exchange(ctx, state, code)
+}
+
+func openBrowser(ctx context.Context, e *env, u string) {
+	if e.Browser == nil {
+		e.printf("connector: no browser can be opened from here; open the URL above yourself")
+		return
+	}
+	if err := e.Browser(ctx, u); err != nil {
+		e.printf("connector: could not open a browser (%v); open the URL above yourself", err)
+	}
+}
+
+// readLine reads one line from r, within timeout.
+func readLine(ctx context.Context, r io.Reader, timeout time.Duration) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		ch <- result{strings.TrimSpace(line), err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case res := <-ch:
+		if res.err != nil && res.line == "" {
+			if errors.Is(res.err, io.EOF) {
+				return "", &exitError{code: ExitFailure, msg: "standard input ended before an authorization code was entered; nothing was stored"}
+			}
+			return "", failf(res.err, "cannot read the authorization code")
+		}
+		return res.line, nil
+	case <-t.C:
+		return "", &exitError{code: ExitFailure, msg: fmt.Sprintf("timed out after %s waiting for the authorization code; nothing was stored, run connector auth again", timeout)}
+	case <-ctx.Done():
+		return "", failf(ctx.Err(), "interrupted while waiting for the authorization code")
+	}
+}
+
+// stateOf returns the state parameter of an authorization URL.
+func stateOf(authURL string) string {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("state")
+}
+
+// loopbackCallback checks that the CallbackURL is one the CLI can serve.
+func loopbackCallback(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") || !driver.IsLoopback(u.Hostname()) || u.User != nil {
+		return nil, usageErrorf("connector serves the CallbackURL itself, so it must be a loopback http URL registered with your app (such as http://127.0.0.1:8085/callback) or %s", driver.OOB)
+	}
+	return u, nil
+}
+
+// callbackFlow is the local server that receives the provider's redirect.
+type callbackFlow struct {
+	c         *connector.Connector
+	ctx       context.Context // for the exchange; outlives a browser that goes away
+	cancel    context.CancelFunc
+	callback  string // the CallbackURL
+	path      string
+	state     string
+	authURL   string
+	scrub     func(string) string
+	servers   []*http.Server
+	listeners []net.Listener
+	results   chan flowResult
+	failed    chan error
+
+	mu   sync.Mutex
+	done bool // the first valid callback was handled
+}
+
+type flowResult struct {
+	conn *connector.Connection
+	err  error
+}
+
+// startCallback listens on the CallbackURL's host and port, then builds the
+// authorization URL (whose state it expects back) and starts serving.
+func startCallback(ctx context.Context, e *env, c *connector.Connector, u *url.URL) (*callbackFlow, error) {
+	ls, err := listenLoopback(u)
+	if err != nil {
+		return nil, err
+	}
+	return serveCallback(ctx, e, c, u, ls)
+}
+
+// serveCallback is startCallback on listeners already open.
+func serveCallback(ctx context.Context, e *env, c *connector.Connector, u *url.URL, ls []net.Listener) (*callbackFlow, error) {
+	authURL, err := c.AuthCodeURL(nil)
+	if err != nil {
+		for _, l := range ls {
+			l.Close()
+		}
+		return nil, err
+	}
+	f := &callbackFlow{
+		c: c, callback: u.String(), path: u.Path, state: stateOf(authURL), authURL: authURL, scrub: e.scrub,
+		results: make(chan flowResult, 1), failed: make(chan error, len(ls)),
+	}
+	if f.path == "" {
+		f.path = "/"
+	}
+	f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	f.listeners = ls
+	for _, l := range ls {
+		srv := &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second}
+		f.servers = append(f.servers, srv)
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				f.failed <- err
+			}
+		}()
+	}
+	return f, nil
+}
+
+// listenLoopback listens on the CallbackURL's port: on its host, or for
+// localhost on both 127.0.0.1 and ::1 (whichever exist), since a browser
+// may resolve localhost to either.
+func listenLoopback(u *url.URL) ([]net.Listener, error) {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	hosts := []string{u.Hostname()}
+	if strings.EqualFold(u.Hostname(), "localhost") {
+		hosts = []string{"127.0.0.1", "::1"}
+	}
+	var (
+		ls    []net.Listener
+		first error
+	)
+	for _, h := range hosts {
+		l, err := net.Listen("tcp", net.JoinHostPort(h, port))
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		ls = append(ls, l)
+	}
+	if len(ls) == 0 {
+		return nil, failf(first, "cannot listen on %s for the CallbackURL", u.Host)
+	}
+	return ls, nil
+}
+
+// wait returns the outcome of the first valid callback.
+func (f *callbackFlow) wait(ctx context.Context, timeout time.Duration) (*connector.Connection, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-f.results:
+		return r.conn, r.err
+	case err := <-f.failed:
+		return nil, failf(err, "the callback server failed")
+	case <-t.C:
+		return nil, &exitError{code: ExitFailure, msg: fmt.Sprintf("timed out after %s waiting for the authorization callback on %s; nothing was stored, run connector auth again", timeout, f.callback)}
+	case <-ctx.Done():
+		return nil, failf(ctx.Err(), "interrupted while waiting for the authorization callback")
+	}
+}
+
+// close stops the servers once the page of the callback has been sent.
+func (f *callbackFlow) close() {
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, s := range f.servers {
+		if s.Shutdown(sctx) != nil {
+			s.Close()
+		}
+	}
+	// Serve may not have started yet: free the port now in any case.
+	for _, l := range f.listeners {
+		l.Close()
+	}
+	f.cancel()
+}
+
+// ServeHTTP answers the callback path; every other path is a 404.
+func (f *callbackFlow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if host, _, err := net.SplitHostPort(r.Host); err != nil && !driver.IsLoopback(r.Host) || err == nil && !driver.IsLoopback(host) {
+		// Not addressed to a loopback name: a DNS-rebinding page, say.
+		http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
+		return
+	}
+	if r.URL.Path != f.path {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	display := f.c.Spec().DisplayName
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.state)) != 1 {
+		writePage(w, http.StatusBadRequest, page{Title: "Unexpected callback", Heading: "This callback does not match the authorization in progress",
+			Message: "Its state parameter is missing or different. The terminal is still waiting; open the URL it printed to authorize."})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		writePage(w, http.StatusConflict, page{Title: "Already handled", Heading: "This authorization was already handled",
+			Message: "You can close this window and return to the terminal."})
+		return
+	}
+	f.done = true
+	conn, err := f.c.HandleCallback(f.ctx, q)
+	switch {
+	case conn != nil:
+		acc := conn.Info().Account
+		msg := "Account " + orDash(acc) + " is connected (connection " + conn.ID() + "). You can close this window and return to the terminal."
+		writePage(w, http.StatusOK, page{OK: true, Title: "Connected to " + display, Heading: "Connected to " + display, Message: msg})
+	case connector.CodeOf(err) == connector.CodeAccessDenied:
+		writePage(w, http.StatusForbidden, page{Title: "Authorization denied", Heading: "Authorization was denied",
+			Message: "Nothing was stored. To try again, run connector auth in the terminal."})
+	default:
+		writePage(w, http.StatusBadGateway, page{Title: "Authorization failed", Heading: "Authorization failed",
+			Message: "Nothing was stored. The terminal shows the details; run connector auth to try again.", Detail: f.scrub(describe(err))})
+	}
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	f.results <- flowResult{conn, err}
+}
+
+// page is the small self-contained page the callback answers with.
+type page struct {
+	OK                              bool
+	Title, Heading, Message, Detail string
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{{.Title}} · connector</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2328;line-height:1.5}
+main{border:1px solid #d0d7de;border-left:6px solid #cf222e;border-radius:8px;padding:1.25rem 1.5rem}
+main.ok{border-left-color:#1f883d}
+h1{font-size:1.3rem;margin-top:0}
+.detail{font-family:ui-monospace,monospace;font-size:.85rem;background:#f6f8fa;padding:.5rem;border-radius:4px;word-break:break-word}
+.note{color:#656d76;font-size:.85rem}
+</style></head>
+<body><main{{if .OK}} class="ok"{{end}}>
+<h1>{{.Heading}}</h1>
+<p>{{.Message}}</p>
+{{if .Detail}}<p class="detail">{{.Detail}}</p>{{end}}
+<p class="note">This page was served by the connector command on your computer.</p>
+</main></body></html>
+`))
+
+// writePage answers with p: no third-party content, inline CSS only, no
+// referrer (the URL holds the code), not cached, not framed.
+func writePage(w http.ResponseWriter, status int, p page) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	_ = pageTemplate.Execute(w, p)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

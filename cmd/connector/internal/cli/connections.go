@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/connector-go/connector/store"
+)
+
+func connectionsCommand() *command {
+	return &command{
+		name:    "connections",
+		args:    "",
+		summary: "list the connections stored at the connection string's OAuthSettingsLocation, of every provider",
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("connections takes no arguments, got %q", args[0])
+			}
+			return runConnections(ctx, e)
+		},
+	}
+}
+
+func runConnections(ctx context.Context, e *env) error {
+	// Only the store matters: a string with nothing but
+	// OAuthSettingsLocation is enough.
+	p, err := e.params(false)
+	if err != nil {
+		return err
+	}
+	st, _, err := store.Open(ctx, p.SettingsLocation)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	recs, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	return writeConnections(e.Out, recs)
+}
+
+// writeConnections writes the table of connections.
+func writeConnections(w io.Writer, recs []*store.Record) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPROVIDER\tACCOUNT\tSCOPES\tEXPIRY\tSTATUS")
+	for _, r := range recs {
+		scopes := strings.Join(r.Scopes, ",")
+		expiry := "never"
+		if !r.Expiry.IsZero() {
+			expiry = r.Expiry.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Provider, orDash(r.Account), orDash(scopes), expiry, r.Status)
+	}
+	return tw.Flush()
+}

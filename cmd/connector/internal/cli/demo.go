@@ -1,0 +1,394 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/connstr"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+)
+
+// demoCalls is the API request the demo makes for each provider: a GET path
+// under the API base that the default scopes may read.
+var demoCalls = map[string]string{
+	"jumpseller": "store/info.json",
+	"shopline":   "token/info",
+}
+
+type demoOptions struct {
+	provider string
+}
+
+func demoCommand() *command {
+	o := &demoOptions{}
+	return &command{
+		name:    "demo",
+		args:    "[--provider NAME]",
+		summary: "run the whole OAuth lifecycle offline against the simulators, in a temporary store, step by step",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.provider, "provider", "", "run only this provider (default: every provider with a simulator)")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("demo takes no arguments, got %q", args[0])
+			}
+			return runDemo(ctx, e, o)
+		},
+	}
+}
+
+// demoClock is the fake clock the demo shares between the connector and the
+// simulators, so that it can move time past a token's expiry.
+type demoClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *demoClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *demoClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func runDemo(ctx context.Context, e *env, o *demoOptions) error {
+	sims, err := simulated(o.provider)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "connector-demo-")
+	if err != nil {
+		return failf(err, "cannot create a temporary directory")
+	}
+	defer os.RemoveAll(dir)
+	location, kind := "memory://demo-"+filepath.Base(dir), "an in-memory store"
+	if slices.Contains(store.Schemes(), "file") {
+		location, kind = filepath.Join(dir, "connector.db"), "a temporary SQLite file"
+	}
+	out := e.Out
+	fmt.Fprintln(out, "connector demo: the whole OAuth 2 lifecycle, offline, against the provider simulators.")
+	fmt.Fprintf(out, "Connections go to %s (%s), deleted at the end.\n", kind, location)
+	fmt.Fprintln(out, "Tokens, codes and secrets are shown only as #fingerprints: the first 6 hex digits of their SHA-256.")
+	for _, sp := range sims {
+		if err := demoProvider(ctx, e, sp, location); err != nil {
+			return err
+		}
+	}
+	st, _, err := store.Open(ctx, location)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	recs, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nThe store now holds (as `connector connections` shows it):")
+	if err := writeConnections(&indented{w: out, prefix: "    "}, recs); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nDone: authorize, exchange, identify, API call, expiry, refresh with rotation and revoke, all offline.")
+	fmt.Fprintln(out, "Next: `connector sandbox` serves the same simulators for your own tries (docs/cli.md).")
+	return nil
+}
+
+// demoProvider runs the lifecycle against one provider's simulator.
+func demoProvider(ctx context.Context, e *env, sp simProvider, location string) error {
+	out := e.Out
+	display := sp.spec.DisplayName
+	n := 0
+	step := func(format string, args ...any) {
+		n++
+		text := fmt.Sprintf(format, args...)
+		fmt.Fprintf(out, "%2d. %s\n", n, strings.ReplaceAll(text, "\n", "\n    "))
+	}
+	fmt.Fprintf(out, "\n== %s ==\n", display)
+
+	// 1. The simulator, on a shared fake clock.
+	clock := &demoClock{t: time.Now().UTC().Truncate(time.Second)}
+	sp.sim.SetClock(clock.Now)
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return failf(err, "cannot listen for the simulator")
+	}
+	simSrv := &http.Server{Handler: sp.sim, ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(simLn) //nolint:errcheck // ends with Close
+	defer simSrv.Close()
+	base := "http://" + simLn.Addr().String()
+	step("Started the %s simulator at %s: an OAuth server and API that behave like %s on the wire.", display, base, display)
+
+	// 2. The app, its redirect URI and the local callback server.
+	cbLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return failf(err, "cannot listen for the callback")
+	}
+	callback := "http://" + cbLn.Addr().String() + "/callback"
+	secret := randomSecret()
+	e.secrets = append(e.secrets, secret)
+	sp.sim.AddClient("demo-app", secret, callback)
+	step("Registered the app demo-app with the simulator, with redirect URI %s\n(a local callback server listens there, as `connector auth` does).", callback)
+
+	// 3. A connector from a connection string.
+	dsn, err := simulatorDSN(sp, sp.sim.Endpoint(base), "demo-app", secret, callback, location)
+	if err != nil {
+		cbLn.Close()
+		return err
+	}
+	p, err := connstr.Parse(dsn)
+	if err != nil {
+		cbLn.Close()
+		return err
+	}
+	c, err := e.open(ctx, p, func(o *connector.Options) { o.Clock = clock.Now })
+	if err != nil {
+		cbLn.Close()
+		return err
+	}
+	defer c.Close()
+	step("Opened a connector from this connection string (String() redacts the secret):\n%s", p.String())
+
+	// 4. The authorization URL.
+	u, err := url.Parse(callback)
+	if err != nil {
+		cbLn.Close()
+		return failf(err, "bad callback URL")
+	}
+	flow, err := serveCallback(ctx, e, c, u, []net.Listener{cbLn})
+	if err != nil {
+		return err
+	}
+	defer flow.close()
+	step("Built the authorization URL, with a fresh one-time state (shortened here):\n%s", shortenState(flow.authURL, flow.state))
+
+	// 5. Consent, redirect, callback: exchange, identify, store.
+	redirect, err := sp.sim.Approve(flow.authURL)
+	if err != nil {
+		return failf(err, "the simulator refused the authorization")
+	}
+	code := redirect.Query().Get("code")
+	if code == "" {
+		return &exitError{code: ExitFailure, msg: "the simulator redirected without a code: " + redirect.Query().Get("error")}
+	}
+	step("The merchant clicked Authorize on the consent page (the simulator's Approve clicks for us);\nthe browser was sent to the callback with a one-time code %s and the state.", fingerprint(code))
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, redirect.String(), nil)
+	if err != nil {
+		return failf(err, "bad redirect")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return failf(err, "the callback request failed")
+	}
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck
+	resp.Body.Close()
+	conn, err := flow.wait(ctx, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	tok, err := conn.Token(ctx)
+	if err != nil {
+		return err
+	}
+	info := conn.Info()
+	step("The callback server checked the state and answered the browser (%s); the connector exchanged the code\n"+
+		"at the token endpoint (%s body) and the driver identified the account: %s.\n"+
+		"Connection %s is stored (status %s, version %d):\n"+
+		"access token %s, expires %s (in %s); refresh token %s.",
+		resp.Status, sp.spec.Token.Format, info.Account, conn.ID(), info.Status, info.Version,
+		fingerprint(tok.AccessToken), tok.Expiry.Format(time.RFC3339), human(tok.Expiry.Sub(clock.Now())), fingerprint(tok.RefreshToken))
+
+	// 6. An API call.
+	path, hasCall := demoCalls[sp.name]
+	if hasCall {
+		status, excerpt, rate, err := demoCall(ctx, c, conn, path)
+		if err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("API call with the access token: GET %s → %s\n%s", path, status, excerpt)
+		if rate != "" {
+			msg += "\nrate-limit headers: " + rate
+		}
+		step("%s", msg)
+	}
+
+	// 7. Forced expiry.
+	skip := tok.Expiry.Sub(clock.Now()) + time.Second
+	clock.Advance(skip)
+	step("Moved the shared clock of the connector and the simulator forward %s: the access token has expired.", human(skip))
+
+	// 8. Refresh with rotation.
+	refreshes := sp.sim.Stats().Refreshes
+	tok2, err := conn.Token(ctx)
+	if err != nil {
+		return err
+	}
+	if err := flush(ctx, conn); err != nil {
+		return err
+	}
+	rotated := "rotated"
+	if tok2.RefreshToken == tok.RefreshToken {
+		rotated = "kept"
+	}
+	step("Token() found it expired and refreshed it (%d refresh at the simulator):\n"+
+		"access %s → %s, refresh %s → %s (%s).\n"+
+		"The new token was stored (version %d) before Token() returned it.",
+		sp.sim.Stats().Refreshes-refreshes, fingerprint(tok.AccessToken), fingerprint(tok2.AccessToken),
+		fingerprint(tok.RefreshToken), fingerprint(tok2.RefreshToken), rotated, conn.Info().Version)
+	if tok2.RefreshToken == tok.RefreshToken || tok2.AccessToken == tok.AccessToken {
+		return &exitError{code: ExitFailure, msg: "the refresh did not rotate the tokens"}
+	}
+	if hasCall {
+		status, _, _, err := demoCall(ctx, c, conn, path)
+		if err != nil {
+			return err
+		}
+		old := "refuses"
+		if sp.sim.ValidRefreshToken(tok.RefreshToken) {
+			old = "still accepts"
+		}
+		step("API call with the new token: GET %s → %s. Its first use completed the rotation:\n"+
+			"the simulator %s the old refresh token %s.", path, status, old, fingerprint(tok.RefreshToken))
+	}
+
+	// 9. Revoke.
+	canRevoke := c.CanRevoke()
+	if err := conn.Revoke(ctx); err != nil {
+		return err
+	}
+	if canRevoke {
+		gone := "refuses"
+		if sp.sim.ValidAccessToken(tok2.AccessToken) {
+			gone = "still accepts"
+		}
+		step("Revoked the grant at %s (POST %s, %s body, client auth %s): the simulator now %s the access token.\n"+
+			"Connection %s is marked %s.", display, simulatorPath(sp.sim.Endpoint(base).RevokeURL), sp.spec.Revoke.Format, sp.spec.Revoke.Auth, gone, conn.ID(), conn.Info().Status)
+	} else {
+		step("%s has no revocation endpoint: connection %s was marked %s locally\n"+
+			"(a merchant removes the app in %s's admin to end the grant there).", display, conn.ID(), conn.Info().Status, display)
+	}
+
+	// 10. What a revoked connection answers.
+	_, err = conn.Token(ctx)
+	if connector.CodeOf(err) != connector.CodeReauthRequired {
+		return &exitError{code: ExitFailure, msg: "a revoked connection still hands out tokens", err: err}
+	}
+	step("Token() on the revoked connection now fails with code %s (the CLI exits 3):\n%s", connector.CodeOf(err), e.scrub(describe(err)))
+	return nil
+}
+
+// demoCall sends GET path and returns the status, a redacted excerpt of the
+// body and the rate-limit headers.
+func demoCall(ctx context.Context, c *connector.Connector, conn *connector.Connection, path string) (status, excerpt, rate string, err error) {
+	req, err := conn.NewRequest(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return "", "", "", err
+	}
+	resp, err := conn.Client(ctx).Do(req)
+	if err != nil {
+		if connector.CodeOf(err) != connector.CodeUnknown {
+			return "", "", "", err
+		}
+		return "", "", "", failf(err, "GET %s failed", path)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return "", "", "", &exitError{code: ExitFailure, msg: fmt.Sprintf("GET %s: %s", path, resp.Status)}
+	}
+	var rl []string
+	for _, name := range c.Spec().RateLimitHeaders {
+		if v := resp.Header.Get(name); v != "" {
+			rl = append(rl, name+": "+v)
+		}
+	}
+	return resp.Status, driver.Excerpt(body), strings.Join(rl, "; "), nil
+}
+
+// human formats a duration for reading: days beyond two days.
+func human(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	}
+	return d.Round(time.Second).String()
+}
+
+// fingerprint identifies a secret without showing it.
+func fingerprint(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "#" + hex.EncodeToString(sum[:3])
+}
+
+// shortenState shows an authorization URL with its state cut short.
+func shortenState(authURL, state string) string {
+	if len(state) <= 6 {
+		return authURL
+	}
+	return strings.Replace(authURL, "state="+url.QueryEscape(state), "state="+state[:6]+"…", 1)
+}
+
+// simulatorPath is the path of a simulator URL.
+func simulatorPath(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Path
+	}
+	return raw
+}
+
+func randomSecret() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(errors.New("crypto/rand failed"))
+	}
+	return hex.EncodeToString(b)
+}
+
+// indented prefixes every line written through it.
+type indented struct {
+	w      io.Writer
+	prefix string
+	mid    bool // within a line
+}
+
+func (i *indented) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		if !i.mid {
+			if _, err := io.WriteString(i.w, i.prefix); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := io.WriteString(i.w, line); err != nil {
+			return 0, err
+		}
+		i.mid = !strings.HasSuffix(line, "\n")
+	}
+	return len(b), nil
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/connstr"
+	"github.com/connector-go/connector/store"
+)
+
+type revokeOptions struct {
+	connection string
+}
+
+func revokeCommand() *command {
+	o := &revokeOptions{}
+	return &command{
+		name:    "revoke",
+		args:    "[--connection ID]",
+		summary: "revoke the grant at the provider where it can, and mark the connection revoked",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.connection, "connection", "", "the connection id (default: the provider's only connection)")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("revoke takes no arguments, got %q", args[0])
+			}
+			return runRevoke(ctx, e, o)
+		},
+	}
+}
+
+func runRevoke(ctx context.Context, e *env, o *revokeOptions) error {
+	p, err := e.params(true)
+	if err != nil {
+		return err
+	}
+	c, err := e.open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	conn, err := pick(ctx, c, o.connection)
+	if err != nil {
+		return err
+	}
+	display := c.Spec().DisplayName
+	already := conn.Info().Status == store.Revoked
+	err = conn.Revoke(ctx)
+	if connector.CodeOf(err) == connector.CodeStore {
+		return err // not marked
+	}
+	switch {
+	case already:
+		e.printf("Connection %s was already revoked.", conn.ID())
+	case !c.CanRevoke():
+		e.printf("connector: %s has no revocation endpoint: connection %s was marked revoked locally; remove the app in %s's admin to end the grant there.", display, conn.ID(), display)
+	case p.InitiateOAuth == connstr.ModeOff:
+		e.printf("connector: InitiateOAuth=OFF forbids calling %s: connection %s was marked revoked locally only.", display, conn.ID())
+	case err == nil:
+		e.printf("Revoked the grant at %s; connection %s is marked revoked.", display, conn.ID())
+	}
+	if err != nil {
+		return failf(err, "connection %s was marked revoked locally, but %s did not confirm the revocation", conn.ID(), display)
+	}
+	fmt.Fprintln(e.Out, conn.ID())
+	return nil
+}

@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/connstr"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/simulator"
+	"github.com/connector-go/connector/store"
+)
+
+// The app the sandbox registers with every simulator. The secret is not a
+// secret: the sandbox is for local tries and serves loopback only.
+const (
+	SandboxClientID     = "sandbox-app"
+	SandboxClientSecret = "sandbox-secret"
+	// SandboxCallbackURL is the redirect URI registered by default.
+	SandboxCallbackURL = "http://127.0.0.1:8085/callback"
+)
+
+type sandboxOptions struct {
+	addr     string
+	callback string
+	location string
+}
+
+func sandboxCommand() *command {
+	o := &sandboxOptions{}
+	return &command{
+		name:    "sandbox",
+		args:    "[--addr 127.0.0.1:0] [--callback URL] [--store LOCATION]",
+		summary: "serve every provider's simulator on loopback and print a ready connection string for each",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the loopback address to serve on (port 0: any free port)")
+			fs.StringVar(&o.callback, "callback", SandboxCallbackURL, "the redirect URI registered with the simulators (beside "+driver.OOB+")")
+			fs.StringVar(&o.location, "store", "", "the OAuthSettingsLocation of the printed strings (default: connector-sandbox/connector.db in the temporary directory)")
+		},
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("sandbox takes no arguments, got %q", args[0])
+			}
+			return runSandbox(ctx, e, o)
+		},
+	}
+}
+
+// simProvider is a registered provider with a fresh simulator.
+type simProvider struct {
+	name string
+	spec *driver.Spec
+	sim  *simulator.Server
+}
+
+// simulated returns a fresh simulator of every registered provider that
+// ships one, or of only the one named.
+func simulated(only string) ([]simProvider, error) {
+	names := connector.Providers()
+	if only != "" {
+		if _, err := connector.Lookup(only); err != nil {
+			return nil, err
+		}
+		names = []string{strings.ToLower(strings.TrimSpace(only))}
+	}
+	var out []simProvider
+	for _, name := range names {
+		p, err := connector.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		s, ok := p.(driver.Simulated)
+		if !ok {
+			continue
+		}
+		sim, ok := s.NewSimulator().(*simulator.Server)
+		if !ok {
+			continue
+		}
+		out = append(out, simProvider{name: name, spec: p.Spec(), sim: sim})
+	}
+	if len(out) == 0 {
+		if only != "" {
+			return nil, usageErrorf("provider %s ships no simulator", only)
+		}
+		return nil, &exitError{code: ExitFailure, msg: "no linked provider driver ships a simulator"}
+	}
+	return out, nil
+}
+
+func runSandbox(ctx context.Context, e *env, o *sandboxOptions) error {
+	host, _, err := net.SplitHostPort(o.addr)
+	if err != nil || !driver.IsLoopback(host) {
+		return usageErrorf("--addr must be a loopback host:port such as 127.0.0.1:8086: the sandbox serves nobody else")
+	}
+	if err := driver.CheckURL("--callback", o.callback, false); err != nil {
+		return usageErrorf("%s", describe(err))
+	}
+	sims, err := simulated("")
+	if err != nil {
+		return err
+	}
+	location := o.location
+	if location == "" {
+		if location, err = defaultSandboxStore(e); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return failf(err, "cannot listen on %s", o.addr)
+	}
+	base := "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	var index strings.Builder
+	index.WriteString("connector sandbox: provider simulators\n\n")
+	var dsns []string
+	for _, sp := range sims {
+		prefix := "/" + sp.name
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, sp.sim))
+		sp.sim.AddClient(SandboxClientID, SandboxClientSecret, o.callback, driver.OOB)
+		dsn, err := simulatorDSN(sp, sp.sim.Endpoint(base+prefix), SandboxClientID, SandboxClientSecret, o.callback, location)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		dsns = append(dsns, dsn)
+		fmt.Fprintf(&index, "%s\t%s%s/oauth/authorize\n", sp.spec.DisplayName, base, prefix)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, index.String())
+	})
+
+	e.printf("connector sandbox: the provider simulators, on loopback only, at %s", base)
+	for _, sp := range sims {
+		e.printf("  %-11s %s/%s  (the consent page grants account %q)", sp.name, base, sp.name, sp.sim.Config().AccountID)
+	}
+	e.printf("App registered with each: client id %s, client secret %s, redirect URIs %s and %s.", SandboxClientID, SandboxClientSecret, o.callback, driver.OOB)
+	e.printf("Connections are stored at %s.", location)
+	e.printf("Connection strings, one per provider, follow on standard output. Try:")
+	e.printf("  export %s='<one of them>'; connector auth; connector token; connector connections", EnvDSN)
+	for _, d := range dsns {
+		fmt.Fprintln(e.Out, d)
+	}
+	e.printf("Serving until interrupted (Ctrl-C).")
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+		e.printf("connector sandbox: stopped.")
+		return nil
+	case err := <-served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return failf(err, "the sandbox server failed")
+	}
+}
+
+// defaultSandboxStore is a SQLite file in its own directory under the
+// temporary directory (its key file goes beside it), or a memory store when
+// no SQLite backend is linked.
+func defaultSandboxStore(e *env) (string, error) {
+	if !slices.Contains(store.Schemes(), "file") {
+		e.printf("connector: note: no SQLite store is linked: the printed strings use memory://sandbox, which each command forgets on exit")
+		return "memory://sandbox", nil
+	}
+	dir := filepath.Join(os.TempDir(), "connector-sandbox")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", failf(err, "cannot create %s", dir)
+	}
+	return filepath.Join(dir, "connector.db"), nil
+}
+
+// simulatorDSN returns the connection string of an app registered with a
+// simulator served at ep, secrets in clear.
+func simulatorDSN(sp simProvider, ep driver.Endpoint, id, secret, callback, location string) (string, error) {
+	kv := [][2]string{
+		{"Provider", sp.name},
+		{"OAuthClientId", id},
+		{"OAuthClientSecret", secret},
+		{"CallbackURL", callback},
+		{"OAuthAuthorizationURL", ep.AuthURL},
+		{"OAuthAccessTokenURL", ep.TokenURL},
+	}
+	if ep.RevokeURL != "" {
+		kv = append(kv, [2]string{"OAuthRevokeURL", ep.RevokeURL})
+	}
+	kv = append(kv, [2]string{"URL", ep.APIBaseURL}, [2]string{"OAuthSettingsLocation", location})
+	var b strings.Builder
+	for _, p := range kv {
+		b.WriteString(p[0])
+		b.WriteByte('=')
+		b.WriteString(quoteValue(p[1]))
+		b.WriteByte(';')
+	}
+	p, err := connstr.Parse(b.String())
+	if err != nil {
+		return "", err
+	}
+	return p.EncodeWithSecrets(), nil
+}
+
+// quoteValue quotes a connection-string value where Parse needs it.
+func quoteValue(v string) string {
+	if !strings.ContainsAny(v, `;"'`) && strings.TrimSpace(v) == v {
+		return v
+	}
+	return `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
+}
