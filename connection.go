@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,7 +152,11 @@ func (conn *Connection) NewRequest(ctx context.Context, method, path string, bod
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, conn.c.errorf(CodeInvalidConfig, "request", "bad request: %v", err)
+		return nil, conn.c.errorf(CodeInvalidConfig, "request", "bad request path")
+	}
+	// The bearer token goes only to the API's own origin.
+	if b, err := url.Parse(base); err != nil || !strings.EqualFold(b.Scheme, req.URL.Scheme) || !strings.EqualFold(b.Host, req.URL.Host) {
+		return nil, conn.c.errorf(CodeInvalidConfig, "request", "%s is not on the API's host; the token is sent only there", req.URL.Redacted())
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -263,8 +263,11 @@ func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
 // exchanges the code as Exchange does.
 func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Connection, error) {
 	if oe := query.Get("error"); oe != "" {
-		// Consume the state so that it cannot be replayed.
-		c.states.take(query.Get("state"), c.name, c.opts.RedirectURL, c.now())
+		// The state is checked (and consumed) first: a forged error
+		// callback is an invalid state, not a denial.
+		if _, why := c.states.take(query.Get("state"), c.name, c.opts.RedirectURL, c.now()); why != "" {
+			return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
+		}
 		code := driver.ClassifyOAuthError(oe)
 		if oe == "access_denied" {
 			code = CodeAccessDenied

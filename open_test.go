@@ -112,3 +112,26 @@ func TestModeOffUsesSuppliedToken(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestNewRequestStaysOnTheAPIHost(t *testing.T) {
+	w := newWorld(t)
+	conn := w.authorize(t, w.connector(t))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, path string
+		ok         bool
+	}{
+		{"relative", "store/info.json", true},
+		{"rooted", "/store/info.json", true},
+		{"absolute-same-host", w.sim.Endpoint(w.srv.URL).APIBaseURL + "store/info.json", true},
+		{"absolute-other-host", "https://attacker.example/steal", false},
+		{"scheme-relative-trick", "http://attacker.example@127.0.0.2/x", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := conn.NewRequest(ctx, "GET", tc.path, nil)
+			if (err == nil) != tc.ok {
+				t.Errorf("NewRequest(%q) error = %v, want ok=%v", tc.path, err, tc.ok)
+			}
+		})
+	}
+}

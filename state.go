@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// maxStates bounds the authorization states one Connector keeps, so that
+// a flood of unfinished authorizations cannot grow memory without limit.
+const maxStates = 10000
+
 // states holds the one-time authorization states a Connector issued. A
 // state is bound to the provider and redirect URI it was issued for, expires
 // after Options.StateTTL, and is consumed by the first callback that
@@ -39,8 +43,19 @@ func (s *states) issue(provider, redirect string, now time.Time, ttl time.Durati
 	if s.m == nil {
 		s.m = map[string]stateEntry{}
 	}
-	for k, e := range s.m { // drop expired entries so the map stays small
-		if now.After(e.expires) {
+	if len(s.m) >= maxStates {
+		// Sweep expired states; if the map is still full (a flood of
+		// unfinished authorizations), drop arbitrary ones: their users
+		// start again.
+		for k, e := range s.m {
+			if now.After(e.expires) {
+				delete(s.m, k)
+			}
+		}
+		for k := range s.m {
+			if len(s.m) < maxStates*3/4 {
+				break
+			}
 			delete(s.m, k)
 		}
 	}

@@ -192,7 +192,20 @@ const ExcerptLimit = 120
 func Excerpt(body []byte) string {
 	s := string(body)
 	if len(s) > 4*ExcerptLimit {
-		s = s[:4*ExcerptLimit]
+		// A run of token characters cut in two is judged whole: its head
+		// alone could be too short to be recognised as a credential.
+		cut, start, end := 4*ExcerptLimit, 4*ExcerptLimit, 4*ExcerptLimit
+		for start > 0 && isTokenByte(s[start-1]) {
+			start--
+		}
+		for end < len(s) && isTokenByte(s[end]) {
+			end++
+		}
+		if start < cut && cut < end && end-start >= 20 && strings.ContainsAny(s[start:end], "0123456789") {
+			s = s[:start] + "[redacted]"
+		} else {
+			s = s[:cut]
+		}
 	}
 	s = redactFields(s)
 	s = redactLongRuns(s)
@@ -214,7 +227,7 @@ var sensitiveNames = []string{"token", "secret", "code", "password", "authorizat
 
 // redactFields replaces the value after `"name":` or `name=` for sensitive names.
 func redactFields(s string) string {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	var b strings.Builder
 	i := 0
 	for i < len(s) {
@@ -227,10 +240,12 @@ func redactFields(s string) string {
 		for k < len(s) && (isWordByte(s[k]) || s[k] == '"') {
 			k++
 		}
+		sep := false // a name is followed by a value only after ':' or '='
 		for k < len(s) && (s[k] == ' ' || s[k] == ':' || s[k] == '=') {
+			sep = sep || s[k] != ' '
 			k++
 		}
-		if k == j || k >= len(s) || (s[k-1] != ':' && s[k-1] != '=' && s[k-1] != ' ') {
+		if k == j || k >= len(s) || !sep {
 			b.WriteString(s[i:k])
 			i = k
 			continue
@@ -253,8 +268,10 @@ func redactFields(s string) string {
 				end = len(s)
 			}
 		} else {
-			for end < len(s) && s[end] != '&' && s[end] != ',' && s[end] != '}' && s[end] != ' ' && s[end] != '\n' {
-				end++
+			end = wordEnd(s, k)
+			// "Authorization: Bearer <token>": the scheme is not the secret.
+			if w := s[k:end]; end+1 < len(s) && s[end] == ' ' && (strings.EqualFold(w, "bearer") || strings.EqualFold(w, "basic")) {
+				end = wordEnd(s, end+1)
 			}
 		}
 		if end > k {
@@ -264,6 +281,27 @@ func redactFields(s string) string {
 	}
 	b.WriteString(s[i:])
 	return b.String()
+}
+
+// asciiLower lowers ASCII letters only, so that byte offsets in the result
+// are those in s (strings.ToLower changes lengths: invalid UTF-8 becomes
+// U+FFFD, the Kelvin sign becomes 'k').
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// wordEnd returns the end of the bare value that starts at k.
+func wordEnd(s string, k int) int {
+	for k < len(s) && s[k] != '&' && s[k] != ',' && s[k] != '}' && s[k] != ' ' && s[k] != '\n' {
+		k++
+	}
+	return k
 }
 
 func nextSensitive(lower string, from int) int {
@@ -278,6 +316,12 @@ func nextSensitive(lower string, from int) int {
 
 func isWordByte(c byte) bool {
 	return c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// isTokenByte reports whether c may appear in a token: letters, digits and
+// '-', '_', '.', '~', '+', '/', '='.
+func isTokenByte(c byte) bool {
+	return isWordByte(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
 }
 
 // redactLongRuns replaces runs of 20 or more token characters (letters, digits,
@@ -296,7 +340,7 @@ func redactLongRuns(s string) string {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isWordByte(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '=' {
+		if isTokenByte(c) {
 			if run == 0 {
 				start = i
 				digit = false

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -214,7 +215,7 @@ func StandardRevoke(ctx context.Context, env *Env, tok *Token) error {
 	e := &Error{Code: ProviderError, Op: "revoke", Provider: spec.Name, Status: resp.StatusCode,
 		ContentType: resp.Header.Get("Content-Type"), Excerpt: Excerpt(body), Msg: "revocation refused"}
 	if oe, desc := oauthErrorOf(body); oe != "" {
-		e.Code, e.OAuthError, e.OAuthDescription = ClassifyOAuthError(oe), oe, desc
+		e.Code, e.OAuthError, e.OAuthDescription = ClassifyOAuthError(oe), Excerpt([]byte(oe)), desc
 	}
 	return e
 }
@@ -282,7 +283,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 			// the status decides.
 			e.Code = statusCode(r.Status, e.Code)
 		}
-		e.OAuthError = s
+		e.OAuthError = Excerpt([]byte(s))
 		if d, ok := raw["error_description"].(string); ok {
 			e.OAuthDescription = Excerpt([]byte(d))
 		}
@@ -307,12 +308,21 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 	t := &Token{AccessToken: at, TokenType: "Bearer", Extra: map[string]any{}}
 	t.RefreshToken, _ = raw["refresh_token"].(string)
 	t.IssuedAt = r.Now
-	if ca, ok := number(raw["created_at"]); ok && ca > 0 {
+	// created_at is Unix seconds (Doorkeeper). A value of 1e11 or more is
+	// not seconds (milliseconds, say: an expiry in the year 55000 could not
+	// even be stored): the local clock is used instead.
+	if ca, ok := number(raw["created_at"]); ok && ca > 0 && ca < 1e11 {
 		t.IssuedAt = time.Unix(int64(ca), 0)
 	}
 	if ei, ok := number(raw["expires_in"]); ok {
 		if ei > 0 {
-			t.Expiry = t.IssuedAt.Add(time.Duration(ei * float64(time.Second)))
+			// A lifetime beyond time.Duration's range (1e19, "Inf") would
+			// wrap around to an expiry in the past: cap it.
+			d := time.Duration(math.MaxInt64)
+			if ns := ei * float64(time.Second); ns < float64(math.MaxInt64) {
+				d = time.Duration(ns)
+			}
+			t.Expiry = t.IssuedAt.Add(d)
 		}
 	} else if spec.DefaultLifetime > 0 {
 		t.Expiry = t.IssuedAt.Add(spec.DefaultLifetime)

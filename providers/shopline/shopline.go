@@ -40,7 +40,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -173,10 +172,8 @@ func stringOf(v any) string {
 		return x
 	case json.Number:
 		return x.String()
-	case nil:
-		return ""
 	}
-	return fmt.Sprint(v)
+	return "" // an object, array or bool is no merchant id
 }
 
 // Identify returns the merchant id: the token's resource_owner_id, or when

@@ -1,0 +1,376 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+)
+
+// issuedState starts an authorization and returns its URL and state.
+func issuedState(t testing.TB, c *connector.Connector) (string, string) {
+	t.Helper()
+	u, err := c.AuthCodeURL(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, p.Query().Get("state")
+}
+
+// callbackErr is what TestHandleCallback checks of an error.
+type callbackErr struct {
+	Code       connector.Code
+	Op         string
+	OAuthError string
+	Msg        string
+}
+
+func TestHandleCallback(t *testing.T) {
+	approve := func(t *testing.T, w *world, c *connector.Connector) url.Values {
+		u, _ := issuedState(t, c)
+		back, err := w.sim.Approve(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return back.Query()
+	}
+	tests := []struct {
+		name string
+		// query builds the callback query; it may run earlier callbacks.
+		query   func(t *testing.T, w *world, c *connector.Connector) url.Values
+		wantErr *callbackErr
+		// wantTokenRequests counts the token requests of the last callback only.
+		wantTokenRequests int
+	}{
+		{
+			name:              "good",
+			query:             approve,
+			wantTokenRequests: 1,
+		},
+		{
+			name: "missing state",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Del("state")
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
+		},
+		{
+			name: "empty state",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Set("state", "")
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
+		},
+		{
+			name: "unknown state",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Set("state", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+		},
+		{
+			name: "state issued by another connector",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				return approve(t, w, w.connector(t))
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+		},
+		{
+			name: "reused state",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				if _, err := c.HandleCallback(context.Background(), q); err != nil {
+					t.Fatal(err)
+				}
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+		},
+		{
+			name: "reused state with a fresh code",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				first := approve(t, w, c)
+				if _, err := c.HandleCallback(context.Background(), first); err != nil {
+					t.Fatal(err)
+				}
+				q := approve(t, w, c)
+				q.Set("state", first.Get("state"))
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+		},
+		{
+			name: "expired state",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				w.clock.Advance(15*time.Minute + time.Second) // Options.StateTTL's default is 15 min
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state expired; start the authorization again"},
+		},
+		{
+			name: "state still valid just before expiry",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				w.clock.Advance(15 * time.Minute)
+				return q
+			},
+			// The state passes; the simulator's code (10 min) has expired.
+			wantErr:           &callbackErr{Code: connector.CodeInvalidGrant, Op: "exchange", OAuthError: "invalid_grant", Msg: "provider refused the request"},
+			wantTokenRequests: 1,
+		},
+		{
+			name: "error=access_denied with state",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				u, _ := issuedState(t, c)
+				back, err := w.sim.Deny(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return back.Query()
+			},
+			wantErr: &callbackErr{Code: connector.CodeAccessDenied, Op: "authorize", OAuthError: "access_denied", Msg: "the provider refused the authorization"},
+		},
+		{
+			name: "denied state cannot be used again",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				u, state := issuedState(t, c)
+				back, err := w.sim.Deny(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.HandleCallback(context.Background(), back.Query()); connector.CodeOf(err) != connector.CodeAccessDenied {
+					t.Fatalf("denial: %v", err)
+				}
+				q := approve(t, w, c)
+				q.Set("state", state)
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+		},
+		{
+			name: "error=access_denied without state is a forged callback",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				return url.Values{"error": {"access_denied"}}
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
+		},
+		{
+			name: "error=invalid_scope",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				_, state := issuedState(t, c)
+				return url.Values{"error": {"invalid_scope"}, "error_description": {"The requested scope is invalid, unknown, or malformed."}, "state": {state}}
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidScope, Op: "authorize", OAuthError: "invalid_scope", Msg: "the provider refused the authorization"},
+		},
+		{
+			name: "error=invalid_scope from the simulator",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				u, _ := issuedState(t, c)
+				p, _ := url.Parse(u)
+				q := p.Query()
+				q.Set("scope", "read_store read_everything")
+				p.RawQuery = q.Encode()
+				back, err := w.sim.Approve(p.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return back.Query()
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidScope, Op: "authorize", OAuthError: "invalid_scope", Msg: "the provider refused the authorization"},
+		},
+		{
+			name: "error=server_error",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				_, state := issuedState(t, c)
+				return url.Values{"error": {"server_error"}, "state": {state}}
+			},
+			wantErr: &callbackErr{Code: connector.CodeUnavailable, Op: "authorize", OAuthError: "server_error", Msg: "the provider refused the authorization"},
+		},
+		{
+			name: "error that is no RFC code",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				_, state := issuedState(t, c)
+				return url.Values{"error": {"Something broke"}, "state": {state}}
+			},
+			wantErr: &callbackErr{Code: connector.CodeProviderError, Op: "authorize", OAuthError: "Something broke", Msg: "the provider refused the authorization"},
+		},
+		{
+			name: "error with a code wins over the code",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Set("error", "access_denied")
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeAccessDenied, Op: "authorize", OAuthError: "access_denied", Msg: "the provider refused the authorization"},
+		},
+		{
+			name: "missing code",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Del("code")
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidGrant, Op: "callback", Msg: "the callback carries no code"},
+		},
+		{
+			name: "code refused by the provider",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Set("code", "not-a-code")
+				return q
+			},
+			wantErr:           &callbackErr{Code: connector.CodeInvalidGrant, Op: "exchange", OAuthError: "invalid_grant", Msg: "provider refused the request"},
+			wantTokenRequests: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			c := w.connector(t)
+			q := tt.query(t, w, c)
+			before := w.sim.Stats().TokenRequests
+			conn, err := c.HandleCallback(context.Background(), q)
+			var got *callbackErr
+			if err != nil {
+				var e *connector.Error
+				if !errors.As(err, &e) {
+					t.Fatalf("error %T %v, want *connector.Error", err, err)
+				}
+				got = &callbackErr{Code: e.Code, Op: e.Op, OAuthError: e.OAuthError, Msg: e.Msg}
+				if conn != nil {
+					t.Errorf("HandleCallback returned a connection with error %v", err)
+				}
+				if strings.Contains(err.Error(), clientSecret) {
+					t.Errorf("error %q holds the client secret", err)
+				}
+			}
+			if diff := cmp.Diff(tt.wantErr, got); diff != "" {
+				t.Errorf("error mismatch (-want +got):\n%s\nerror: %v", diff, err)
+			}
+			if got := w.sim.Stats().TokenRequests - before; got != tt.wantTokenRequests {
+				t.Errorf("token endpoint called %d times, want %d", got, tt.wantTokenRequests)
+			}
+			if tt.wantErr == nil {
+				if conn == nil {
+					t.Fatal("no connection")
+				}
+				if diff := cmp.Diff("sandbox-store", conn.Info().Account); diff != "" {
+					t.Errorf("account mismatch (-want +got):\n%s", diff)
+				}
+				if _, err := conn.Token(context.Background()); err != nil {
+					t.Errorf("Token: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// FuzzHandleCallback feeds HandleCallback fuzzed callback queries. Each run
+// issues one state; the placeholder {state} in the input stands for it
+// (nothing else can name it). Whatever the query: no panic; an error=…
+// callback is refused with its OAuth code and never reaches the token
+// endpoint; a callback without the issued state is refused with
+// CodeInvalidState and never reaches the token endpoint; no error holds the
+// client secret.
+func FuzzHandleCallback(f *testing.F) {
+	for _, s := range []string{
+		"",
+		"state={state}&code=abc",
+		"code=abc&state={state}",
+		"code=abc",
+		"state=&code=abc",
+		"state=x&code=y",
+		"state=%7Bstate%7D&code=abc",
+		"state={state}",
+		"state={state}&code=",
+		"state={state}x&code=abc",
+		"state=x&state={state}&code=abc",
+		"state={state}&state=x&code=abc",
+		"error=access_denied&state={state}",
+		"error=access_denied&error_description=The+resource+owner+or+authorization+server+denied+the+request.&state={state}",
+		"error=invalid_scope&error_description=bad&state={state}",
+		"error=server_error",
+		"error=&state={state}&code=abc",
+		"error=weird+%00%ff&state=x",
+		"error=" + clientSecret + "&state={state}",
+		"error=x&error_description=" + clientSecret,
+		"state={state}&code=" + clientSecret,
+		"state={state};code=abc",
+		"state={state}&code=%zz",
+		"state=" + strings.Repeat("A", 43) + "&code=abc",
+	} {
+		f.Add(s)
+	}
+	w := newWorld(f)
+	c := w.connector(f)
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, raw string) {
+		_, issued := issuedState(t, c)
+		// Consume the state whatever happens, so that states do not pile up.
+		defer c.HandleCallback(ctx, url.Values{"state": {issued}, "error": {"access_denied"}})
+		q, err := url.ParseQuery(strings.ReplaceAll(raw, "{state}", issued))
+		if err != nil {
+			return
+		}
+		before := w.sim.Stats().TokenRequests
+		conn, err := c.HandleCallback(ctx, q)
+		calls := w.sim.Stats().TokenRequests - before
+		if err != nil && strings.Contains(err.Error(), clientSecret) {
+			t.Errorf("HandleCallback(%q) error %q holds the client secret", q, err)
+		}
+		if err != nil && conn != nil {
+			t.Errorf("HandleCallback(%q) returned a connection and %v", q, err)
+		}
+		code := connector.CodeOf(err)
+		switch oe, state := q.Get("error"), q.Get("state"); {
+		case oe != "" && state == issued:
+			want := driver.ClassifyOAuthError(oe)
+			if oe == "access_denied" {
+				want = connector.CodeAccessDenied
+			}
+			if code != want {
+				t.Errorf("HandleCallback(%q): code %v, want %v (error %v)", q, code, want, err)
+			}
+			if calls != 0 {
+				t.Errorf("HandleCallback(%q): error callback reached the token endpoint %d times", q, calls)
+			}
+		case state != issued:
+			// Whether or not it carries error=, a callback without the
+			// issued state is refused as such.
+			if code != connector.CodeInvalidState {
+				t.Errorf("HandleCallback(%q): code %v, want invalid_state (error %v)", q, code, err)
+			}
+			if calls != 0 {
+				t.Errorf("HandleCallback(%q): unknown state reached the token endpoint %d times", q, calls)
+			}
+		case q.Get("code") == "":
+			if code != connector.CodeInvalidGrant || calls != 0 {
+				t.Errorf("HandleCallback(%q): code %v after %d token requests, want invalid_grant after none (error %v)", q, code, calls, err)
+			}
+		default:
+			// The issued state and some code: only the provider can judge
+			// the code, and no fuzzed code is one it issued.
+			if code != connector.CodeInvalidGrant || calls == 0 {
+				t.Errorf("HandleCallback(%q): code %v after %d token requests, want invalid_grant from the provider (error %v)", q, code, calls, err)
+			}
+		}
+	})
+}
