@@ -35,6 +35,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -507,9 +508,18 @@ func (c *Connector) RateLimit(resp *http.Response) http.Header {
 }
 
 func (c *Connector) log(ctx context.Context, msg string, args ...any) {
-	c.opts.Logger.InfoContext(ctx, msg, append([]any{"provider", c.name}, args...)...)
+	c.logAt(ctx, slog.LevelInfo, msg, args)
 }
 
 func (c *Connector) warn(ctx context.Context, msg string, args ...any) {
-	c.opts.Logger.WarnContext(ctx, msg, append([]any{"provider", c.name}, args...)...)
+	c.logAt(ctx, slog.LevelWarn, msg, args)
+}
+
+// logAt logs with the provider's name; it costs nothing when the level is
+// off (the refresh path logs on every refresh).
+func (c *Connector) logAt(ctx context.Context, level slog.Level, msg string, args []any) {
+	if !c.opts.Logger.Enabled(ctx, level) {
+		return
+	}
+	c.opts.Logger.Log(ctx, level, msg, append([]any{"provider", c.name}, args...)...)
 }
