@@ -225,6 +225,8 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 func TestStampedeAcrossConnectors(t *testing.T) {
 	// Eight connectors on one store stand for eight processes.
 	w := newWorld(t)
+	var refreshed atomic.Int32
+	w.opts.OnRefresh = func(context.Context, connector.ConnectionInfo) { refreshed.Add(1) }
 	ctx := context.Background()
 	first := w.authorize(t, w.connector(t))
 	tok, _ := first.Token(ctx)
@@ -261,6 +263,9 @@ func TestStampedeAcrossConnectors(t *testing.T) {
 	}
 	if n := w.sim.Stats().Refreshes; n != 1 {
 		t.Errorf("%d refreshes across 8 connectors, want 1", n)
+	}
+	if n := refreshed.Load(); n != 1 {
+		t.Errorf("OnRefresh called %d times, want 1", n)
 	}
 }
 
