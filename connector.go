@@ -200,6 +200,7 @@ func (c *Connector) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.cancel()
+		c.releasePending()
 		if c.coarse {
 			coarseStop()
 		}
@@ -211,6 +212,27 @@ func (c *Connector) Close() error {
 }
 
 func (c *Connector) now() time.Time { return c.opts.Clock() }
+
+// releasePending gives up the leases held for rotated tokens that never
+// reached the store: once this Connector is gone nobody will write them,
+// and holding the lease would only make the next process wait for it to
+// expire. (What a next process can do then is in lifecycle.go.)
+func (c *Connector) releasePending() {
+	c.mu.Lock()
+	conns := make([]*Connection, 0, len(c.conns))
+	for _, conn := range c.conns {
+		conns = append(conns, conn)
+	}
+	c.mu.Unlock()
+	for _, conn := range conns {
+		if p := conn.pendingWrite(); p != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = c.store.Unlock(ctx, p.lease)
+			cancel()
+			c.opts.Logger.Error("connector closed with a rotated token that never reached the store", "provider", c.name, "connection", conn.id)
+		}
+	}
+}
 
 func (c *Connector) errorf(code Code, op, format string, args ...any) *Error {
 	e := driver.Errorf(code, format, args...)

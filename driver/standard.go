@@ -280,6 +280,9 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 	// refresh path, whose cost is measured against a bare POST).
 	var raw map[string]json.RawMessage
 	if err := json.NewDecoder(bytes.NewReader(r.Body)).Decode(&raw); err != nil || raw == nil {
+		if statusCode(r.Status, BadResponse) == Unavailable {
+			return nil, fail(Unavailable, "provider unavailable")
+		}
 		mt, _, _ := mime.ParseMediaType(ctype)
 		if mt == "text/html" || bytes.HasPrefix(bytes.TrimSpace(r.Body), []byte("<")) {
 			return nil, fail(statusCode(r.Status, BadResponse), "answer is an HTML page, not a token")

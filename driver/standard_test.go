@@ -256,7 +256,7 @@ func TestParseStandardToken(t *testing.T) {
 		{name: "HTML page with 200", ctype: "text/html; charset=utf-8", body: railsPage,
 			wantErr: &errWant{Code: driver.BadResponse, Status: 200, Msg: html}},
 		{name: "HTML page with 502", status: 502, ctype: "text/html", body: nginx502,
-			wantErr: &errWant{Code: driver.Unavailable, Status: 502, Msg: html}},
+			wantErr: &errWant{Code: driver.Unavailable, Status: 502, Msg: "provider unavailable"}},
 		{name: "HTML page labelled JSON", body: "\n  " + railsPage,
 			wantErr: &errWant{Code: driver.BadResponse, Status: 200, Msg: html}},
 		{name: "HTML content type, empty body", status: 404, ctype: "text/html", body: "",
@@ -274,7 +274,7 @@ func TestParseStandardToken(t *testing.T) {
 		{name: "empty body", body: "",
 			wantErr: &errWant{Code: driver.BadResponse, Status: 200, Msg: notJSON}},
 		{name: "empty body with 503", status: 503, body: "",
-			wantErr: &errWant{Code: driver.Unavailable, Status: 503, Msg: notJSON}},
+			wantErr: &errWant{Code: driver.Unavailable, Status: 503, Msg: "provider unavailable"}},
 		{name: "form-encoded answer", ctype: "application/x-www-form-urlencoded", body: "access_token=" + secretAT + "&token_type=bearer",
 			wantErr: &errWant{Code: driver.BadResponse, Status: 200, Msg: notJSON}},
 
