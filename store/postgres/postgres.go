@@ -112,43 +112,18 @@ var refused = map[string]string{
 // ParseLocation parses a postgres:// or postgresql:// location. Errors are
 // InvalidConfig and never hold the password.
 func ParseLocation(location string) (*Location, error) {
-	u, err := url.Parse(location)
+	b, err := store.ParseBackendURL(location, "postgres", []string{"postgres", "postgresql"}, "schema", refused)
 	if err != nil {
-		// url.Parse quotes its input: say nothing of it.
-		return nil, invalid("postgres store location is not a valid URL")
+		return nil, err
 	}
-	if s := strings.ToLower(u.Scheme); s != "postgres" && s != "postgresql" {
-		return nil, invalid("postgres store location has scheme %q, want postgres or postgresql", u.Scheme)
-	}
-	loc := &Location{Schema: DefaultSchema}
-	if u.User != nil {
-		loc.password, _ = u.User.Password()
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, invalid("postgres store location has malformed parameters (a ';' or a bad %%-escape)")
-	}
-	for k := range q {
-		lk := strings.ToLower(k)
-		if lk == "schema" {
-			continue
-		}
-		if use, ok := refused[lk]; ok {
-			return nil, invalid("postgres store location: parameter %q is not supported; use %s=", k, use)
-		}
-		if strings.HasPrefix(lk, "connector") {
-			return nil, invalid("postgres store location: unknown connector parameter %q (known: schema)", k)
-		}
-	}
-	if v, ok := q["schema"]; ok {
-		if len(v) != 1 || !schemaName.MatchString(v[0]) {
+	loc := &Location{Schema: DefaultSchema, password: b.Password}
+	if b.Values != nil {
+		if len(b.Values) != 1 || !schemaName.MatchString(b.Values[0]) {
 			return nil, invalid("postgres store location: schema must be one identifier of letters, digits and _ (at most 63)")
 		}
-		loc.Schema = v[0]
-		q.Del("schema")
+		loc.Schema = b.Values[0]
 	}
-	u.RawQuery = q.Encode()
-	loc.DSN = u.String()
+	loc.DSN = b.URL.String()
 	return loc, nil
 }
 

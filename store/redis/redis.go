@@ -102,42 +102,18 @@ var refused = map[string]string{
 // ParseLocation parses a redis:// or rediss:// location. Errors are
 // InvalidConfig and never hold the password.
 func ParseLocation(location string) (*Location, error) {
-	u, err := url.Parse(location)
+	b, err := store.ParseBackendURL(location, "redis", []string{"redis", "rediss"}, "prefix", refused)
 	if err != nil {
-		return nil, invalid("redis store location is not a valid URL")
+		return nil, err
 	}
-	if s := strings.ToLower(u.Scheme); s != "redis" && s != "rediss" {
-		return nil, invalid("redis store location has scheme %q, want redis or rediss", u.Scheme)
-	}
-	loc := &Location{Prefix: DefaultPrefix}
-	if u.User != nil {
-		loc.password, _ = u.User.Password()
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, invalid("redis store location has malformed parameters (a ';' or a bad %%-escape)")
-	}
-	for k := range q {
-		lk := strings.ToLower(k)
-		if lk == "prefix" {
-			continue
-		}
-		if use, ok := refused[lk]; ok {
-			return nil, invalid("redis store location: parameter %q is not supported; use %s=", k, use)
-		}
-		if strings.HasPrefix(lk, "connector") {
-			return nil, invalid("redis store location: unknown connector parameter %q (known: prefix)", k)
-		}
-	}
-	if v, ok := q["prefix"]; ok {
-		if len(v) != 1 || v[0] == "" || len(v[0]) > 200 {
+	loc := &Location{Prefix: DefaultPrefix, password: b.Password}
+	if b.Values != nil {
+		if len(b.Values) != 1 || b.Values[0] == "" || len(b.Values[0]) > 200 {
 			return nil, invalid("redis store location: prefix must be given once, 1 to 200 bytes")
 		}
-		loc.Prefix = v[0]
-		q.Del("prefix")
+		loc.Prefix = b.Values[0]
 	}
-	u.RawQuery = q.Encode()
-	loc.URL = u.String()
+	loc.URL = b.URL.String()
 	return loc, nil
 }
 

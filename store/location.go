@@ -1,0 +1,68 @@
+package store
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/connector-go/connector/driver"
+)
+
+// BackendURL is a backend's location, parsed by ParseBackendURL.
+type BackendURL struct {
+	// URL is the location without the connector's own parameter, ready for
+	// the backend's client library.
+	URL *url.URL
+	// Password is the URL's password, so that errors can scrub it.
+	Password string
+	// Values holds the connector parameter's values; nil when absent.
+	Values []string
+}
+
+// ParseBackendURL parses a server backend's location ("postgres://…",
+// "redis://…"): its scheme must be one of schemes; param names the one
+// parameter the connector reads (and removes); a parameter listed in refused
+// (mapped to the one to use instead) or any other starting with
+// "connector" is refused. Errors are InvalidConfig and never hold the
+// location or its password.
+func ParseBackendURL(location, backend string, schemes []string, param string, refused map[string]string) (*BackendURL, error) {
+	invalid := func(format string, args ...any) error {
+		return &driver.Error{Code: driver.InvalidConfig, Op: "store", Msg: backend + " store location" + fmt.Sprintf(format, args...)}
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		// url.Parse quotes its input: say nothing of it.
+		return nil, invalid(" is not a valid URL")
+	}
+	if !slices.Contains(schemes, strings.ToLower(u.Scheme)) {
+		return nil, invalid(" has scheme %q, want %s", u.Scheme, strings.Join(schemes, " or "))
+	}
+	b := &BackendURL{}
+	if u.User != nil {
+		b.Password, _ = u.User.Password()
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, invalid(" has malformed parameters (a ';' or a bad %%-escape)")
+	}
+	for k := range q {
+		lk := strings.ToLower(k)
+		if lk == param {
+			continue
+		}
+		if use, ok := refused[lk]; ok {
+			return nil, invalid(": parameter %q is not supported; use %s=", k, use)
+		}
+		if strings.HasPrefix(lk, "connector") {
+			return nil, invalid(": unknown connector parameter %q (known: %s)", k, param)
+		}
+	}
+	if v, ok := q[param]; ok {
+		b.Values = v
+		q.Del(param)
+	}
+	u.RawQuery = q.Encode()
+	b.URL = u
+	return b, nil
+}
