@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/providers/jumpseller"
 	_ "github.com/connector-go/connector/store/memory"
 )
 
@@ -133,5 +134,30 @@ func TestNewRequestStaysOnTheAPIHost(t *testing.T) {
 				t.Errorf("NewRequest(%q) error = %v, want ok=%v", tc.path, err, tc.ok)
 			}
 		})
+	}
+}
+
+func TestRateLimitHeaders(t *testing.T) {
+	w := newWorld(t)
+	c := w.connector(t)
+	conn := w.authorize(t, c)
+	ctx := context.Background()
+	req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := conn.Client(ctx).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := c.RateLimit(resp)
+	for _, h := range []string{"Jumpseller-PerMinuteRateLimit-Limit", "Jumpseller-PerMinuteRateLimit-Remaining", "Jumpseller-PerSecondRateLimit-Limit", "Jumpseller-PerSecondRateLimit-Remaining"} {
+		if got.Get(h) == "" {
+			t.Errorf("RateLimit lacks %s (got %v)", h, got)
+		}
+	}
+	if len(got) > len(jumpseller.Provider.Spec().RateLimitHeaders) {
+		t.Errorf("RateLimit returned headers beyond the provider's: %v", got)
 	}
 }
