@@ -12,6 +12,8 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	_ "github.com/connector-go/connector/providers/shopline"
+	"github.com/connector-go/connector/store"
 )
 
 // issuedState starts an authorization and returns its URL and state.
@@ -83,14 +85,54 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state; start the authorization again"},
 		},
 		{
-			name: "state issued by another connector",
+			// Instances of one application share the store and its keys: a
+			// callback may reach any of them.
+			name: "state issued by another instance of the application",
 			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
 				return approve(t, w, w.connector(t))
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+			wantTokenRequests: 1,
+		},
+		{
+			name: "state issued for another redirect URI",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				other := w.connector(t, func(o *connector.Options) { o.RedirectURL = w.srv.URL + "/other" })
+				_, st := issuedState(t, other)
+				q := approve(t, w, c)
+				q.Set("state", st)
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider or redirect URI; start the authorization again"},
+		},
+		{
+			name: "state issued for another provider",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				sl, err := connector.New("shopline", connector.Options{ClientID: clientID, ClientSecret: clientSecret,
+					RedirectURL: w.opts.RedirectURL, Store: w.opts.Store, Keyring: w.opts.Keyring, Clock: w.clock.Now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sl.Close()
+				_, st := issuedState(t, sl)
+				q := approve(t, w, c)
+				q.Set("state", st)
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider or redirect URI; start the authorization again"},
+		},
+		{
+			name: "state signed with another key",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				other := w.connector(t, func(o *connector.Options) { o.Keyring, _ = store.NewKeyring(store.NewRandomKey()) })
+				_, st := issuedState(t, other)
+				q := approve(t, w, c)
+				q.Set("state", st)
+				return q
+			},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider or redirect URI; start the authorization again"},
 		},
 		{
 			name: "reused state",
@@ -101,7 +143,7 @@ func TestHandleCallback(t *testing.T) {
 				}
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
 		},
 		{
 			name: "reused state with a fresh code",
@@ -114,7 +156,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", first.Get("state"))
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
 		},
 		{
 			name: "expired state",
@@ -163,7 +205,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", state)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown or already used state; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
 		},
 		{
 			name: "error=access_denied without state is a forged callback",

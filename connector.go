@@ -58,8 +58,6 @@ type Connector struct {
 	store store.Store
 	keys  *store.Keyring
 
-	states states
-
 	ctx    context.Context // cancelled by Close; ends background writes
 	cancel context.CancelFunc
 
@@ -242,7 +240,9 @@ func (c *Connector) errorf(code Code, op, format string, args ...any) *Error {
 
 // AuthCodeURL returns the provider's authorization URL for a fresh one-time
 // state, bound to this provider and redirect URI and valid for
-// Options.StateTTL. Send the user there; the provider redirects back to the
+// Options.StateTTL. The state is signed, not remembered (state.go): any
+// instance of the application that shares the store and its keys can take
+// the callback. Send the user there; the provider redirects back to the
 // redirect URI, whose query goes to HandleCallback. extra adds query
 // parameters (SHOPLINE's merchant_id, say).
 func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
@@ -274,7 +274,7 @@ func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
 		}
 		q.Set("scope", strings.Join(c.opts.Scopes, sep))
 	}
-	q.Set("state", c.states.issue(c.name, c.opts.RedirectURL, c.now(), c.opts.StateTTL))
+	q.Set("state", c.issueState(c.now()))
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
@@ -288,7 +288,9 @@ func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Conn
 	if oe := query.Get("error"); oe != "" {
 		// The state is checked (and consumed) first: a forged error
 		// callback is an invalid state, not a denial.
-		if _, why := c.states.take(query.Get("state"), c.name, c.opts.RedirectURL, c.now()); why != "" {
+		if _, why, err := c.takeState(ctx, query.Get("state")); err != nil {
+			return nil, err
+		} else if why != "" {
 			return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
 		}
 		code := driver.ClassifyOAuthError(oe)
@@ -313,7 +315,10 @@ func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Conn
 // If identification fails after the exchange, the connection is still
 // persisted (with an empty account) and returned together with the error.
 func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connection, error) {
-	entry, why := c.states.take(state, c.name, c.opts.RedirectURL, c.now())
+	issued, why, err := c.takeState(ctx, state)
+	if err != nil {
+		return nil, err
+	}
 	if why != "" {
 		return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
 	}
@@ -326,7 +331,7 @@ func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connecti
 	tok, err := driver.StandardExchange(ctx, c.env, code)
 	if err != nil {
 		var e *Error
-		if errors.As(err, &e) && e.Code == CodeInvalidGrant && c.spec.CodeLifetime > 0 && c.now().Sub(entry.issued) > c.spec.CodeLifetime {
+		if errors.As(err, &e) && e.Code == CodeInvalidGrant && c.spec.CodeLifetime > 0 && c.now().Sub(issued) > c.spec.CodeLifetime {
 			e.Msg = "authorization code expired: " + c.spec.DisplayName + " codes expire after " + c.spec.CodeLifetime.String() + "; authorize again"
 		}
 		c.log(ctx, "exchange failed", "code", CodeOf(err).String())

@@ -1,87 +1,81 @@
 package connector
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"sync"
+	"encoding/binary"
 	"time"
 )
 
-// maxStates bounds the authorization states one Connector keeps, so that
-// a flood of unfinished authorizations cannot grow memory without limit.
-const maxStates = 10000
+// Authorization states are signed, not remembered: a state carries when it
+// was issued, how long it lives and a random nonce, and is signed with the
+// Keyring (store.Keyring.Sign) over the provider and the redirect URI it was
+// issued for. Every instance that shares the store and its keys can check a
+// callback, whichever instance issued the state. A state is one-time: the
+// first callback that presents it takes a lease named after its nonce in the
+// store (store.Store.TryLock), for as long as the state lives; a second
+// callback finds the lease taken.
+//
+// Layout before base64url: version(1) | issued Unix seconds(8) | lifetime
+// seconds(4) | nonce(16) | signature(16, truncated HMAC-SHA256).
+const (
+	stateVersion = 1
+	stateBody    = 1 + 8 + 4 + 16
+	stateSigLen  = 16
+)
 
-// states holds the one-time authorization states a Connector issued. A
-// state is bound to the provider and redirect URI it was issued for, expires
-// after Options.StateTTL, and is consumed by the first callback that
-// presents it, whatever the outcome.
-type states struct {
-	mu sync.Mutex
-	m  map[string]stateEntry
+// stateMsg is what a state's signature covers: the provider, the redirect
+// URI and the state's body.
+func (c *Connector) stateMsg(body []byte) []byte {
+	msg := make([]byte, 0, 64+len(c.opts.RedirectURL))
+	msg = append(msg, "connector/state/v1\x00"...)
+	msg = append(msg, c.name...)
+	msg = append(msg, 0)
+	msg = append(msg, c.opts.RedirectURL...)
+	msg = append(msg, 0)
+	return append(msg, body...)
 }
 
-type stateEntry struct {
-	provider string
-	redirect string
-	issued   time.Time
-	expires  time.Time
-}
-
-// newState returns 256 random bits, URL-safe.
-func newState() string {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
+// issueState returns a fresh state for this provider and redirect URI.
+func (c *Connector) issueState(now time.Time) string {
+	b := make([]byte, stateBody, stateBody+stateSigLen)
+	b[0] = stateVersion
+	binary.BigEndian.PutUint64(b[1:], uint64(now.Unix()))
+	binary.BigEndian.PutUint32(b[9:], uint32(c.opts.StateTTL/time.Second))
+	if _, err := rand.Read(b[13:stateBody]); err != nil {
 		panic("connector: crypto/rand failed: " + err.Error())
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	b = append(b, c.keys.Sign(c.stateMsg(b))[:stateSigLen]...)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *states) issue(provider, redirect string, now time.Time, ttl time.Duration) string {
-	st := newState()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]stateEntry{}
-	}
-	if len(s.m) >= maxStates {
-		// Sweep expired states; if the map is still full (a flood of
-		// unfinished authorizations), drop arbitrary ones: their users
-		// start again.
-		for k, e := range s.m {
-			if now.After(e.expires) {
-				delete(s.m, k)
-			}
-		}
-		for k := range s.m {
-			if len(s.m) < maxStates*3/4 {
-				break
-			}
-			delete(s.m, k)
-		}
-	}
-	s.m[st] = stateEntry{provider: provider, redirect: redirect, issued: now, expires: now.Add(ttl)}
-	return st
-}
-
-// take consumes state and checks it. The returned message says why a state
-// is refused, without echoing it.
-func (s *states) take(state, provider, redirect string, now time.Time) (stateEntry, string) {
+// takeState checks state and consumes it. why says, without echoing the
+// state, why it is refused; err is a store failure.
+func (c *Connector) takeState(ctx context.Context, state string) (issued time.Time, why string, err error) {
 	if state == "" {
-		return stateEntry{}, "the callback carries no state"
+		return issued, "the callback carries no state", nil
 	}
-	s.mu.Lock()
-	e, ok := s.m[state]
-	delete(s.m, state)
-	s.mu.Unlock()
-	switch {
-	case !ok:
-		return e, "unknown or already used state"
-	case now.After(e.expires):
-		return e, "state expired"
-	case e.provider != provider:
-		return e, "state was issued for another provider"
-	case e.redirect != redirect:
-		return e, "state was issued for another redirect URI"
+	b, derr := base64.RawURLEncoding.DecodeString(state)
+	if derr != nil || len(b) != stateBody+stateSigLen || b[0] != stateVersion {
+		return issued, "unknown state", nil
 	}
-	return e, ""
+	body, sig := b[:stateBody], b[stateBody:]
+	if !c.keys.Verify(c.stateMsg(body), sig) {
+		return issued, "unknown state, or one issued for another provider or redirect URI", nil
+	}
+	issued = time.Unix(int64(binary.BigEndian.Uint64(b[1:])), 0)
+	ttl := time.Duration(binary.BigEndian.Uint32(b[9:])) * time.Second
+	now := c.now()
+	if now.After(issued.Add(ttl)) {
+		return issued, "state expired", nil
+	}
+	nonce := base64.RawURLEncoding.EncodeToString(b[13:stateBody])
+	if _, lerr := c.store.TryLock(ctx, "state:"+nonce, issued.Add(ttl).Sub(now)+time.Minute); lerr != nil {
+		if CodeOf(lerr) == CodeConflict {
+			return issued, "state already used", nil
+		}
+		return issued, "", c.storeErr("callback", lerr)
+	}
+	return issued, "", nil
 }

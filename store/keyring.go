@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -45,6 +46,7 @@ const (
 type Keyring struct {
 	current uint32
 	keys    map[uint32]cipher.AEAD
+	macs    [][]byte // per key, current first: HMAC keys derived for Sign
 }
 
 // NewKeyring returns a Keyring that seals with current and opens with current
@@ -68,6 +70,9 @@ func NewKeyring(current []byte, old ...[]byte) (*Keyring, error) {
 			k.current = id
 		}
 		k.keys[id] = aead
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("connector/sign/v1"))
+		k.macs = append(k.macs, m.Sum(nil))
 	}
 	return k, nil
 }
@@ -124,6 +129,31 @@ func (k *Keyring) Open(id string, envelope []byte) ([]byte, error) {
 		return nil, Errorf(nil, "sealed token of connection %s does not authenticate (tampered, or sealed for another connection)", quote(id))
 	}
 	return pt, nil
+}
+
+// Sign returns a 32-byte HMAC-SHA256 of data under a key derived from the
+// current key (never the encryption key itself). Instances that share the
+// keys share signatures: the engine signs authorization states with it so
+// that any instance can check a callback.
+func (k *Keyring) Sign(data []byte) []byte {
+	m := hmac.New(sha256.New, k.macs[0])
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+// Verify reports whether sig is Sign(data), or its first len(sig) bytes
+// (at least 16), under the current key or an older one, in constant time.
+func (k *Keyring) Verify(data, sig []byte) bool {
+	if len(sig) < 16 || len(sig) > sha256.Size {
+		return false
+	}
+	ok := false
+	for _, key := range k.macs {
+		m := hmac.New(sha256.New, key)
+		m.Write(data)
+		ok = hmac.Equal(m.Sum(nil)[:len(sig)], sig) || ok
+	}
+	return ok
 }
 
 // CurrentKeyID returns the id of the key Seal uses.

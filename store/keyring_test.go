@@ -469,3 +469,35 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyringSignVerify(t *testing.T) {
+	oldKey, newKey := store.NewRandomKey(), store.NewRandomKey()
+	old, _ := store.NewKeyring(oldKey)
+	rotated, _ := store.NewKeyring(newKey, oldKey)
+	other, _ := store.NewKeyring(store.NewRandomKey())
+	data := []byte("connector/state/v1 jumpseller http://127.0.0.1/callback")
+	sig := old.Sign(data)
+	tests := []struct {
+		name string
+		k    *store.Keyring
+		data []byte
+		sig  []byte
+		want bool
+	}{
+		{"same-key", old, data, sig, true},
+		{"truncated-16", old, data, sig[:16], true},
+		{"too-short", old, data, sig[:15], false},
+		{"old-key-after-rotation", rotated, data, sig, true},
+		{"new-key-signs", old, data, rotated.Sign(data), false},
+		{"other-key", other, data, sig, false},
+		{"other-data", old, []byte("connector/state/v1 shopline"), sig, false},
+		{"flipped-bit", old, data, append([]byte{sig[0] ^ 1}, sig[1:]...), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.k.Verify(tc.data, tc.sig); got != tc.want {
+				t.Errorf("Verify = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
