@@ -517,6 +517,38 @@ func (c *Connector) Default(ctx context.Context) (*Connection, error) {
 	return nil, c.errorf(CodeInvalidConfig, "connect", "several connections for %s (%s); name one", c.name, strings.Join(ids, ", "))
 }
 
+// RefreshDue refreshes every active connection of this provider whose
+// access token expires within window (or has expired), and returns the ids
+// it refreshed; the errors of the others are joined. SHOPLINE's refresh
+// tokens die one day after their access token expires, so a connection
+// left alone past that needs a new authorization: run RefreshDue from a
+// scheduler (daily, with a window of a few days) to keep idle grants
+// alive. It is safe to run on many instances at once: each refresh goes
+// through the same lease and re-read as Token.
+func (c *Connector) RefreshDue(ctx context.Context, window time.Duration) ([]string, error) {
+	list, err := c.Connections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var errs []error
+	for _, info := range list {
+		if info.Status != store.Active || info.Expiry.IsZero() || info.Expiry.Sub(c.now()) > window {
+			continue
+		}
+		conn, err := c.Connection(ctx, info.ID)
+		if err == nil {
+			_, err = conn.Refresh(ctx)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids = append(ids, info.ID)
+	}
+	return ids, errors.Join(errs...)
+}
+
 // CanRevoke reports whether the provider has a revocation endpoint.
 func (c *Connector) CanRevoke() bool {
 	_, custom := c.p.(driver.Revoker)

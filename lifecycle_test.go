@@ -16,6 +16,7 @@ import (
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/providers/jumpseller"
+	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
@@ -410,5 +411,65 @@ func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), clientSecret) {
 		t.Errorf("error holds the client secret: %v", err)
+	}
+}
+
+func TestRefreshDueKeepsIdleGrantsAlive(t *testing.T) {
+	clk := &clock{t: time.Now().Truncate(time.Second)}
+	sim := shopline.NewSimulator()
+	sim.SetClock(clk.Now)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	redirect := srv.URL + "/callback"
+	sim.AddClient(clientID, clientSecret, redirect)
+	c, err := connector.New("shopline", connector.Options{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirect,
+		Scopes: []string{"products"}, Endpoint: sim.Endpoint(srv.URL), Clock: clk.Now,
+		Retry: connector.RetryPolicy{Max: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	u, _ := c.AuthCodeURL(nil)
+	back, err := sim.Approve(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := c.HandleCallback(ctx, back.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := conn.Token(ctx)
+
+	if ids, err := c.RefreshDue(ctx, 72*time.Hour); err != nil || len(ids) != 0 {
+		t.Fatalf("RefreshDue on a fresh grant = %v, %v; want nothing refreshed", ids, err)
+	}
+	// Two days before the access token expires, nobody has used the grant.
+	clk.Advance(tok.Expiry.Sub(clk.Now()) - 48*time.Hour)
+	ids, err := c.RefreshDue(ctx, 72*time.Hour)
+	if err != nil || len(ids) != 1 || ids[0] != conn.ID() {
+		t.Fatalf("RefreshDue = %v, %v; want [%s]", ids, err, conn.ID())
+	}
+	// Six months later (hours past the new access token's expiry) the
+	// grant still refreshes: RefreshDue renewed its refresh token.
+	clk.Advance(183 * 24 * time.Hour)
+	if _, err := conn.Token(ctx); err != nil {
+		t.Errorf("after RefreshDue the idle grant died: %v", err)
+	}
+	if st := sim.Stats(); st.Refreshes != 2 || st.FailedRefreshes != 0 {
+		t.Errorf("simulator stats %+v, want 2 refreshes", st)
+	}
+
+	// Without RefreshDue, a grant idle past its refresh token's last day dies.
+	u2, _ := c.AuthCodeURL(nil)
+	back2, _ := sim.Approve(u2)
+	conn2, err := c.HandleCallback(ctx, back2.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, _ := conn2.Token(ctx)
+	clk.Advance(tok2.Expiry.Sub(clk.Now()) + 25*time.Hour)
+	if _, err := conn2.Token(ctx); connector.CodeOf(err) != connector.CodeReauthRequired {
+		t.Errorf("a grant idle past its refresh token's lifetime: %v, want reauth_required", err)
 	}
 }
