@@ -32,7 +32,7 @@ import (
 )
 
 // longLived imports a token that will not need a refresh during the benchmark.
-func longLived(b *testing.B, c *connector.Connector, account string) *connector.Connection {
+func longLived(b testing.TB, c *connector.Connector, account string) *connector.Connection {
 	b.Helper()
 	now := time.Now()
 	conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access-" + account, RefreshToken: "refresh-" + account,
