@@ -416,3 +416,27 @@ func FuzzHandleCallback(f *testing.F) {
 		}
 	})
 }
+
+// plainStore hides the memory store's Claim: states are then consumed
+// through TryLock, as with a third-party store that lacks the capability.
+type plainStore struct{ store.Store }
+
+func TestStateWithoutClaimer(t *testing.T) {
+	w := newWorld(t)
+	c := w.connector(t, func(o *connector.Options) { o.Store = plainStore{w.store} })
+	if _, ok := any(plainStore{w.store}).(store.Claimer); ok {
+		t.Fatal("plainStore should not be a Claimer")
+	}
+	u, _ := issuedState(t, c)
+	back, err := w.sim.Approve(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.HandleCallback(context.Background(), back.Query()); err != nil {
+		t.Fatalf("first callback: %v", err)
+	}
+	_, err = c.HandleCallback(context.Background(), back.Query())
+	if connector.CodeOf(err) != connector.CodeInvalidState || !strings.Contains(err.Error(), "state already used") {
+		t.Errorf("reused state without Claimer: %v, want invalid_state (already used)", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"time"
+
+	"github.com/connector-go/connector/store"
 )
 
 // Authorization states are signed, not remembered: a state carries when it
@@ -13,9 +15,9 @@ import (
 // Keyring (store.Keyring.Sign) over the provider and the redirect URI it was
 // issued for. Every instance that shares the store and its keys can check a
 // callback, whichever instance issued the state. A state is one-time: the
-// first callback that presents it takes a lease named after its nonce in the
-// store (store.Store.TryLock), for as long as the state lives; a second
-// callback finds the lease taken.
+// first callback that presents it claims its nonce in the store, for as long
+// as the state lives (store.Claimer.Claim, or store.Store.TryLock on a store
+// without Claim); a second callback finds it claimed.
 //
 // Layout before base64url: version(1) | issued Unix seconds(8) | lifetime
 // seconds(4) | nonce(16) | signature(16, truncated HMAC-SHA256).
@@ -71,7 +73,16 @@ func (c *Connector) takeState(ctx context.Context, state string) (issued time.Ti
 		return issued, "state expired", nil
 	}
 	nonce := base64.RawURLEncoding.EncodeToString(b[13:stateBody])
-	if _, lerr := c.store.TryLock(ctx, "state:"+nonce, issued.Add(ttl).Sub(now)+time.Minute); lerr != nil {
+	// A store that can record a one-time claim (store.Claimer) removes it
+	// once expired; TryLock, the fallback, leaves a lease behind per state.
+	key, hold := "state:"+nonce, issued.Add(ttl).Sub(now)+time.Minute
+	var lerr error
+	if cl, ok := c.store.(store.Claimer); ok {
+		lerr = cl.Claim(ctx, key, hold)
+	} else {
+		_, lerr = c.store.TryLock(ctx, key, hold)
+	}
+	if lerr != nil {
 		if CodeOf(lerr) == CodeConflict {
 			return issued, "state already used", nil
 		}

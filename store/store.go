@@ -110,6 +110,25 @@ type Store interface {
 	Close() error
 }
 
+// Claimer is implemented by stores that can record a one-time claim: the
+// engine uses it to consume authorization states. Without it the engine
+// falls back to TryLock, which works but leaves a lease (and, in most
+// backends, its fence counter) behind for every state consumed.
+//
+// Claimer is optional and found by type assertion, so that stores written
+// before it keep working. conformance.TestStore checks a store that
+// implements it: a first claim succeeds; a second claim of the same key
+// within its ttl is Conflict; once the claim has expired the key can be
+// claimed again; of many goroutines claiming one key at once exactly one
+// succeeds; and, where the harness can see the claims a store holds,
+// expired claims are removed by a later claim rather than piling up.
+type Claimer interface {
+	// Claim records key for ttl. It returns an error with Code Conflict if
+	// key is already claimed and its claim has not expired. Expired claims
+	// are removed by the store (lazily is fine) so that claims never pile up.
+	Claim(ctx context.Context, key string, ttl time.Duration) error
+}
+
 // ErrNotFound returns the error Get and Delete give for a missing record.
 func ErrNotFound(id string) error {
 	return &driver.Error{Code: driver.NotFound, Op: "store", Msg: "no connection " + quote(id)}
@@ -123,6 +142,11 @@ func ErrConflict(id, why string) error {
 // ErrLocked returns the error TryLock gives while another holder has the lease.
 func ErrLocked(id string) error {
 	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "connection " + quote(id) + " is locked by another holder"}
+}
+
+// ErrClaimed returns the error Claim gives while key's claim has not expired.
+func ErrClaimed(key string) error {
+	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "key " + quote(key) + " is already claimed"}
 }
 
 // Errorf wraps a backend failure as an error with Code Store. The message

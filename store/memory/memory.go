@@ -56,15 +56,30 @@ type Store struct {
 	mu     sync.Mutex
 	recs   map[string]*store.Record
 	leases map[string]*store.Lease
-	fences map[string]int64 // highest fence granted per id
-	now    func() time.Time
+	fences map[string]int64     // highest fence granted per id
+	claims map[string]time.Time // claim key → expiry
+	// swept is when claims was last swept of expired entries, and
+	// sweepAt the size past which the next Claim sweeps it.
+	swept   time.Time
+	sweepAt int
+	now     func() time.Time
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Claimer = (*Store)(nil)
+)
+
+// claimSweepMin is the least size of the claims map before a Claim sweeps
+// it; claimSweepEvery is how often (by the store's clock) it is swept anyway.
+const (
+	claimSweepMin   = 1024
+	claimSweepEvery = time.Minute
+)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{}, now: time.Now}
+	return &Store{recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{}, claims: map[string]time.Time{}, sweepAt: claimSweepMin, now: time.Now}
 }
 
 // SetClock replaces the clock used for lease expiry and timestamps (tests).
@@ -173,6 +188,31 @@ func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 	defer s.mu.Unlock()
 	if cur, ok := s.leases[l.ID]; ok && cur.Holder == l.Holder {
 		delete(s.leases, l.ID)
+	}
+	return nil
+}
+
+// Claim implements store.Claimer. Expired claims are swept when the map
+// has doubled since the last sweep, or a minute after it.
+func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if exp, ok := s.claims[key]; ok && now.Before(exp) {
+		return store.ErrClaimed(key)
+	}
+	s.claims[key] = now.Add(ttl)
+	if len(s.claims) >= s.sweepAt || !now.Before(s.swept.Add(claimSweepEvery)) {
+		for k, exp := range s.claims {
+			if !now.Before(exp) {
+				delete(s.claims, k)
+			}
+		}
+		s.swept = now
+		s.sweepAt = max(claimSweepMin, 2*len(s.claims))
 	}
 	return nil
 }

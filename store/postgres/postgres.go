@@ -22,10 +22,14 @@
 //	            reason, expiry timestamptz NULL, secret bytea, version bigint,
 //	            created_at, updated_at timestamptz)
 //	leases(id text PRIMARY KEY, fence bigint, holder text, expires_at timestamptz)
+//	claims(key text PRIMARY KEY, expires_at timestamptz), indexed by expires_at
 //
 // A leases row is never deleted: releasing a lease empties its holder and
 // sets expires_at to -infinity, so that its fence column is the
 // per-connection counter from which each new lease takes a greater fence.
+// A claims row (store.Claimer: one per consumed authorization state) is
+// deleted once expired, by a later Claim. Migration 1 creates connections
+// and leases; migration 2 adds claims.
 //
 // # Locking and fencing
 //
@@ -85,7 +89,10 @@ type Store struct {
 	q       queries
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Claimer = (*Store)(nil)
+)
 
 // Location is a parsed OAuthSettingsLocation of this backend.
 type Location struct {
@@ -207,6 +214,13 @@ var migrations = [][]string{
 			expires_at timestamptz NOT NULL
 		)`,
 	},
+	{
+		`CREATE TABLE %[1]s.claims (
+			key        text        PRIMARY KEY,
+			expires_at timestamptz NOT NULL
+		)`,
+		`CREATE INDEX claims_expires_at ON %[1]s.claims (expires_at)`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and reads.
@@ -273,13 +287,16 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // queries are the statements, with the schema filled in.
 type queries struct {
-	get, list, create, update, why, delete, tryLock, unlock string
+	get, list, create, update, why, delete, tryLock, unlock, claim string
 }
+
+// claimSweep is the most expired claims one Claim deletes.
+const claimSweep = 100
 
 const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at`
 
 func buildQueries(qs string) queries {
-	conns, leases := qs+".connections", qs+".leases"
+	conns, leases, claims := qs+".connections", qs+".leases", qs+".claims"
 	// The fence condition reads the lease row FOR SHARE: a TryLock running at
 	// the same time waits for this write, or this write sees its fence.
 	const fenced = `($%d::bigint = 0 OR COALESCE((SELECT fence FROM l), 0) <= $%d::bigint)`
@@ -309,6 +326,18 @@ func buildQueries(qs string) queries {
 			WHERE l.expires_at <= clock_timestamp()
 			RETURNING fence, expires_at`,
 		unlock: `UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id = $1 AND holder = $2 AND fence = $3`,
+		// claim deletes up to claimSweep expired claims other than $1 (rows
+		// another Claim is deleting are skipped) and upserts $1, taking over
+		// its row only if that claim has expired.
+		claim: `WITH swept AS (
+				DELETE FROM ` + claims + ` WHERE key IN (
+					SELECT key FROM ` + claims + ` WHERE expires_at <= clock_timestamp() AND key <> $1
+					ORDER BY expires_at LIMIT ` + fmt.Sprint(claimSweep) + ` FOR UPDATE SKIP LOCKED))
+			INSERT INTO ` + claims + ` AS c (key, expires_at)
+			VALUES ($1, clock_timestamp() + $2::bigint * interval '1 microsecond')
+			ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+			WHERE c.expires_at <= clock_timestamp()
+			RETURNING 1`,
 	}
 }
 
@@ -452,6 +481,23 @@ func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*sto
 func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 	if _, err := s.pool.Exec(ctx, s.q.unlock, l.ID, l.Holder, l.Fence); err != nil {
 		return store.Errorf(err, "cannot release the lease of connection %q", l.ID)
+	}
+	return nil
+}
+
+// Claim implements store.Claimer. Expiry is by the database's clock.
+func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
+	us := ttl.Microseconds()
+	if us < 1 {
+		us = 1
+	}
+	var one int
+	err := s.pool.QueryRow(ctx, s.q.claim, key, us).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrClaimed(key)
+	}
+	if err != nil {
+		return store.Errorf(err, "cannot claim %q", key)
 	}
 	return nil
 }

@@ -283,6 +283,50 @@ func TestConcurrentMigration(t *testing.T) {
 	}
 }
 
+// TestMigrateFromVersion1 opens a schema left at version 1 (no claims
+// table) and checks that it is migrated to version 2 and keeps its data.
+func TestMigrateFromVersion1(t *testing.T) {
+	pool := server(t)
+	setKey(t)
+	schema := freshSchema(t)
+	qs := pgx.Identifier{schema}.Sanitize()
+	ctx := context.Background()
+	s, _, err := postgres.Open(ctx, location(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, &store.Record{ID: "kept"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, q := range []string{`DROP TABLE ` + qs + `.claims`, `DELETE FROM ` + qs + `.schema_migrations WHERE version > 1`} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _, err = postgres.Open(ctx, location(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(ctx, "kept"); err != nil {
+		t.Errorf("after migration: %v", err)
+	}
+	if err := s.Claim(ctx, "state:x", time.Minute); err != nil {
+		t.Errorf("Claim after migration: %v", err)
+	}
+	if err := s.Claim(ctx, "state:x", time.Minute); driver.CodeOf(err) != driver.Conflict {
+		t.Errorf("second Claim after migration = %v, want Conflict", err)
+	}
+	var v int
+	if err := pool.QueryRow(ctx, `SELECT MAX(version) FROM `+qs+`.schema_migrations`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != 2 || postgres.SchemaVersion != 2 {
+		t.Errorf("schema version = %d (SchemaVersion %d), want 2", v, postgres.SchemaVersion)
+	}
+}
+
 func TestSchemaFromTheFuture(t *testing.T) {
 	pool := server(t)
 	setKey(t)

@@ -20,6 +20,8 @@
 //	P ids         sorted set of ids, all scored 0 (so ordered bytewise), for List
 //	P lease:<id>  string "holder:fence" with a PX expiry: the lease
 //	P fence:<id>  integer: the highest fence granted on id; never deleted
+//	P claim:<key> string "1" with a PX expiry: a claim (store.Claimer, one
+//	              per consumed authorization state); Redis expires it
 //
 // # Locking and fencing
 //
@@ -80,7 +82,10 @@ type Store struct {
 	prefix    string
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Claimer = (*Store)(nil)
+)
 
 // Location is a parsed OAuthSettingsLocation of this backend.
 type Location struct {
@@ -157,10 +162,11 @@ func New(client goredis.UniversalClient, prefix string) *Store {
 // Prefix returns the prefix of the store's keys.
 func (s *Store) Prefix() string { return s.prefix }
 
-func (s *Store) connKey(id string) string  { return s.prefix + "conn:" + id }
-func (s *Store) leaseKey(id string) string { return s.prefix + "lease:" + id }
-func (s *Store) fenceKey(id string) string { return s.prefix + "fence:" + id }
-func (s *Store) idsKey() string            { return s.prefix + "ids" }
+func (s *Store) connKey(id string) string   { return s.prefix + "conn:" + id }
+func (s *Store) leaseKey(id string) string  { return s.prefix + "lease:" + id }
+func (s *Store) fenceKey(id string) string  { return s.prefix + "fence:" + id }
+func (s *Store) idsKey() string             { return s.prefix + "ids" }
+func (s *Store) claimKey(key string) string { return s.prefix + "claim:" + key }
 
 // data is the JSON of a record's plain fields.
 type data struct {
@@ -383,6 +389,23 @@ func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 	err := unlockScript.Run(ctx, s.client, []string{s.leaseKey(l.ID)}, l.Holder+":"+strconv.FormatInt(l.Fence, 10)).Err()
 	if err != nil {
 		return store.Errorf(err, "cannot release the lease of connection %q", l.ID)
+	}
+	return nil
+}
+
+// Claim implements store.Claimer: SET NX PX, so the claim expires by
+// Redis's own clock, to the millisecond, and nothing needs cleaning.
+func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
+	ms := ttl.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	err := s.client.SetArgs(ctx, s.claimKey(key), "1", goredis.SetArgs{Mode: "NX", TTL: time.Duration(ms) * time.Millisecond}).Err()
+	if errors.Is(err, goredis.Nil) {
+		return store.ErrClaimed(key)
+	}
+	if err != nil {
+		return store.Errorf(err, "cannot claim %q", key)
 	}
 	return nil
 }

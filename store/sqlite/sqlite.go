@@ -14,10 +14,14 @@
 //	            status, reason, expiry (Unix ns or NULL), secret BLOB,
 //	            version, created_at, updated_at (Unix ns))
 //	leases(id TEXT PRIMARY KEY, fence, holder, expires_at (Unix ns))
+//	claims(key TEXT PRIMARY KEY, expires_at (Unix ns)), indexed by expires_at
 //
 // A leases row is never deleted: releasing a lease empties its holder and
 // expires it, so that its fence column is the per-connection counter from
-// which every new lease takes a strictly greater fence.
+// which every new lease takes a strictly greater fence. A claims row
+// (store.Claimer: one per consumed authorization state) is deleted once
+// expired, by a later Claim. Schema version 1 has connections and leases;
+// version 2 adds claims.
 //
 // # Locking and fencing
 //
@@ -83,7 +87,10 @@ type Store struct {
 	now func() time.Time
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Claimer = (*Store)(nil)
+)
 
 // Open opens (creating it if needed) the SQLite store at location — see
 // Path for its forms — and returns it with its Keyring: the one from
@@ -221,6 +228,13 @@ var migrations = [][]string{
 			holder     TEXT    NOT NULL,
 			expires_at INTEGER NOT NULL
 		)`,
+	},
+	{
+		`CREATE TABLE claims (
+			key        TEXT    PRIMARY KEY,
+			expires_at INTEGER NOT NULL
+		)`,
+		`CREATE INDEX claims_expires_at ON claims (expires_at)`,
 	},
 }
 
@@ -464,6 +478,45 @@ func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 		l.ID, l.Holder, l.Fence)
 	if err != nil {
 		return store.Errorf(err, "cannot release the lease of connection %q in %s", l.ID, s.path)
+	}
+	return nil
+}
+
+// claimSweep is the most expired claims one Claim deletes.
+const claimSweep = 100
+
+// Claim implements store.Claimer. In one BEGIN IMMEDIATE transaction it
+// deletes up to claimSweep expired claims (through the expires_at index)
+// and upserts key, taking over its row only if that claim has expired.
+func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	now := s.now()
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return store.Errorf(err, "cannot claim %q in %s", key, s.path)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE key IN
+		(SELECT key FROM claims WHERE expires_at <= ? AND key <> ? ORDER BY expires_at LIMIT ?)`,
+		now.UnixNano(), key, claimSweep); err != nil {
+		return store.Errorf(err, "cannot remove expired claims in %s", s.path)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO claims (key, expires_at) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE claims.expires_at <= ?`, key, now.Add(ttl).UnixNano(), now.UnixNano())
+	if err != nil {
+		return store.Errorf(err, "cannot claim %q in %s", key, s.path)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Errorf(err, "cannot claim %q in %s", key, s.path)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Errorf(err, "cannot claim %q in %s", key, s.path)
+	}
+	if n == 0 {
+		return store.ErrClaimed(key)
 	}
 	return nil
 }

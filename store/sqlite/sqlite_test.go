@@ -42,6 +42,19 @@ func (harness) RawValues(_ context.Context, _ testing.TB, s store.Store) ([][]by
 	return diskBytes(s.(*sqlite.Store).Path())
 }
 
+// ClaimCount counts the rows of the claims table: the disk bytes keep
+// deleted rows (free pages, the WAL) until SQLite overwrites them.
+func (harness) ClaimCount(ctx context.Context, t testing.TB, s store.Store, substr string) (int, error) {
+	db, err := sql.Open("sqlite", s.(*sqlite.Store).Path())
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM claims WHERE instr(key, ?) > 0`, substr).Scan(&n)
+	return n, err
+}
+
 func diskBytes(path string) ([][]byte, error) {
 	var out [][]byte
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
@@ -284,7 +297,7 @@ func TestSchema(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	if d := cmp.Diff([]string{"connections", "leases", "schema_version"}, tables); d != "" {
+	if d := cmp.Diff([]string{"claims", "connections", "leases", "schema_version"}, tables); d != "" {
 		t.Errorf("tables (-want +got):\n%s", d)
 	}
 	var jm string
@@ -315,6 +328,51 @@ func TestSchema(t *testing.T) {
 	_, _, err = sqlite.Open(ctx, path)
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open of a schema from the future = %v, want an error saying it is newer", err)
+	}
+}
+
+// TestMigrateFromVersion1 opens a database left at schema version 1 (no
+// claims table) and checks that it is migrated and keeps its data.
+func TestMigrateFromVersion1(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "connector.db")
+	s, _, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, &store.Record{ID: "kept"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`DROP TABLE claims`, `DELETE FROM schema_version WHERE version > 1`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(ctx, "kept"); err != nil {
+		t.Errorf("after migration: %v", err)
+	}
+	if err := s.Claim(ctx, "state:x", time.Minute); err != nil {
+		t.Errorf("Claim after migration: %v", err)
+	}
+	if err := s.Claim(ctx, "state:x", time.Minute); driver.CodeOf(err) != driver.Conflict {
+		t.Errorf("second Claim after migration = %v, want Conflict", err)
+	}
+	var v int
+	db.QueryRow(`SELECT MAX(version) FROM schema_version`).Scan(&v)
+	if v != 2 || sqlite.SchemaVersion != 2 {
+		t.Errorf("schema version = %d (SchemaVersion %d), want 2", v, sqlite.SchemaVersion)
 	}
 }
 
