@@ -18,7 +18,7 @@ func TestOpenConnectionString(t *testing.T) {
 	dsn := "Provider=jumpseller;OAuthClientId=" + clientID + ";OAuthClientSecret=" + clientSecret +
 		";CallbackURL=" + w.opts.RedirectURL + ";Scope='read_store read_orders'" +
 		";OAuthAuthorizationURL=" + ep.AuthURL + ";OAuthAccessTokenURL=" + ep.TokenURL + ";URL=" + ep.APIBaseURL +
-		";OAuthSettingsLocation=memory://" + t.Name()
+		";OAuthSettingsLocation=" + uniqueMemory(t)
 	ctx := context.Background()
 	c, err := connector.Open(ctx, dsn, func(o *connector.Options) { o.Clock = w.clock.Now })
 	if err != nil {
@@ -84,7 +84,7 @@ func TestModeOffUsesSuppliedToken(t *testing.T) {
 	now := w.clock.Now()
 	dsn := "Provider=jumpseller;InitiateOAuth=OFF;OAuthAccessToken=handmade-access-token;OAuthExpiresIn=3600" +
 		";OAuthTokenTimestamp=" + itoa(now.UnixMilli()) + ";URL=" + ep.APIBaseURL + ";OAuthAccessTokenURL=" + ep.TokenURL +
-		";OAuthSettingsLocation=memory://" + t.Name()
+		";OAuthSettingsLocation=" + uniqueMemory(t)
 	ctx := context.Background()
 	c, err := connector.Open(ctx, dsn, func(o *connector.Options) { o.Clock = w.clock.Now })
 	if err != nil {
@@ -160,4 +160,9 @@ func TestRateLimitHeaders(t *testing.T) {
 	if len(got) > len(jumpseller.Provider.Spec().RateLimitHeaders) {
 		t.Errorf("RateLimit returned headers beyond the provider's: %v", got)
 	}
+}
+
+// uniqueMemory names a memory store no other test (or -count run) shares.
+func uniqueMemory(t *testing.T) string {
+	return "memory://" + t.Name() + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 }
