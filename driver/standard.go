@@ -279,7 +279,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 	// directly and only the extras are decoded further (this is on the
 	// refresh path, whose cost is measured against a bare POST).
 	var raw map[string]json.RawMessage
-	if err := json.NewDecoder(bytes.NewReader(r.Body)).Decode(&raw); err != nil || raw == nil {
+	if err := decodeObject(r.Body, &raw); err != nil || raw == nil {
 		if statusCode(r.Status, BadResponse) == Unavailable {
 			return nil, fail(Unavailable, "provider unavailable")
 		}
@@ -357,6 +357,17 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		}
 	}
 	return t, nil
+}
+
+// decodeObject decodes the first JSON value of body; data after it is
+// ignored, as a streaming decoder would. json.Unmarshal is tried first: it
+// does not copy the body into a decoder's buffer.
+func decodeObject(body []byte, v *map[string]json.RawMessage) error {
+	if err := json.Unmarshal(body, v); err == nil {
+		return nil
+	}
+	*v = nil
+	return json.NewDecoder(bytes.NewReader(body)).Decode(v)
 }
 
 func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" }
