@@ -39,6 +39,27 @@ func storeSealedRecord(keys *store.Keyring, id, token string) (*store.Record, er
 	return rec, nil
 }
 
+// storeSealedFixture makes a fresh store and a keyring, and creates the
+// record id holding token sealed: the start of every encryption check.
+func storeSealedFixture(ctx context.Context, e *storeEnv, id, token string) (store.Store, *store.Keyring, *store.Record, error) {
+	s, err := e.fresh(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keys, err := store.NewKeyring(store.NewRandomKey())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rec, err := storeSealedRecord(keys, id, token)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := storeCreate(ctx, s, rec); err != nil {
+		return nil, nil, nil, err
+	}
+	return s, keys, rec, nil
+}
+
 // storeOpenStored gets id and opens its Secret with keys.
 func storeOpenStored(ctx context.Context, s store.Store, keys *store.Keyring, id string) ([]byte, *store.Record, error) {
 	rec, err := s.Get(ctx, id)
@@ -50,20 +71,9 @@ func storeOpenStored(ctx context.Context, s store.Store, keys *store.Keyring, id
 }
 
 func storeCheckSealedRoundTrip(ctx context.Context, e *storeEnv) error {
-	s, err := e.fresh(ctx)
-	if err != nil {
-		return err
-	}
-	keys, err := store.NewKeyring(store.NewRandomKey())
-	if err != nil {
-		return err
-	}
 	token := storeRandomToken("rt-")
-	rec, err := storeSealedRecord(keys, "sealed", token)
+	s, keys, _, err := storeSealedFixture(ctx, e, "sealed", token)
 	if err != nil {
-		return err
-	}
-	if err := storeCreate(ctx, s, rec); err != nil {
 		return err
 	}
 	pt, _, err := storeOpenStored(ctx, s, keys, "sealed")
@@ -77,20 +87,9 @@ func storeCheckSealedRoundTrip(ctx context.Context, e *storeEnv) error {
 }
 
 func storeCheckTamperedRefused(ctx context.Context, e *storeEnv) error {
-	s, err := e.fresh(ctx)
-	if err != nil {
-		return err
-	}
-	keys, err := store.NewKeyring(store.NewRandomKey())
-	if err != nil {
-		return err
-	}
 	token := storeRandomToken("tamper-")
-	rec, err := storeSealedRecord(keys, "t", token)
+	s, keys, rec, err := storeSealedFixture(ctx, e, "t", token)
 	if err != nil {
-		return err
-	}
-	if err := storeCreate(ctx, s, rec); err != nil {
 		return err
 	}
 	n := len(rec.Secret)
@@ -131,20 +130,9 @@ func storeCheckTamperedRefused(ctx context.Context, e *storeEnv) error {
 }
 
 func storeCheckMovedRefused(ctx context.Context, e *storeEnv) error {
-	s, err := e.fresh(ctx)
-	if err != nil {
-		return err
-	}
-	keys, err := store.NewKeyring(store.NewRandomKey())
-	if err != nil {
-		return err
-	}
 	token := storeRandomToken("moved-")
-	a, err := storeSealedRecord(keys, "conn-a", token)
+	s, keys, a, err := storeSealedFixture(ctx, e, "conn-a", token)
 	if err != nil {
-		return err
-	}
-	if err := storeCreate(ctx, s, a); err != nil {
 		return err
 	}
 	b := storeSample("conn-b")
