@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/store"
@@ -176,10 +177,7 @@ func openBench(b *testing.B, name, loc string) (store.Store, *store.Keyring) {
 	b.Helper()
 	st, keys, err := store.Open(context.Background(), loc)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatalf("%s store: %v", name, err)
-		}
-		b.Skipf("%s store unavailable: %v", name, err)
+		conformance.Absent(b, fmt.Sprintf("%s store unavailable: %v", name, err))
 	}
 	b.Cleanup(func() { st.Close() })
 	return st, keys

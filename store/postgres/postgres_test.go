@@ -52,10 +52,7 @@ func server(t testing.TB) *pgxpool.Pool {
 	})
 	if adminErr != nil {
 		msg := fmt.Sprintf("PostgreSQL is not reachable at %s (%v); start one (e.g. docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:16) or set CONNECTOR_TEST_POSTGRES", redactDSN(baseDSN()), adminErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		conformance.Absent(t, msg)
 	}
 	return admin
 }
