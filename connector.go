@@ -33,7 +33,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -409,39 +408,6 @@ func (c *Connector) save(ctx context.Context, tok *Token) (*Connection, error) {
 			return nil, c.storeErr("save", err)
 		}
 	}
-}
-
-// record returns a copy of base carrying tok, sealed, with the given status.
-func (c *Connector) record(base *store.Record, tok *Token, st store.Status, reason string) (*store.Record, error) {
-	rec := base.Clone()
-	plain, err := json.Marshal(tok)
-	if err != nil {
-		return nil, c.errorf(CodeInternal, "seal", "cannot encode token")
-	}
-	if rec.Secret, err = c.keys.Seal(rec.ID, plain); err != nil {
-		return nil, err
-	}
-	rec.Provider = c.name
-	if tok.AccountID != "" {
-		rec.Account = tok.AccountID
-	}
-	rec.Scopes = append([]string(nil), tok.Scopes...)
-	rec.Expiry = tok.Expiry
-	rec.Status, rec.Reason = st, reason
-	return rec, nil
-}
-
-// open decrypts a record's token.
-func (c *Connector) open(rec *store.Record) (*Token, error) {
-	plain, err := c.keys.Open(rec.ID, rec.Secret)
-	if err != nil {
-		return nil, err
-	}
-	var tok Token
-	if err := json.Unmarshal(plain, &tok); err != nil {
-		return nil, c.errorf(CodeStore, "open", "stored token of %s is not valid JSON", rec.ID)
-	}
-	return &tok, nil
 }
 
 func (c *Connector) storeErr(op string, err error) error {

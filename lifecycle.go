@@ -172,6 +172,10 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 
 // refresh runs the driver's refresh.
 func (c *Connector) refresh(ctx context.Context, tok *Token) (*Token, error) {
+	// One budget for the driver's whole refresh: every request it sends
+	// and the reading of their answers.
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Retry.Budget)
+	defer cancel()
 	if !c.spec.RefreshReplaySafe {
 		ctx = context.WithValue(ctx, noReplayKey{}, true)
 	}

@@ -115,6 +115,7 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.CheckRetry = CheckRetry
 	rc.Backoff = Backoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.PrepareRetry = rewindBody
 	return &budgetDoer{c: rc, budget: o.Retry.Budget}
 }
 
@@ -130,19 +131,50 @@ type budgetDoer struct {
 }
 
 func (d *budgetDoer) Do(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(req.Context(), d.budget)
-	rr, err := retryablehttp.FromRequest(req.WithContext(ctx))
-	if err != nil {
-		cancel()
-		return nil, err
+	var cancel context.CancelFunc
+	if dl, ok := req.Context().Deadline(); !ok || time.Until(dl) > d.budget {
+		// The engine sets the budget around its own operations (a refresh,
+		// say); a request that arrives without one gets it here.
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), d.budget)
+		req = req.WithContext(ctx)
+	}
+	rr := &retryablehttp.Request{Request: req}
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		// A body that cannot be rewound: go-retryablehttp buffers it.
+		var err error
+		if rr, err = retryablehttp.FromRequest(req); err != nil {
+			if cancel != nil {
+				cancel()
+			}
+			return nil, err
+		}
 	}
 	resp, err := d.c.Do(rr)
+	if cancel == nil {
+		return resp, err
+	}
 	if err != nil || resp == nil {
 		cancel()
 		return resp, err
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// rewindBody is go-retryablehttp's PrepareRetry: a request built with a
+// GetBody (every token request is) gets a fresh body for each retry instead
+// of being copied up front.
+func rewindBody(req *http.Request) error {
+	if req.GetBody == nil {
+		return nil // FromRequest buffered it; go-retryablehttp rewinds it
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		return err
+	}
+	req.Body = b
+	return nil
 }
 
 type cancelBody struct {

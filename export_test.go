@@ -1,0 +1,4 @@
+package connector
+
+// AppendTokenJSON exposes appendTokenJSON to the external tests.
+var AppendTokenJSON = appendTokenJSON
