@@ -540,8 +540,9 @@ func (c *Connector) warn(ctx context.Context, msg string, args ...any) {
 	c.logAt(ctx, slog.LevelWarn, msg, args)
 }
 
-// logAt logs with the provider's name; it costs nothing when the level is
-// off (the refresh path logs on every refresh).
+// logAt logs with the provider's name when the level is on. Its variadic
+// arguments are allocated even when it is off: the refresh path checks
+// Enabled before calling.
 func (c *Connector) logAt(ctx context.Context, level slog.Level, msg string, args []any) {
 	if !c.opts.Logger.Enabled(ctx, level) {
 		return

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -134,7 +135,7 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 	keep := false
 	defer func() {
 		if !keep {
-			_ = c.store.Unlock(context.WithoutCancel(ctx), lease)
+			_ = c.store.Unlock(detach(ctx), lease)
 		}
 	}()
 
@@ -168,6 +169,15 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 		return nt, nil
 	}
 	return conn.snap.Load().tok, nil
+}
+
+// detach is context.WithoutCancel, without its allocation for a context
+// that cannot be cancelled anyway.
+func detach(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // refresh runs the driver's refresh.
@@ -208,7 +218,7 @@ func (conn *Connection) statusErr(s *snapshot) error {
 func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *snapshot, error) {
 	c := conn.c
 	wait := 2 * time.Millisecond
-	deadline := time.Now().Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
+	var deadline time.Time // set on the first conflict
 	for {
 		lease, err := c.store.TryLock(ctx, conn.id, c.opts.LeaseTTL)
 		if err == nil {
@@ -216,6 +226,9 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 		}
 		if CodeOf(err) != CodeConflict {
 			return nil, nil, c.storeErr("lock", err)
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
 		}
 		if rec, err := c.store.Get(ctx, conn.id); err == nil && rec.Version != s.rec.Version {
 			ns, err := conn.adopt(rec)
@@ -299,7 +312,9 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 	if err == nil {
 		rec.Version = v
 		conn.set(c.snapshotOf(rec, tok))
-		c.log(ctx, "token refreshed", "connection", conn.id, "version", v)
+		if c.opts.Logger.Enabled(ctx, slog.LevelInfo) { // spares the arguments' allocation
+			c.log(ctx, "token refreshed", "connection", conn.id, "version", v)
+		}
 		if c.opts.OnRefresh != nil {
 			c.opts.OnRefresh(ctx, infoOf(rec))
 		}

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,6 +100,57 @@ func FuzzObjectMembers(f *testing.F) {
 					t.Errorf("rawString(%q) = %q, %v; encoding/json reads %q", v, s, ok, ref)
 				}
 			}
+		}
+	})
+}
+
+func TestValidJSON(t *testing.T) {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, tc := range []struct {
+		name string
+		in   string
+	}{
+		{"token answer", `{"access_token":"a","token_type":"bearer","expires_in":3600,"created_at":1502473092}`},
+		{"every literal", `[true,false,null]`},
+		{"numbers", `[0,-0,1,-12.5e+10,3E-2,0.0]`},
+		{"leading zero", `01`},
+		{"bare minus", `-`},
+		{"dot without digits", `1.`},
+		{"exponent without digits", `1e+`},
+		{"plus sign", `+1`},
+		{"escapes", `"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"`},
+		{"bad escape", `"\x"`},
+		{"short unicode escape", `"\u12"`},
+		{"control character", "\"a\x01b\""},
+		{"invalid UTF-8 is accepted", "\"\xff\xfe\""},
+		{"truncated literal", `tru`},
+		{"literal with tail", `nulls`},
+		{"two values", `1 2`},
+		{"trailing comma in array", `[1,]`},
+		{"missing colon", `{"a" 1}`},
+		{"number key", `{1:2}`},
+		{"whitespace around", " \t\n\r{} \n"},
+		{"only whitespace", "  "},
+		{"empty", ""},
+		{"depth 10000", deep(10000)},
+		{"depth 10001", deep(10001)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := validJSON([]byte(tc.in)), json.Valid([]byte(tc.in)); got != want {
+				t.Errorf("validJSON = %v, json.Valid = %v", got, want)
+			}
+		})
+	}
+}
+
+// FuzzValidJSON holds validJSON to json.Valid on every input.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,2.5e-3,true,null,{"b":"\u00e9"}]}`, `[01]`, `"\u12"`, "\"\x1f\"", `-0.0E+1`, ` 1 `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Errorf("validJSON(%q) = %v, json.Valid = %v", b, got, want)
 		}
 	})
 }

@@ -67,7 +67,8 @@ func NewTokenRequest(ctx context.Context, endpoint string, r Request, cfg Config
 // with client_id and client_secret set from cfg when creds; it does not copy
 // params into a new map first.
 func appendForm(b []byte, params url.Values, creds bool, cfg Config) []byte {
-	keys := make([]string, 0, len(params)+2)
+	var stack [8]string // token requests have a handful of parameters
+	keys := stack[:0]
 	for k := range params {
 		if !creds || k != "client_id" && k != "client_secret" {
 			keys = append(keys, k)
@@ -336,8 +337,12 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 	var at, tt, rt, ei, ca, sc, oe, od []byte // raw values; the last of duplicates wins, as in encoding/json
 	extras := false
 	for k, v, more := m.next(); more; k, v, more = m.next() {
-		key, _ := rawString(k)
-		switch key {
+		name := k[1 : len(k)-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			s, _ := rawString(k) // rare: an escaped name
+			name = []byte(s)
+		}
+		switch string(name) { // no allocation: the compiler compares the bytes
 		case "access_token":
 			at = v
 		case "token_type":
@@ -352,7 +357,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 			sc = v
 		default:
 			extras = true
-			switch key {
+			switch string(name) {
 			case "error":
 				oe = v
 			case "error_description":
@@ -393,7 +398,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		e.Msg = "token type " + strconv.Quote(Excerpt([]byte(typ))) + " is not bearer"
 		return nil, e
 	}
-	t := &Token{AccessToken: access, TokenType: "Bearer", Extra: map[string]any{}}
+	t := &Token{AccessToken: access, TokenType: "Bearer"}
 	t.RefreshToken, _ = rawString(rt)
 	t.IssuedAt = r.Now
 	// created_at is Unix seconds (Doorkeeper). A value of 1e11 or more is
@@ -421,6 +426,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		t.Scopes = append([]string(nil), r.Requested...)
 	}
 	if extras {
+		t.Extra = map[string]any{}
 		m = start
 		for k, v, more := m.next(); more; k, v, more = m.next() {
 			switch key, _ := rawString(k); key {

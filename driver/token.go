@@ -21,7 +21,8 @@ type Token struct {
 	IssuedAt  time.Time `json:"issued_at,omitzero"`
 	Scopes    []string  `json:"scopes,omitempty"`
 	AccountID string    `json:"account_id,omitempty"` // the merchant or store the grant belongs to
-	// Extra holds every other field of the provider's answer, as decoded JSON.
+	// Extra holds every other field of the provider's answer, as decoded JSON
+	// (numbers as json.Number); nil when there is none.
 	Extra map[string]any `json:"extra,omitempty"`
 }
 
