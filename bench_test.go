@@ -7,6 +7,7 @@ package connector_test
 // The figures and their reading are in docs/benchmarks.md.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -154,6 +155,37 @@ func BenchmarkRefresh(b *testing.B) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// cannedRT answers every request with body, in process.
+type cannedRT struct{ body []byte }
+
+func (c cannedRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(c.body)),
+		Body: io.NopCloser(bytes.NewReader(c.body)), Request: r}, nil
+}
+
+// BenchmarkRefreshEngine is BenchmarkRefresh/connector against a canned
+// in-process transport: the engine's own CPU and allocations per refresh,
+// without the network (docs/benchmarks.md).
+func BenchmarkRefreshEngine(b *testing.B) {
+	body := []byte(`{"access_token":"0000000000000000000000000000000000000000000000000000000000000001","token_type":"bearer","expires_in":3600,"refresh_token":"r000000000000000000000000000000000000000000000000000000000000001","created_at":1790000000}`)
+	c, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret",
+		Endpoint: driver.Endpoint{TokenURL: "http://127.0.0.1:1/token"}, HTTPClient: &http.Client{Transport: cannedRT{body}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	conn := longLived(b, c, "refresh")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := conn.Refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // benchLocations are the stores the per-backend benchmarks run on; a backend

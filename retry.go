@@ -107,7 +107,7 @@ func newRetryDoer(o *Options) *budgetDoer {
 		base = o.HTTPClient.Transport
 	}
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: base, Timeout: o.Timeout, CheckRedirect: noRedirects}
+	rc.HTTPClient = &http.Client{Transport: &attemptTimeout{base: base, d: o.Timeout}, CheckRedirect: noRedirects}
 	rc.Logger = nil
 	rc.RetryMax = o.Retry.Max
 	rc.RetryWaitMin = o.Retry.WaitMin
@@ -117,6 +117,31 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.PrepareRetry = rewindBody
 	return &budgetDoer{c: rc, budget: o.Retry.Budget}
+}
+
+// attemptTimeout bounds each attempt (the exchange and the reading of its
+// answer) by d. It does what http.Client.Timeout does, except that it adds
+// nothing when the request's context already ends sooner (the budget
+// usually does), and costs no goroutine for a transport net/http does not
+// know (an instrumented one, say): with Client.Timeout, net/http starts a
+// goroutine and a timer per request for those.
+type attemptTimeout struct {
+	base http.RoundTripper
+	d    time.Duration
+}
+
+func (t *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	if dl, ok := req.Context().Deadline(); ok && time.Until(dl) <= t.d {
+		return t.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.d)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil || resp == nil {
+		cancel()
+		return resp, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
 }
 
 // noRedirects refuses to follow redirects from token endpoints: a redirect

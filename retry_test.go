@@ -1,7 +1,13 @@
 package connector_test
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +102,72 @@ func TestBackoff(t *testing.T) {
 				if got < tc.min || got > tc.max {
 					t.Fatalf("Backoff = %v, want within [%v, %v]", got, tc.min, tc.max)
 				}
+			}
+		})
+	}
+}
+
+// wrappedTransport is a RoundTripper net/http does not know, as an
+// instrumented transport is.
+type wrappedTransport struct{ base http.RoundTripper }
+
+func (w wrappedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return w.base.RoundTrip(r)
+}
+
+// TestAttemptTimeout: Options.Timeout cuts off an attempt that hangs, and
+// the retry (with its full body) gets the token; on net/http's own
+// transport and on one it does not know.
+func TestAttemptTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		client *http.Client
+	}{
+		{"default transport", nil},
+		{"unknown transport", &http.Client{Transport: wrappedTransport{http.DefaultTransport}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			conn := w.authorize(t, w.connector(t))
+			target, _ := url.Parse(w.srv.URL)
+			proxy := httputil.NewSingleHostReverseProxy(target)
+			var attempts atomic.Int32
+			cut := make(chan struct{}, 1)
+			hanging := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if attempts.Add(1) == 1 {
+					io.Copy(io.Discard, r.Body) // net/http notices a hang-up only once the body is read
+					<-r.Context().Done()        // hang until the client gives up on this attempt
+					cut <- struct{}{}
+					return
+				}
+				proxy.ServeHTTP(rw, r)
+			}))
+			defer hanging.Close()
+			c := w.connector(t, func(o *connector.Options) {
+				o.Endpoint.TokenURL = hanging.URL + "/oauth/token"
+				o.Endpoint.RefreshURL = ""
+				o.Timeout = 100 * time.Millisecond
+				o.Retry.Budget = 20 * time.Second
+				o.HTTPClient = tc.client
+			})
+			conn2, err := c.Connection(context.Background(), conn.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.clock.Advance(2 * time.Hour)
+			tok, err := conn2.Token(context.Background())
+			if err != nil {
+				t.Fatalf("refresh after a hung attempt: %v", err)
+			}
+			if tok.AccessToken == "" {
+				t.Fatal("empty access token")
+			}
+			if n := attempts.Load(); n != 2 {
+				t.Errorf("token endpoint saw %d attempts, want 2 (one cut off, one answered)", n)
+			}
+			<-cut // the hung attempt was cancelled (a hang here fails the test by its timeout)
+			if got := w.sim.Stats().Refreshes; got != 1 {
+				t.Errorf("provider refreshed %d times, want 1", got)
 			}
 		})
 	}
