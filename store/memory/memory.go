@@ -5,10 +5,9 @@ package memory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +56,7 @@ type Store struct {
 	recs   map[string]*store.Record
 	leases map[string]*store.Lease
 	fences map[string]int64     // highest fence granted per id
+	leased uint64               // leases granted, to name their holders
 	claims map[string]time.Time // claim key → expiry
 	// swept is when claims was last swept of expired entries, and
 	// sweepAt the size past which the next Claim sweeps it.
@@ -176,7 +176,8 @@ func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*sto
 		return nil, store.ErrLocked(id)
 	}
 	s.fences[id]++
-	l := &store.Lease{ID: id, Fence: s.fences[id], Holder: randomHolder(), Expires: now.Add(ttl)}
+	s.leased++
+	l := &store.Lease{ID: id, Fence: s.fences[id], Holder: "lease-" + strconv.FormatUint(s.leased, 10), Expires: now.Add(ttl)}
 	s.leases[id] = l
 	c := *l
 	return &c, nil
@@ -219,9 +220,3 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error 
 
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
-
-func randomHolder() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
