@@ -9,94 +9,98 @@ import (
 // This file reads the members of a token answer's JSON object without
 // decoding it into a map: a refresh's cost is measured against a bare POST,
 // and decoding into map[string]json.RawMessage was a quarter of the engine's
-// CPU per refresh. validJSON judges validity exactly as json.Valid does, in a
-// fifth of its time (FuzzValidJSON holds it to json.Valid on every input);
-// the splitter below then only ever reads an object known to be valid.
-// FuzzObjectMembers checks that it reads every object as json.Unmarshal does.
+// CPU per refresh. One pass both judges the body exactly as encoding/json
+// does and records where each member lies; FuzzObjectMembers holds it to
+// json.Unmarshal (verdict, keys and raw values) and FuzzValidJSON holds the
+// value checker to json.Valid, on every input.
+
+// span locates one member: its key (with quotes) and its raw value.
+type span struct{ k0, k1, v0, v1 int }
 
 // objectMembers iterates over the members of a JSON object.
 type objectMembers struct {
-	b []byte
-	i int
+	b     []byte
+	n     int      // members recorded
+	pos   int      // the next one to return
+	small [12]span // token answers have a handful of members
+	more  []span   // members past len(small)
 }
 
-// newObjectMembers returns an iterator over the members of the JSON object
-// in body, or false when body is not exactly one valid JSON object
-// (surrounding whitespace allowed).
+// newObjectMembers checks that body is exactly one valid JSON object
+// (surrounding whitespace allowed) and returns an iterator over its members;
+// false when it is not.
 func newObjectMembers(body []byte) (objectMembers, bool) {
-	i := skipSpace(body, 0)
-	if i == len(body) || body[i] != '{' || !validJSON(body) {
-		return objectMembers{}, false
+	m := objectMembers{b: body}
+	b := body
+	i := skipSpace(b, 0)
+	if i == len(b) || b[i] != '{' {
+		return m, false
 	}
-	return objectMembers{b: body, i: i + 1}, true
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
+		return m, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		var s span
+		var ok bool
+		if i >= len(b) || b[i] != '"' {
+			return m, false
+		}
+		s.k0 = i
+		if i, ok = validString(b, i); !ok {
+			return m, false
+		}
+		s.k1 = i
+		if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+			return m, false
+		}
+		s.v0 = skipSpace(b, i+1)
+		if i, ok = validValue(b, s.v0, 1); !ok {
+			return m, false
+		}
+		s.v1 = i
+		if m.n < len(m.small) {
+			m.small[m.n] = s
+		} else {
+			m.more = append(m.more, s)
+		}
+		m.n++
+		if i = skipSpace(b, i); i >= len(b) {
+			return m, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return m, skipSpace(b, i+1) == len(b)
+		default:
+			return m, false
+		}
+	}
 }
 
 // next returns the next member's raw key (with its quotes) and raw value,
 // or false after the last one.
 func (m *objectMembers) next() (key, val []byte, ok bool) {
-	b := m.b
-	i := skipSpace(b, m.i)
-	if i < len(b) && b[i] == ',' {
-		i = skipSpace(b, i+1)
+	if m.pos >= m.n {
+		return nil, nil, false
 	}
-	if i >= len(b) || b[i] != '"' {
-		return nil, nil, false // '}': the end
+	var sp span
+	if m.pos < len(m.small) {
+		sp = m.small[m.pos]
+	} else {
+		sp = m.more[m.pos-len(m.small)]
 	}
-	end := endOfString(b, i)
-	key = b[i:end]
-	i = skipSpace(b, end)
-	i = skipSpace(b, i+1) // past ':'
-	end = endOfValue(b, i)
-	m.i = end
-	return key, b[i:end], true
+	m.pos++
+	return m.b[sp.k0:sp.k1], m.b[sp.v0:sp.v1], true
 }
+
+// rewind starts the iteration over.
+func (m *objectMembers) rewind() { m.pos = 0 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// endOfString returns the index just past the string that starts at b[i].
-func endOfString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// endOfValue returns the index just past the value that starts at b[i].
-func endOfValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return endOfString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = endOfString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
 		i++
 	}
 	return i
@@ -118,14 +122,6 @@ func rawString(v []byte) (string, bool) {
 
 // maxDepth is encoding/json's limit on nesting.
 const maxDepth = 10000
-
-// validJSON reports whether b is one JSON value with optional surrounding
-// whitespace: json.Valid's verdict (RFC 8259; invalid UTF-8 inside strings
-// is accepted, as encoding/json accepts it).
-func validJSON(b []byte) bool {
-	i, ok := validValue(b, skipSpace(b, 0), 0)
-	return ok && skipSpace(b, i) == len(b)
-}
 
 // validValue checks the value starting at b[i] and returns the index just
 // past it.

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -58,6 +59,20 @@ func TestObjectMembers(t *testing.T) {
 		{"trailing comma", `{"a":1,}`},
 		{"cut off", `{"a":"b`},
 		{"empty", ``},
+		{"more members than the inline spans", `{` + strings.TrimSuffix(strings.Repeat(`"k":0,"l":[1],"m":"x",`, 6), ",") + `,"last":true}`},
+		{"twenty distinct members", func() string {
+			var b strings.Builder
+			b.WriteString("{")
+			for i := range 20 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, `"k%d":%d`, i, i)
+			}
+			return b.String() + "}"
+		}()},
+		{"nesting at encoding/json's limit", `{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`},
+		{"nesting past encoding/json's limit", `{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, wantOK := reference([]byte(tc.body))
@@ -102,6 +117,13 @@ func FuzzObjectMembers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// validJSON is json.Valid built on validValue, the checker newObjectMembers
+// runs on every member's value.
+func validJSON(b []byte) bool {
+	i, ok := validValue(b, skipSpace(b, 0), 0)
+	return ok && skipSpace(b, i) == len(b)
 }
 
 func TestValidJSON(t *testing.T) {

@@ -333,7 +333,6 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		}
 		return nil, fail(statusCode(r.Status, BadResponse), "answer is not a JSON object")
 	}
-	start := m
 	var at, tt, rt, ei, ca, sc, oe, od []byte // raw values; the last of duplicates wins, as in encoding/json
 	extras := false
 	for k, v, more := m.next(); more; k, v, more = m.next() {
@@ -427,7 +426,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 	}
 	if extras {
 		t.Extra = map[string]any{}
-		m = start
+		m.rewind()
 		for k, v, more := m.next(); more; k, v, more = m.next() {
 			switch key, _ := rawString(k); key {
 			case "access_token", "token_type", "refresh_token", "expires_in", "created_at", "scope":
