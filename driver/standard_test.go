@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -1016,6 +1017,53 @@ func TestParseStandardTokenUntrustedCreatedAt(t *testing.T) {
 			}
 			if !tok.IssuedAt.Equal(tc.want) || !tok.Expiry.Equal(tc.want.Add(time.Hour)) {
 				t.Errorf("IssuedAt %v Expiry %v, want %v and an hour later", tok.IssuedAt, tok.Expiry, tc.want)
+			}
+		})
+	}
+}
+
+// writeCounter counts the writes made on the connections it dials.
+type writeCounter struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c writeCounter) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestTokenRequestIsOneWrite: a token request leaves in one write. net/http
+// writes headers and body together only for a body it knows to be in
+// memory, and flushes the headers apart for any other (golang/go#22088):
+// a second segment and a second wake-up of the server on every refresh.
+func TestTokenRequestIsOneWrite(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	var writes atomic.Int32
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return writeCounter{c, &writes}, err
+	}}}
+	cfg := driver.Config{ClientID: "app", ClientSecret: "secret"}
+	for _, format := range []driver.BodyFormat{driver.Form, driver.JSON} {
+		t.Run(fmt.Sprint(format), func(t *testing.T) {
+			writes.Store(0)
+			req, err := driver.NewTokenRequest(context.Background(), srv.URL, driver.Request{Format: format, Auth: driver.InBody}, cfg,
+				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {strings.Repeat("r", 64)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if n := writes.Load(); n != 1 {
+				t.Errorf("the request took %d writes, want 1 (headers and body together)", n)
 			}
 		})
 	}
