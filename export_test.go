@@ -2,3 +2,10 @@ package connector
 
 // AppendTokenJSON exposes appendTokenJSON to the external tests.
 var AppendTokenJSON = appendTokenJSON
+
+// PooledPlaintext takes a buffer from the pool tokens are encoded into
+// before sealing, and returns its whole capacity.
+func PooledPlaintext() []byte {
+	b := plainBufs.Get().(*[]byte)
+	return (*b)[:cap(*b)]
+}

@@ -2,13 +2,12 @@ package connector_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/writecount"
 	"github.com/connector-go/connector/simulator"
 	"github.com/google/go-cmp/cmp"
 )
@@ -149,30 +148,14 @@ func TestAttemptTimeout(t *testing.T) {
 	}
 }
 
-// countingConn counts the writes made on a connection.
-type countingConn struct {
-	net.Conn
-	writes *atomic.Int32
-}
-
-func (c countingConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
-
 // TestRefreshRequestIsOneWrite: through the engine's retrying client too, a
 // refresh request leaves in one write (see driver's
 // TestTokenRequestIsOneWrite), and so does a retry of it.
 func TestRefreshRequestIsOneWrite(t *testing.T) {
 	w := newWorld(t)
 	conn := w.authorize(t, w.connector(t))
-	var writes atomic.Int32
-	c := w.connector(t, func(o *connector.Options) {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			return countingConn{nc, &writes}, err
-		}}}
-	})
+	wire := writecount.New()
+	c := w.connector(t, func(o *connector.Options) { o.HTTPClient = &http.Client{Transport: wire} })
 	conn2, err := c.Connection(context.Background(), conn.ID())
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +165,7 @@ func TestRefreshRequestIsOneWrite(t *testing.T) {
 	if _, err := conn2.Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := writes.Load(); n != 2 {
+	if n := wire.Writes(); n != 2 {
 		t.Errorf("a refresh and its retry took %d writes, want 2 (headers and body together each time)", n)
 	}
 }

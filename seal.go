@@ -20,10 +20,15 @@ func (c *Connector) record(base *store.Record, tok *Token, st store.Status, reas
 	plain, err := appendTokenJSON((*buf)[:0], tok)
 	if err == nil {
 		rec.Secret, err = c.keys.Seal(rec.ID, plain)
-		clear(plain) // the buffer is reused: leave no token in it
-		*buf = plain[:0]
 	} else {
 		err = c.errorf(CodeInternal, "seal", "cannot encode token")
+	}
+	// The buffer is reused: leave no token in it, nor in a bigger one
+	// that replaced it.
+	clear((*buf)[:cap(*buf)])
+	if cap(plain) > cap(*buf) {
+		clear(plain)
+		*buf = plain[:0]
 	}
 	plainBufs.Put(buf)
 	if err != nil {

@@ -1,12 +1,16 @@
 package connector_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/store/memory"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -90,4 +94,35 @@ func FuzzAppendTokenJSON(f *testing.F) {
 			t.Errorf("appendTokenJSON differs from json.Marshal (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestSealLeavesNoPlaintext: the buffer a token is encoded into before
+// sealing is pooled; after a seal it holds no byte of the token, also when
+// the token outgrew it.
+func TestSealLeavesNoPlaintext(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // keep the pool's buffer
+	for _, tc := range []struct {
+		name   string
+		access string
+	}{
+		{"token fits the buffer", "short-access-token"},
+		{"token outgrows the buffer", strings.Repeat("long-access-token-", 100)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := connector.New("jumpseller", connector.Options{ClientID: "id", ClientSecret: "secret", Store: memory.New()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			now := time.Now()
+			if _, err := c.Import(context.Background(), &connector.Token{AccessToken: tc.access, RefreshToken: "refresh", TokenType: "Bearer",
+				IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "store"}); err != nil {
+				t.Fatal(err)
+			}
+			buf := connector.PooledPlaintext()
+			if n := len(bytes.Trim(buf, "\x00")); n != 0 {
+				t.Errorf("the pooled buffer (%d bytes) still holds %d non-zero bytes: %q", len(buf), n, bytes.Trim(buf, "\x00"))
+			}
+		})
+	}
 }

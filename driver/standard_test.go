@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/writecount"
 )
 
 // The documented answers, verbatim from shared/reference.
@@ -1022,17 +1022,6 @@ func TestParseStandardTokenUntrustedCreatedAt(t *testing.T) {
 	}
 }
 
-// writeCounter counts the writes made on the connections it dials.
-type writeCounter struct {
-	net.Conn
-	writes *atomic.Int32
-}
-
-func (c writeCounter) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
-
 // TestTokenRequestIsOneWrite: a token request leaves in one write. net/http
 // writes headers and body together only for a body it knows to be in
 // memory, and flushes the headers apart for any other (golang/go#22088):
@@ -1042,15 +1031,11 @@ func TestTokenRequestIsOneWrite(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 	}))
 	defer srv.Close()
-	var writes atomic.Int32
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		return writeCounter{c, &writes}, err
-	}}}
 	cfg := driver.Config{ClientID: "app", ClientSecret: "secret"}
 	for _, format := range []driver.BodyFormat{driver.Form, driver.JSON} {
 		t.Run(fmt.Sprint(format), func(t *testing.T) {
-			writes.Store(0)
+			wire := writecount.New()
+			client := &http.Client{Transport: wire}
 			req, err := driver.NewTokenRequest(context.Background(), srv.URL, driver.Request{Format: format, Auth: driver.InBody}, cfg,
 				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {strings.Repeat("r", 64)}})
 			if err != nil {
@@ -1062,7 +1047,7 @@ func TestTokenRequestIsOneWrite(t *testing.T) {
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if n := writes.Load(); n != 1 {
+			if n := wire.Writes(); n != 1 {
 				t.Errorf("the request took %d writes, want 1 (headers and body together)", n)
 			}
 		})
