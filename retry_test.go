@@ -127,7 +127,7 @@ func TestAttemptTimeout(t *testing.T) {
 			w := newWorld(t)
 			conn := w.authorize(t, w.connector(t))
 			c := w.connector(t, func(o *connector.Options) {
-				o.Timeout = 100 * time.Millisecond
+				o.Timeout = 300 * time.Millisecond // long enough for a loaded machine to answer the retry
 				o.Retry.Budget = 20 * time.Second
 				o.HTTPClient = tc.client
 			})
