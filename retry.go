@@ -107,7 +107,13 @@ func newRetryDoer(o *Options) *budgetDoer {
 		base = o.HTTPClient.Transport
 	}
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: &attemptTimeout{base: base, d: o.Timeout}, CheckRedirect: noRedirects}
+	rt := base
+	if o.Timeout < o.Retry.Budget {
+		// Every request through the budgetDoer ends within the budget: a
+		// per-attempt limit as long or longer could never fire.
+		rt = &attemptTimeout{base: base, d: o.Timeout}
+	}
+	rc.HTTPClient = &http.Client{Transport: rt, CheckRedirect: noRedirects}
 	rc.Logger = nil
 	rc.RetryMax = o.Retry.Max
 	rc.RetryWaitMin = o.Retry.WaitMin
