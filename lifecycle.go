@@ -106,15 +106,14 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 		conn.flush(ctx, p) // best effort; the token in memory stays authoritative
 		s = conn.snap.Load()
 	}
-	now := c.now()
-	if seen == nil && s.fresh(now) || seen != nil && s.usable && s.tok != seen {
+	if seen == nil && s.fresh(c.now()) || seen != nil && s.usable && s.tok != seen {
 		return s.tok, nil
 	}
 	if err := conn.statusErr(s); err != nil {
 		return nil, err
 	}
 	if c.opts.Mode == ModeOff {
-		if s.tok.AccessToken != "" && !s.expired(now) {
+		if s.tok.AccessToken != "" && !s.expired(c.now()) {
 			return s.tok, nil
 		}
 		return nil, c.errorf(CodeAuthorizationRequired, "token", "the access token of %s has expired and InitiateOAuth=OFF forbids refreshing it", conn.id)

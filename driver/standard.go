@@ -308,9 +308,8 @@ func oauthErrorOf(body []byte) (code, desc string) {
 // field lands in Extra; drivers lift their own fields (an account id, say)
 // from there.
 func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
-	ctype := r.Header.Get("Content-Type")
 	fail := func(code Code, msg string) *Error {
-		return &Error{Code: code, Op: opOf(r.Grant), Provider: spec.Name, Status: r.Status, ContentType: ctype, Msg: msg, Excerpt: Excerpt(r.Body)}
+		return &Error{Code: code, Op: opOf(r.Grant), Provider: spec.Name, Status: r.Status, ContentType: r.Header.Get("Content-Type"), Msg: msg, Excerpt: Excerpt(r.Body)}
 	}
 	// The members are split without decoding the object into a map (this
 	// is on the refresh path, whose cost is measured against a bare POST);
@@ -327,7 +326,7 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		if statusCode(r.Status, BadResponse) == Unavailable {
 			return nil, fail(Unavailable, "provider unavailable")
 		}
-		mt, _, _ := mime.ParseMediaType(ctype)
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt == "text/html" || bytes.HasPrefix(bytes.TrimSpace(r.Body), []byte("<")) {
 			return nil, fail(statusCode(r.Status, BadResponse), "answer is an HTML page, not a token")
 		}
