@@ -137,11 +137,27 @@ type attemptTimeout struct {
 }
 
 func (t *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
-	if dl, ok := req.Context().Deadline(); ok && time.Until(dl) <= t.d {
-		return t.base.RoundTrip(req)
+	req, cancel := within(req, t.d)
+	resp, err := t.base.RoundTrip(req)
+	return cancelOnClose(resp, err, cancel)
+}
+
+// within returns req with a deadline at most d away, and the cancel to call
+// once its answer is read: nil when req's context already ends sooner.
+func within(req *http.Request, d time.Duration) (*http.Request, context.CancelFunc) {
+	if dl, ok := req.Context().Deadline(); ok && time.Until(dl) <= d {
+		return req, nil
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), t.d)
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	ctx, cancel := context.WithTimeout(req.Context(), d)
+	return req.WithContext(ctx), cancel
+}
+
+// cancelOnClose ties cancel (if any) to the closing of resp's body, or calls
+// it at once when there is no answer.
+func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
+	if cancel == nil {
+		return resp, err
+	}
 	if err != nil || resp == nil {
 		cancel()
 		return resp, err
@@ -162,35 +178,19 @@ type budgetDoer struct {
 }
 
 func (d *budgetDoer) Do(req *http.Request) (*http.Response, error) {
-	var cancel context.CancelFunc
-	if dl, ok := req.Context().Deadline(); !ok || time.Until(dl) > d.budget {
-		// The engine sets the budget around its own operations (a refresh,
-		// say); a request that arrives without one gets it here.
-		var ctx context.Context
-		ctx, cancel = context.WithTimeout(req.Context(), d.budget)
-		req = req.WithContext(ctx)
-	}
+	// The engine sets the budget around its own operations (a refresh,
+	// say); a request that arrives without one gets it here.
+	req, cancel := within(req, d.budget)
 	rr := &retryablehttp.Request{Request: req}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		// A body that cannot be rewound: go-retryablehttp buffers it.
 		var err error
 		if rr, err = retryablehttp.FromRequest(req); err != nil {
-			if cancel != nil {
-				cancel()
-			}
-			return nil, err
+			return cancelOnClose(nil, err, cancel)
 		}
 	}
 	resp, err := d.c.Do(rr)
-	if cancel == nil {
-		return resp, err
-	}
-	if err != nil || resp == nil {
-		cancel()
-		return resp, err
-	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
+	return cancelOnClose(resp, err, cancel)
 }
 
 // rewindBody is go-retryablehttp's PrepareRetry: a request built with a
