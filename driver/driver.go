@@ -38,12 +38,16 @@ type Provider interface {
 	//     invalid_client → InvalidClient, ...);
 	//   - HTML, malformed JSON, no access_token, a token type other than
 	//     bearer (compared case-insensitively) → BadResponse, with the status,
-	//     content type and a short redacted Excerpt.
+	//     content type and a short redacted Excerpt;
+	//   - an expires_in of 0 or less (or NaN), or a token that ValidateToken
+	//     refuses (a CR/LF in a token, an account id holding a terminal
+	//     escape) → BadResponse, without an excerpt.
 	// The returned Token has TokenType "Bearer", Expiry computed from the
 	// provider's created_at + expires_in when created_at is sent (else from
 	// r.Now), Spec.DefaultLifetime when expires_in is missing, Scopes parsed
 	// (or r.Requested when the provider does not send them), AccountID when
-	// the answer carries one, and every other field in Extra.
+	// the answer carries one, and every other field in Extra; it passes
+	// ValidateToken. conformance.FuzzParseToken checks all of this.
 	// ParseStandardToken does all of this for Doorkeeper-style providers.
 	ParseToken(r *TokenResponse) (*Token, error)
 

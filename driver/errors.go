@@ -3,6 +3,7 @@ package driver
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -133,10 +134,10 @@ func (e *Error) Error() string {
 		details = append(details, fmt.Sprintf("status %d", e.Status))
 	}
 	if e.ContentType != "" {
-		details = append(details, "content-type "+e.ContentType)
+		details = append(details, "content-type "+printable(e.ContentType))
 	}
 	if e.OAuthError != "" {
-		details = append(details, "error "+e.OAuthError)
+		details = append(details, "error "+printable(e.OAuthError))
 	}
 	if e.OAuthDescription != "" {
 		details = append(details, fmt.Sprintf("description %q", e.OAuthDescription))
@@ -154,6 +155,21 @@ func (e *Error) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	return b.String()
+}
+
+// printable returns s as it is when every character of it is printable
+// (strconv.IsPrint), else quoted: provider text such as an error field or a
+// Content-Type could hold terminal escapes or bidirectional controls.
+func printable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // Unwrap returns the underlying error.
@@ -188,10 +204,13 @@ const ExcerptLimit = 120
 // Excerpt returns at most ExcerptLimit bytes of body, on one line, with every
 // value that looks like a credential replaced by "[redacted]": the values of
 // JSON or form fields whose name contains token, secret, code, password or
-// authorization, and any run of 20 or more token characters.
+// authorization, and any run of 20 or more token characters. An excerpt that
+// leaves out the end of body ends in "…", so that Scrub can tell where a
+// secret may have been cut in two.
 func Excerpt(body []byte) string {
 	s := string(body)
-	if len(s) > 4*ExcerptLimit {
+	windowed := len(s) > 4*ExcerptLimit // the end of body is left out
+	if windowed {
 		// A run of token characters cut in two is judged whole: its head
 		// alone could be too short to be recognised as a credential.
 		cut, start, end := 4*ExcerptLimit, 4*ExcerptLimit, 4*ExcerptLimit
@@ -216,6 +235,8 @@ func Excerpt(body []byte) string {
 			cut--
 		}
 		s = s[:cut] + "…"
+	} else if windowed {
+		s += "…"
 	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "?")

@@ -60,6 +60,16 @@ func TestErrorFormat(t *testing.T) {
 			want: "connector: invalid_grant (error invalid_grant)",
 		},
 		{
+			name: "oauth error with a terminal escape is quoted",
+			err:  &driver.Error{Code: driver.ProviderError, OAuthError: "\x1b[2J\u202eoops"},
+			want: `connector: provider_error (error "\x1b[2J\u202eoops")`,
+		},
+		{
+			name: "content type with a control character is quoted",
+			err:  &driver.Error{Code: driver.BadResponse, ContentType: "text/html\x00"},
+			want: `connector: bad_response (content-type "text/html\x00")`,
+		},
+		{
 			name: "description is quoted",
 			err:  &driver.Error{Code: driver.InvalidGrant, OAuthDescription: `the "code" expired`},
 			want: `connector: invalid_grant (description "the \"code\" expired")`,
@@ -295,11 +305,11 @@ func TestExcerpt(t *testing.T) {
 		{"Kelvin sign before a field", "\u212a\u212atoken=abc", "\u212a\u212atoken=[redacted]"},
 		{"dotted capital I before a field", "\u0130\u0130\u0130 x token=abc", "\u0130\u0130\u0130 x token=[redacted]"},
 
-		{"token run split by the 480-byte window", strings.Repeat(" ", 470) + "SECRET-0123456789abcdefXYZ", "[redacted]"},
-		{"digitless run split by the 480-byte window", strings.Repeat(" ", 470) + "abcdefghijklmnopqrstuvwxyz", "abcdefghij"},
+		{"token run split by the 480-byte window", strings.Repeat(" ", 470) + "SECRET-0123456789abcdefXYZ", "[redacted]…"},
+		{"digitless run split by the 480-byte window", strings.Repeat(" ", 470) + "abcdefghijklmnopqrstuvwxyz", "abcdefghij…"},
 		{"long digitless body", strings.Repeat("x", 4000), strings.Repeat("x", 120) + "…"},
 		{"token run ending on the 480-byte window", strings.Repeat(" ", 454) + "SECRET-0123456789abcdefXYZ", "[redacted]"},
-		{"text split by the 480-byte window", strings.Repeat(" ", 470) + "see the status page", "see the st"},
+		{"text split by the 480-byte window", strings.Repeat(" ", 470) + "see the status page", "see the st…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

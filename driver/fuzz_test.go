@@ -2,9 +2,14 @@ package driver_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
@@ -99,5 +104,122 @@ func FuzzParseStandardToken(f *testing.F) {
 		Provider:  standardOnly{&driver.Spec{Name: "fuzz", ScopeSeparator: " ", DefaultLifetime: time.Hour}},
 		Now:       time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
 		Requested: []string{"read_store"},
+	})
+}
+
+// FuzzScrubString checks that no form of a secret survives ScrubString, even
+// where a replacement meets its neighbours (a secret holding "[", or found
+// inside "[redacted]"), and that Scrub of an error chain holding the text
+// shows no secret and keeps the error's code and its context error.
+func FuzzScrubString(f *testing.F) {
+	seeds := [][2]string{
+		{"client secret ab1 is not valid", "ab1"},
+		{"client_secret=p%40ss%3Bw0rd%26x%3D1%2B%2F", "p@ss;w0rd&x=1+/"},
+		{`{"d":"p@ss;w0rd\u0026x=1+\/"}`, "p@ss;w0rd&x=1+/"},
+		{"basic c2VjcmV0K3NlY3JldA==", "c2VjcmV0K3NlY3JldA=="},
+		{"aa[r", "a[r"},
+		{"a[ra[r[", "a[r"},
+		{"[redacted] red", "red"},
+		{"]]]", "]"},
+		{"x…", "x"},
+		{"aaaaaaaa", "aa"},
+		{"\xff\xfe", "\xfe"},
+		{"…", "\xa6"},
+		{"two  words", "two \twords"},
+		{"connector: x", "connector"},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, s, secret string) {
+		if secret == "" {
+			return
+		}
+		got := driver.ScrubString(s, secret)
+		if strings.Contains(got, secret) {
+			t.Fatalf("ScrubString(%q, %q) = %q holds the secret", s, secret, got)
+		}
+		for _, form := range secretForms(secret) {
+			if strings.Contains(got, form) {
+				t.Fatalf("ScrubString(%q, %q) = %q holds its form %q", s, secret, got, form)
+			}
+		}
+		// A secret whose escaped forms are all among secretForms (printable
+		// ASCII that neither JSON nor Go quoting escapes) leaves a text
+		// without them, and without a "…", as it is.
+		plain := !strings.ContainsFunc(secret, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"\<>&`, r) })
+		if plain && !strings.Contains(s, "…") {
+			clean := true
+			for _, form := range secretForms(secret) {
+				clean = clean && !strings.Contains(s, form)
+			}
+			if clean && got != s {
+				t.Fatalf("ScrubString(%q, %q) = %q changed a text without the secret", s, secret, got)
+			}
+		}
+
+		err := &driver.Error{Code: driver.InvalidClient, Op: "exchange", Msg: s, OAuthDescription: s, Excerpt: s,
+			Err: fmt.Errorf("post %s: %w", s, context.Canceled)}
+		before := err.Error()
+		scrubbed := driver.Scrub(err, secret)
+		if text := scrubbed.Error(); strings.Contains(text, secret) {
+			t.Fatalf("Scrub(err, %q).Error() = %q holds the secret", secret, text)
+		}
+		if driver.CodeOf(scrubbed) != driver.InvalidClient || !errors.Is(scrubbed, context.Canceled) {
+			t.Fatalf("Scrub(err, %q) = %v: code %v, Is(Canceled) %v", secret, scrubbed, driver.CodeOf(scrubbed), errors.Is(scrubbed, context.Canceled))
+		}
+		if err.Error() != before {
+			t.Fatalf("Scrub modified its argument")
+		}
+	})
+}
+
+// b64token and vschar are the grammars of RFC 6750 §2.1 and RFC 6749
+// Appendix A.17, as regular expressions: an oracle for ValidateToken.
+var (
+	b64token = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+	vschar   = regexp.MustCompile(`^[\x20-\x7e]+$`)
+	// tokenMsg is every message ValidateToken may give about a token:
+	// the field, the grammar, a position and a kind of byte, never a value.
+	tokenMsg = regexp.MustCompile(`^(access_token is not an RFC 6750 b64token|refresh_token is not RFC 6749 VSCHAR): byte [0-9]+ is ` +
+		`(a control character|a space|a non-ASCII byte|a character after '=' padding|'=' padding with nothing before it|` +
+		`a character outside the b64token set \(letters, digits, - \. _ ~ \+ / and final = padding\))$`)
+)
+
+// FuzzValidateToken checks ValidateToken against the grammars written as
+// regular expressions, and that its messages show no token and nothing a
+// terminal would act on.
+func FuzzValidateToken(f *testing.F) {
+	f.Add("80de978742714f8747036188cf6bab538e976adf72144d545e185ae444bc473d", "r", "shop")
+	f.Add("a\r\nX-Injected: 1", "r\r\n", "shop\r\n")
+	f.Add("abc==", "a b", "\x1b[31mred")
+	f.Add("=", "\x7f", "shop\u202e")
+	f.Add("a=b", "é", strings.Repeat("a", 257))
+	f.Add(" is a space", "", "\xff")
+	f.Fuzz(func(t *testing.T, access, refresh, account string) {
+		err := driver.ValidateToken(&driver.Token{AccessToken: access, RefreshToken: refresh})
+		want := (access == "" || b64token.MatchString(access)) && (refresh == "" || vschar.MatchString(refresh))
+		if (err == nil) != want {
+			t.Fatalf("ValidateToken(access %q, refresh %q) = %v, want valid %v", access, refresh, err, want)
+		}
+		if err != nil {
+			var e *driver.Error
+			if !errors.As(err, &e) || e.Code != driver.BadResponse || !tokenMsg.MatchString(e.Msg) {
+				t.Fatalf("ValidateToken(access %q, refresh %q): error %#v", access, refresh, err)
+			}
+		}
+
+		err = driver.ValidateAccount(account)
+		valid := account != "" && len(account) <= driver.MaxAccountLen && utf8.ValidString(account) &&
+			!strings.ContainsFunc(account, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) })
+		if (err == nil) != valid {
+			t.Fatalf("ValidateAccount(%q) = %v, want valid %v", account, err, valid)
+		}
+		if err != nil {
+			checkPrintable(t, err.Error())
+		}
+		if (driver.ValidateToken(&driver.Token{AccountID: account}) == nil) != (valid || account == "") {
+			t.Fatalf("ValidateToken and ValidateAccount disagree on %q", account)
+		}
 	})
 }

@@ -307,9 +307,19 @@ func oauthErrorOf(body []byte) (code, desc string) {
 // (joined by spec.ScopeSeparator), created_at (Unix seconds). Every other
 // field lands in Extra; drivers lift their own fields (an account id, say)
 // from there.
+//
+// An expires_in of 0 or less (or NaN) is a BadResponse, not a token that
+// never expires; so is a token that ValidateToken refuses (a CR or LF in a
+// token, say). Those errors carry no excerpt of the body.
 func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 	fail := func(code Code, msg string) *Error {
 		return &Error{Code: code, Op: opOf(r.Grant), Provider: spec.Name, Status: r.Status, ContentType: r.Header.Get("Content-Type"), Msg: msg, Excerpt: Excerpt(r.Body)}
+	}
+	// invalid is fail without the body: an answer refused for what its
+	// fields hold carries no excerpt, which could show a short token (one
+	// whose field name Excerpt does not recognise, "access_\u0074oken" say).
+	invalid := func(code Code, msg string) *Error {
+		return &Error{Code: code, Op: opOf(r.Grant), Provider: spec.Name, Status: r.Status, ContentType: r.Header.Get("Content-Type"), Msg: msg}
 	}
 	// The members are split without decoding the object into a map (this
 	// is on the refresh path, whose cost is measured against a bare POST);
@@ -406,15 +416,19 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 		t.IssuedAt = time.Unix(int64(ca), 0)
 	}
 	if ei, ok := rawNumber(ei); ok {
-		if ei > 0 {
-			// A lifetime beyond time.Duration's range (1e19, "Inf") would
-			// wrap around to an expiry in the past: cap it.
-			d := time.Duration(math.MaxInt64)
-			if ns := ei * float64(time.Second); ns < float64(math.MaxInt64) {
-				d = time.Duration(ns)
-			}
-			t.Expiry = t.IssuedAt.Add(d)
+		// expires_in is the lifetime in seconds (RFC 6749 §5.1): 0 or less
+		// (or NaN) is no lifetime at all. Read as "never expires" it would
+		// make a token the engine never refreshes, so it is refused.
+		if !(ei > 0) {
+			return nil, invalid(BadResponse, "expires_in is not positive: the token's lifetime must be positive")
 		}
+		// A lifetime beyond time.Duration's range (1e19, "Inf") would
+		// wrap around to an expiry in the past: cap it.
+		d := time.Duration(math.MaxInt64)
+		if ns := ei * float64(time.Second); ns < float64(math.MaxInt64) {
+			d = time.Duration(ns)
+		}
+		t.Expiry = t.IssuedAt.Add(d)
 	} else if spec.DefaultLifetime > 0 {
 		t.Expiry = t.IssuedAt.Add(spec.DefaultLifetime)
 	}
@@ -434,6 +448,10 @@ func ParseStandardToken(spec *Spec, r *TokenResponse) (*Token, error) {
 			}
 		}
 	}
+	if err := ValidateToken(t); err != nil {
+		e := err.(*Error)
+		return nil, invalid(e.Code, e.Msg)
+	}
 	return t, nil
 }
 
@@ -442,16 +460,25 @@ func isNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 // rawNumber reads a JSON number or a numeric string ("at least PayPal
 // returns string" — golang.org/x/oauth2 internal/token.go — and so may
 // others).
+//
+// A number beyond float64's range is ±Inf: present, and huge (capped) or
+// negative (refused), rather than taken for a missing field.
 func rawNumber(v []byte) (float64, bool) {
 	if s, ok := rawString(v); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		return f, err == nil
+		return f, parsedFloat(err)
 	}
 	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(string(v), 64)
-	return f, err == nil
+	return f, parsedFloat(err)
+}
+
+// parsedFloat reports whether strconv.ParseFloat read a number: without
+// error, or out of range (then its result is ±Inf).
+func parsedFloat(err error) bool {
+	return err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 // rawValue decodes an extra field as encoding/json would into an any, with

@@ -113,6 +113,8 @@ func TestParseStandardToken(t *testing.T) {
 		html      = "answer is an HTML page, not a token"
 		noAccess  = "answer has no access_token"
 		badStatus = "token endpoint answered with an error status"
+		// notPositive refuses an expires_in of 0 or less.
+		notPositive = "expires_in is not positive: the token's lifetime must be positive"
 	)
 	nginx502 := "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 	railsPage := "<!DOCTYPE html>\n<html>\n<head><title>We're sorry, but something went wrong (500)</title></head>\n<body><h1>We're sorry</h1></body>\n</html>\n"
@@ -162,8 +164,12 @@ func TestParseStandardToken(t *testing.T) {
 		{name: "expires_in missing without a default lifetime", spec: bareSpec, body: bearer(""), want: tok(func(t *driver.Token) { t.Expiry = time.Time{} })},
 		{name: "expires_in null: default lifetime", body: bearer(`,"expires_in":null`), want: tok(nil)},
 		{name: "expires_in not numeric: default lifetime", body: bearer(`,"expires_in":"soon"`), want: tok(nil)},
-		{name: "expires_in 0: no expiry", body: bearer(`,"expires_in":0`), want: tok(func(t *driver.Token) { t.Expiry = time.Time{} })},
-		{name: "expires_in negative: no expiry", body: bearer(`,"expires_in":-60`), want: tok(func(t *driver.Token) { t.Expiry = time.Time{} })},
+		// A lifetime of 0 or less is refused: read as "never expires", it
+		// made a token the engine never refreshed.
+		{name: "expires_in 0: refused", body: bearer(`,"expires_in":0`),
+			wantErr: &errWant{Code: driver.BadResponse, Status: 200, Msg: notPositive}},
+		{name: "expires_in negative: refused", body: bearer(`,"expires_in":-60`),
+			wantErr: &errWant{Code: driver.BadResponse, Status: 200, Msg: notPositive}},
 		{name: "expires_in beyond time.Duration: capped", body: bearer(`,"expires_in":1e19`),
 			want: tok(func(t *driver.Token) { t.Expiry = fixedNow.Add(math.MaxInt64) })},
 		{name: "expires_in Inf: capped", body: bearer(`,"expires_in":"Inf"`),

@@ -141,6 +141,7 @@ func (provider) ParseToken(r *driver.TokenResponse) (*driver.Token, error) {
 
 // Identify returns the store code from GET {APIBaseURL}store/info.json,
 // which answers {"store":{"name","code","currency","country","email",…}}.
+// A code that driver.ValidateAccount refuses is a BadResponse.
 func (provider) Identify(ctx context.Context, env *driver.Env, tok *driver.Token) (string, error) {
 	base := env.Config.Endpoint.APIBaseURL
 	if base == "" {
@@ -161,6 +162,13 @@ func (provider) Identify(ctx context.Context, env *driver.Env, tok *driver.Token
 	if info.Store.Code == "" {
 		return "", &driver.Error{Code: driver.BadResponse, Op: "identify", Provider: spec.Name, Status: http.StatusOK,
 			Msg: "store/info.json answered without a store code"}
+	}
+	if err := driver.ValidateAccount(info.Store.Code); err != nil {
+		var e *driver.Error
+		if errors.As(err, &e) {
+			e.Op, e.Provider, e.Status = "identify", spec.Name, http.StatusOK
+		}
+		return "", err
 	}
 	return info.Store.Code, nil
 }

@@ -221,6 +221,12 @@ func TestParseToken(t *testing.T) {
 			nil, driver.InvalidGrant},
 		{"invalid_client", 401, "application/json", `{"error":"invalid_client"}`, nil, driver.InvalidClient},
 		{"HTML", 200, "text/html", `<html><body>Sign in</body></html>`, nil, driver.BadResponse},
+		// Refused before anything is stored: a lifetime read as "never
+		// expires", and tokens that would break the Authorization header.
+		{"expires_in 0", 200, "application/json", `{"access_token":"a","token_type":"bearer","expires_in":0,"refresh_token":"r"}`, nil, driver.BadResponse},
+		{"expires_in -1", 200, "application/json", `{"access_token":"a","token_type":"bearer","expires_in":-1,"refresh_token":"r"}`, nil, driver.BadResponse},
+		{"CR/LF in access_token", 200, "application/json", `{"access_token":"a\r\nX-Injected: 1","token_type":"bearer","expires_in":3600}`, nil, driver.BadResponse},
+		{"CR/LF in refresh_token", 200, "application/json", `{"access_token":"a","token_type":"bearer","expires_in":3600,"refresh_token":"r\r\n"}`, nil, driver.BadResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,6 +340,8 @@ func TestIdentify(t *testing.T) {
 		{"rate limited", &simulator.Fault{Path: "/api/", Status: 429, Body: `{"message":"Too Many Requests"}`}, "", "", driver.Unavailable},
 		{"HTML instead of JSON", &simulator.Fault{Path: "/api/", Status: 200, Body: "<html>maintenance</html>"}, "", "", driver.BadResponse},
 		{"no store code", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"store":{"name":"x"}}`}, "", "", driver.BadResponse},
+		{"store code with an ANSI escape", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"store":{"code":"\u001b[31mshop"}}`}, "", "", driver.BadResponse},
+		{"store code with CR/LF", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"store":{"code":"shop\r\nX: 1"}}`}, "", "", driver.BadResponse},
 		{"scope missing", &simulator.Fault{Path: "/api/", Status: 403, Body: `{"message":"Forbidden"}`}, "", "", driver.ProviderError},
 	}
 	for _, tt := range tests {

@@ -29,6 +29,11 @@ func FuzzParseToken(f *testing.F) {
 	f.Add(200, ctJSON, "{", `,"token_type":"Bearer",`, `,"resource_owner_id":null}`, uint8(3))
 	f.Add(200, ctJSON, "{", `,"token_type":"Bearer",`, `,"resource_owner_id":{"id":"m1"}}`, uint8(3))
 	f.Add(200, ctJSON, "{", `,"token_type":"Bearer","resource_owner_id":"a",`, `,"resource_owner_id":"b"}`, uint8(3))
+	// resource_owner_id that ValidateAccount refuses (ANSI escapes,
+	// newlines and bidi controls are seeded by conformance.FuzzParseToken).
+	f.Add(200, ctJSON, "{", `,"token_type":"Bearer","resource_owner_id":"`+strings.Repeat("m", 257)+`",`, "}", uint8(3))
+	f.Add(200, ctJSON, "{", `,"token_type":"Bearer","resource_owner_id":"m 1",`, "}", uint8(3))
+	f.Add(200, ctJSON, "{", `,"token_type":"Bearer","resource_owner_id":"\u0000",`, "}", uint8(3))
 	// Faults.
 	f.Add(401, ctJSON, `{"error":"invalid_grant","error_description":"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."}`, "", "", uint8(0))
 	f.Add(400, ctJSON, `{"error":"invalid_grant"}`, "", "", uint8(4))
@@ -57,6 +62,9 @@ func FuzzParseToken(f *testing.F) {
 func checkShopline(t *testing.T, r *driver.TokenResponse, tok *driver.Token, err error) {
 	if err != nil {
 		var e *driver.Error
+		if errors.As(err, &e) && strings.HasPrefix(e.Msg, "account id ") && e.Excerpt != "" {
+			t.Errorf("ParseToken(%q): refused account, error carries the excerpt %q", r.Body, e.Excerpt)
+		}
 		if r.Grant == "authorization_code" && errors.As(err, &e) && e.OAuthError == "invalid_grant" && !strings.Contains(e.Msg, "600 s") {
 			t.Errorf("ParseToken(%q): refused code, message %q does not name the 600 s code lifetime", r.Body, e.Msg)
 		}

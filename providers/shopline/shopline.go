@@ -128,11 +128,14 @@ var spec = &driver.Spec{
 func (provider) Spec() *driver.Spec { return spec }
 
 // ParseToken parses a Doorkeeper answer and lifts resource_owner_id (the
-// merchant id) out of Extra into AccountID. An invalid_grant on the code
-// exchange says that codes expire after 600 s, the usual cause. (SHOPLINE's
-// 429 body {"error":"Rate limit exceeded…","code":"RateLimitExceeded"} has
-// an error field that is no RFC 6749 code; ParseStandardToken lets the status
-// make it Unavailable.)
+// merchant id) out of Extra into AccountID; a resource_owner_id that
+// driver.ValidateAccount refuses (a CR/LF, a terminal escape, a bidirectional
+// control, more than 256 bytes) makes the answer a BadResponse without an
+// excerpt. An invalid_grant on the code exchange says that codes expire after
+// 600 s, the usual cause. (SHOPLINE's 429 body
+// {"error":"Rate limit exceeded…","code":"RateLimitExceeded"} has an error
+// field that is no RFC 6749 code; ParseStandardToken lets the status make it
+// Unavailable.)
 func (provider) ParseToken(r *driver.TokenResponse) (*driver.Token, error) {
 	t, err := driver.ParseStandardToken(spec, r)
 	if err != nil {
@@ -145,8 +148,34 @@ func (provider) ParseToken(r *driver.TokenResponse) (*driver.Token, error) {
 	if v, ok := t.Extra["resource_owner_id"]; ok {
 		t.AccountID = stringOf(v)
 		delete(t.Extra, "resource_owner_id")
+		if t.AccountID != "" {
+			if err := driver.ValidateAccount(t.AccountID); err != nil {
+				return nil, refused(err, opOf(r.Grant), r.Status, r.Header.Get("Content-Type"))
+			}
+		}
 	}
 	return t, nil
+}
+
+// refused completes an error of driver.ValidateAccount with where it
+// arose. It carries no excerpt of the answer.
+func refused(err error, op string, status int, ctype string) error {
+	var e *driver.Error
+	if errors.As(err, &e) {
+		e.Op, e.Provider, e.Status, e.ContentType = op, spec.Name, status, ctype
+	}
+	return err
+}
+
+// opOf names a grant as driver errors do.
+func opOf(grant string) string {
+	switch grant {
+	case "authorization_code":
+		return "exchange"
+	case "refresh_token":
+		return "refresh"
+	}
+	return grant
 }
 
 // codeRefusedMessage explains a refused authorization code. Doorkeeper's
@@ -177,7 +206,8 @@ func stringOf(v any) string {
 }
 
 // Identify returns the merchant id: the token's resource_owner_id, or when
-// the answer had none, the one GET {APIBaseURL}token/info reports.
+// the answer had none, the one GET {APIBaseURL}token/info reports, which
+// must pass driver.ValidateAccount.
 func (provider) Identify(ctx context.Context, env *driver.Env, tok *driver.Token) (string, error) {
 	if tok.AccountID != "" {
 		return tok.AccountID, nil
@@ -201,6 +231,9 @@ func (provider) Identify(ctx context.Context, env *driver.Env, tok *driver.Token
 	}
 	for _, v := range []any{info.ResourceOwnerID, info.MerchantID, info.Merchant.ID, info.Merchant.AltID} {
 		if s := stringOf(v); s != "" {
+			if err := driver.ValidateAccount(s); err != nil {
+				return "", refused(err, "identify", http.StatusOK, "")
+			}
 			return s, nil
 		}
 	}

@@ -225,6 +225,17 @@ func TestParseToken(t *testing.T) {
 		{"invalid_grant on refresh is not about codes", "refresh_token", 401, `{"error":"invalid_grant"}`,
 			nil, driver.InvalidGrant, "provider refused the request"},
 		{"rate limited", "refresh_token", 429, `{"error":"Rate limit exceeded","code":"RateLimitExceeded"}`, nil, driver.Unavailable, ""},
+		// A resource_owner_id that would forge a log line or a CLI listing.
+		{"resource_owner_id with CR/LF", "authorization_code", 200, replace(`"5f0bda5e4e5fca0010c81fef"`, `"m1\r\nX-Injected: 1"`),
+			nil, driver.BadResponse, `shopline exchange: account id "m1\r\nX-Injected: 1" holds a control character at byte 2 (status 200`},
+		{"resource_owner_id with an ANSI escape", "refresh_token", 200, replace(`"5f0bda5e4e5fca0010c81fef"`, `"\u001b[31mm1"`),
+			nil, driver.BadResponse, `shopline refresh: account id "\x1b[31mm1" holds a control character at byte 0`},
+		{"resource_owner_id with U+202E", "authorization_code", 200, replace(`"5f0bda5e4e5fca0010c81fef"`, `"m1\u202e"`),
+			nil, driver.BadResponse, `account id "m1\u202e" holds a format character`},
+		{"resource_owner_id of 257 bytes", "authorization_code", 200, replace(`"5f0bda5e4e5fca0010c81fef"`, `"`+strings.Repeat("a", 257)+`"`),
+			nil, driver.BadResponse, "is 257 bytes long, more than 256"},
+		{"expires_in 0", "refresh_token", 200, replace(`15778476`, `0`),
+			nil, driver.BadResponse, "expires_in is not positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,6 +351,7 @@ func TestIdentifyThroughTokenInfo(t *testing.T) {
 		{"429", &simulator.Fault{Path: "/api/", Status: 429, Body: `{"error":"Rate limit exceeded","code":"RateLimitExceeded"}`}, "", "", driver.Unavailable},
 		{"no merchant", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"scope":[]}`}, "", "", driver.BadResponse},
 		{"merchant object only", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"merchant":{"_id":"abc"}}`}, "", "abc", 0},
+		{"merchant id with a newline", &simulator.Fault{Path: "/api/", Status: 200, Body: `{"merchant_id":"m1\nroot"}`}, "", "", driver.BadResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
