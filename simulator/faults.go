@@ -11,7 +11,7 @@ import (
 //
 // Delay, Drop, Status and Body apply before the request is processed (the
 // provider's state does not change); DropAfterProcessing, TokenType,
-// OmitAccessToken and PadBody apply after (a refresh rotates the tokens).
+// OmitAccessToken, Set and PadBody apply after (a refresh rotates the tokens).
 type Fault struct {
 	// Path is the request path the fault applies to: "/oauth/token" (the
 	// default), "/oauth/revoke", "/oauth/token/info", or, ending in "/", a
@@ -45,6 +45,15 @@ type Fault struct {
 	TokenType string
 	// OmitAccessToken drops access_token from a successful token answer.
 	OmitAccessToken bool
+	// Set sets fields of a successful token answer after it is built,
+	// overwriting a field the answer has (in place) or adding one (at the
+	// end, in key order). Each value is JSON-encoded as it is: a hostile
+	// provider's answer such as {"resource_owner_id": "other-merchant"},
+	// {"expires_in": 0} or {"access_token": "abc\r\nX-Injected: 1"}. The
+	// simulator's own record keeps the tokens it issued: an access token
+	// replaced here is one its API does not know. Set is applied after
+	// TokenType and OmitAccessToken.
+	Set map[string]any
 	// PadBody appends this many bytes of whitespace to a successful token
 	// answer (still valid JSON; 1<<20 exceeds the engine's limit).
 	PadBody int

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -478,36 +479,70 @@ func (s *Server) tokenAnswer(rec *record, f *Fault) []byte {
 	if f != nil && f.TokenType != "" {
 		tt = f.TokenType
 	}
+	type kv struct {
+		k string
+		v any
+	}
+	var fields []kv
+	if f == nil || !f.OmitAccessToken {
+		fields = append(fields, kv{"access_token", rec.access})
+	}
+	fields = append(fields,
+		kv{"token_type", tt},
+		kv{"expires_in", int64(rec.ttl / time.Second)},
+		kv{"refresh_token", rec.refresh})
+	if s.cfg.SendScope && len(rec.scopes) > 0 {
+		fields = append(fields, kv{"scope", strings.Join(rec.scopes, s.cfg.ScopeSeparator)})
+	}
+	fields = append(fields, kv{"created_at", rec.created.Unix()})
+	if s.cfg.AccountField != "" {
+		fields = append(fields, kv{s.cfg.AccountField, rec.fam.account})
+	}
+	if f != nil && len(f.Set) > 0 {
+		keys := make([]string, 0, len(f.Set))
+		for k := range f.Set {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+	next:
+		for _, k := range keys {
+			for i := range fields {
+				if fields[i].k == k {
+					fields[i].v = f.Set[k]
+					continue next
+				}
+			}
+			fields = append(fields, kv{k, f.Set[k]})
+		}
+	}
 	var b bytes.Buffer
 	b.WriteByte('{')
-	field := func(k string, v any) {
-		if b.Len() > 1 {
+	for i, fl := range fields {
+		if i > 0 {
 			b.WriteByte(',')
 		}
-		kb, _ := json.Marshal(k)
-		vb, _ := json.Marshal(v)
-		b.Write(kb)
+		b.Write(marshalVerbatim(fl.k))
 		b.WriteByte(':')
-		b.Write(vb)
-	}
-	if f == nil || !f.OmitAccessToken {
-		field("access_token", rec.access)
-	}
-	field("token_type", tt)
-	field("expires_in", int64(rec.ttl/time.Second))
-	field("refresh_token", rec.refresh)
-	if s.cfg.SendScope && len(rec.scopes) > 0 {
-		field("scope", strings.Join(rec.scopes, s.cfg.ScopeSeparator))
-	}
-	field("created_at", rec.created.Unix())
-	if s.cfg.AccountField != "" {
-		field(s.cfg.AccountField, rec.fam.account)
+		b.Write(marshalVerbatim(fl.v))
 	}
 	b.WriteByte('}')
 	if f != nil && f.PadBody > 0 {
 		b.Write(bytes.Repeat([]byte{' '}, f.PadBody))
 	}
 	return b.Bytes()
+}
+
+// marshalVerbatim encodes v as JSON without HTML escaping (a value set by
+// Fault.Set reads in the answer as it was given; control characters are
+// escaped, as JSON requires). A value that cannot be encoded is null.
+func marshalVerbatim(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte("null")
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'})
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header (the

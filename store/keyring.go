@@ -10,11 +10,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store/internal/safefile"
 )
 
 // Environment variables that hold the encryption keys.
@@ -222,21 +225,28 @@ func RequireKeyring(backend string) (*Keyring, error) {
 // KeyringForFile returns KeyringFromEnv, or, when no key is set, the key in
 // the file "connector.key" beside dbPath, creating it (mode 0600) with a
 // random key on first use. The embedded SQLite backend uses it.
+//
+// A key file this process did not just create is trusted only if it is a
+// regular file (not a symbolic link), owned by the effective user, and
+// neither readable nor writable by group or others: anyone who could plant
+// or read it could read the tokens. Otherwise KeyringForFile fails with an
+// InvalidConfig error that names the file and the fix (chmod 600, chown), and
+// never holds the key.
 func KeyringForFile(dbPath string) (*Keyring, error) {
 	k, err := KeyringFromEnv()
 	if !errors.Is(err, ErrNoKey) {
 		return k, err
 	}
 	path := filepath.Join(filepath.Dir(dbPath), keyFileName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := readKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		if err := createKeyFile(path); err != nil {
 			return nil, err
 		}
-		data, err = os.ReadFile(path) // another process may have won the race
+		data, err = readKeyFile(path) // another process may have won the race
 	}
 	if err != nil {
-		return nil, Errorf(err, "cannot read key file %s", path)
+		return nil, err
 	}
 	key, err := decodeKey("key file "+path, strings.TrimSpace(string(data)))
 	if err != nil {
@@ -245,13 +255,34 @@ func KeyringForFile(dbPath string) (*Keyring, error) {
 	return NewKeyring(key)
 }
 
+// maxKeyFile bounds what is read of a key file: a key in base64 is 44 bytes.
+const maxKeyFile = 4096
+
+// readKeyFile reads the key file at path through safefile.Open, which
+// refuses a file that others planted or can read. A missing file is an error
+// for which errors.Is(err, fs.ErrNotExist) holds.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := safefile.Open("key file", path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile))
+	if err != nil {
+		return nil, Errorf(err, "cannot read key file %s", path)
+	}
+	return data, nil
+}
+
 // createKeyFile writes a new random key to path unless it exists. The key is
-// written and synced to a temporary file first, then linked into place, so
-// that a process racing this one never reads a half-written key file and a
-// crash never leaves one.
+// written and synced to a temporary file first (created with O_EXCL, mode
+// 0600), then linked into place, so that a process racing this one never
+// reads a half-written key file and a crash never leaves one. Whatever holds
+// the name already — a key file another process won the race with, or one
+// another user planted — is left for readKeyFile to check.
 func createKeyFile(path string) error {
 	key := base64.StdEncoding.EncodeToString(NewRandomKey()) + "\n"
-	tmp, err := os.CreateTemp(filepath.Dir(path), keyFileName+".tmp-*") // mode 0600
+	tmp, err := os.CreateTemp(filepath.Dir(path), keyFileName+".tmp-*") // O_EXCL, mode 0600
 	if err != nil {
 		return Errorf(err, "cannot create key file %s", path)
 	}
@@ -266,17 +297,17 @@ func createKeyFile(path string) error {
 	if werr != nil {
 		return Errorf(werr, "cannot write key file %s", path)
 	}
-	err = os.Link(tmp.Name(), path)
-	if err == nil || errors.Is(err, os.ErrExist) {
+	err = os.Link(tmp.Name(), path) // link(2) never follows a symbolic link at path
+	if err == nil || errors.Is(err, fs.ErrExist) {
 		return nil
 	}
 	// No hard links here (some file systems): create in place.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
+	f, err := safefile.Create("key file", path, os.O_WRONLY)
+	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}
 	if err != nil {
-		return Errorf(err, "cannot create key file %s", path)
+		return err
 	}
 	_, werr = f.WriteString(key)
 	if werr == nil {

@@ -386,6 +386,103 @@ func TestKeyringForFileCorrupt(t *testing.T) {
 	}
 }
 
+// TestKeyringForFileRefuses plants key files that another user could leave
+// beside the database: KeyringForFile must refuse each with an InvalidConfig
+// error that names the file and the fix and does not hold the key, and must
+// not create a key file where a planted link points.
+func TestKeyringForFileRefuses(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	t.Setenv(store.EnvOldKeys, "")
+	content := []byte(b64(key2) + "\n") // a key another user chose, and knows
+	write := func(t *testing.T, path string, mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(path, content, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil { // no umask
+			t.Fatal(err)
+		}
+	}
+	link := func(t *testing.T, target, path string) {
+		t.Helper()
+		if err := os.Symlink(target, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const replaceLink = "replace the link with a regular file of your own"
+	tests := []struct {
+		name     string
+		needRoot bool // to chown the file to another user
+		// plant plants the key file at path and returns a path that the
+		// refused call must not have created, or "".
+		plant func(t *testing.T, path string) string
+		fix   func(path string) string
+	}{
+		{"mode-0644", false, func(t *testing.T, path string) string {
+			write(t, path, 0o644)
+			return ""
+		}, func(p string) string { return "chmod 600 " + p }},
+		{"group-writable", false, func(t *testing.T, path string) string {
+			write(t, path, 0o620)
+			return ""
+		}, func(p string) string { return "chmod 600 " + p }},
+		{"symlink", false, func(t *testing.T, path string) string {
+			target := filepath.Join(t.TempDir(), "planted.key")
+			write(t, target, 0o600)
+			link(t, target, path)
+			return ""
+		}, func(string) string { return replaceLink }},
+		{"dangling-symlink", false, func(t *testing.T, path string) string {
+			target := filepath.Join(t.TempDir(), "chosen-by-another.key")
+			link(t, target, path)
+			return target
+		}, func(string) string { return replaceLink }},
+		{"directory", false, func(t *testing.T, path string) string {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		}, func(string) string { return "remove it" }},
+		{"owned-by-another-user", true, func(t *testing.T, path string) string {
+			write(t, path, 0o600)
+			if err := os.Chown(path, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		}, func(p string) string { return fmt.Sprintf("chown %d %s", os.Geteuid(), p) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.needRoot && os.Geteuid() != 0 {
+				t.Skip("chown to another user needs root")
+			}
+			dir := t.TempDir()
+			path := filepath.Join(dir, "connector.key")
+			elsewhere := tc.plant(t, path)
+			k, err := store.KeyringForFile(filepath.Join(dir, "connector.db"))
+			if err == nil {
+				t.Fatalf("KeyringForFile with a planted key file = key %08x; want it refused", k.CurrentKeyID())
+			}
+			t.Logf("refused: %v", err)
+			type refusal struct {
+				Code                driver.Code
+				NamesFile, NamesFix bool
+				Leaks               string
+			}
+			msg := err.Error()
+			got := refusal{driver.CodeOf(err), strings.Contains(msg, path), strings.Contains(msg, tc.fix(path)), leaks(msg, key2)}
+			if d := cmp.Diff(refusal{Code: driver.InvalidConfig, NamesFile: true, NamesFix: true}, got); d != "" {
+				t.Errorf("KeyringForFile: %v\nwant it to name %s and the fix %q (-want +got):\n%s", err, path, tc.fix(path), d)
+			}
+			if elsewhere != "" {
+				if _, err := os.Lstat(elsewhere); !os.IsNotExist(err) {
+					t.Errorf("KeyringForFile created %s, where the planted link pointed (Lstat: %v)", elsewhere, err)
+				}
+			}
+		})
+	}
+}
+
 // TestKeyringForFileProcesses starts processes that all create the key file
 // of one new directory at once: they must all end up with the same key.
 func TestKeyringForFileProcesses(t *testing.T) {

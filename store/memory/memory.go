@@ -220,3 +220,8 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error 
 
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
+
+// Ephemeral reports true: the store's records live only as long as the
+// process, so the connector may seal them with a random per-process key
+// when none is configured (it refuses to for any other store).
+func (s *Store) Ephemeral() bool { return true }

@@ -41,6 +41,13 @@
 //
 // Open refuses to run without CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring):
 // every instance must seal with the same key.
+//
+// # Logging
+//
+// The store logs nothing: it returns errors. go-redis logs on its own,
+// through one logger for the whole process that prints to stderr, so the
+// first Open routes that logger nowhere (a program that wants go-redis's
+// lines may call redis.SetLogger after it). New leaves it as it is.
 package redis
 
 import (
@@ -54,6 +61,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -130,6 +138,7 @@ func invalid(format string, args ...any) error {
 // with the Keyring from the environment. Without CONNECTOR_ENCRYPTION_KEY it
 // refuses, before connecting. It pings the server.
 func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
+	silenceGoRedis()
 	keys, err := store.RequireKeyring("redis")
 	if err != nil {
 		return nil, nil, err
@@ -149,6 +158,29 @@ func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) 
 	}
 	return &Store{client: client, ownClient: true, prefix: loc.Prefix}, keys, nil
 }
+
+// silenceOnce makes silenceGoRedis act once, so that a program that installs
+// its own logger with redis.SetLogger after the first Open keeps it.
+var silenceOnce sync.Once
+
+// silenceGoRedis routes go-redis's own log lines nowhere. go-redis logs
+// through one process-wide logger that prints to stderr: during an outage
+// its pool prints several lines ("connection pool: failed to dial after 5
+// attempts: …") ahead of the error this store returns, which the CLI
+// prints as its one line. Every failure it logs also reaches the store as
+// an error, so nothing is lost. The store is given no logger to route the
+// lines to, and the logger is global: Open, which makes its client from a
+// location, silences it; New leaves it alone, since a caller who brings
+// its own client chooses how go-redis logs.
+func silenceGoRedis() {
+	silenceOnce.Do(func() { goredis.SetLogger(discard{}) })
+}
+
+// discard is a go-redis logger that writes nothing.
+type discard struct{}
+
+// Printf implements go-redis's logger interface.
+func (discard) Printf(context.Context, string, ...any) {}
 
 // New returns a Store on a client the caller owns (Close leaves it open),
 // under prefix (DefaultPrefix if empty).

@@ -7,8 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -356,4 +359,155 @@ func TestNewOnCallersClient(t *testing.T) {
 	if err := client.Ping(ctx).Err(); err != nil {
 		t.Errorf("Close closed the caller's client: %v", err)
 	}
+}
+
+// TestNoGoRedisLogs runs a store through an outage in a child process and
+// reads the child's stderr, the real file descriptor 2 (go-redis's default
+// logger holds the os.Stderr of its init, so swapping os.Stderr in this
+// process would not see its lines): the store must return its errors and
+// print nothing. Today's go-redis prints "connection pool: failed to dial
+// after 5 attempts" lines there.
+func TestNoGoRedisLogs(t *testing.T) {
+	tests := []struct {
+		name      string
+		needRedis bool // the scenario proxies to the test server
+	}{
+		{"open-on-a-closed-port", false},
+		{"use-during-an-outage", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append(os.Environ(), "REDIS_OUTAGE_SCENARIO="+tt.name)
+			if tt.needRedis {
+				server(t)
+				opts, err := goredis.ParseURL(baseURL())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if opts.TLSConfig != nil {
+					t.Skip("the outage proxy does not carry TLS (its host name would not match)")
+				}
+				env = append(env, "REDIS_OUTAGE_UPSTREAM="+opts.Addr)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperRedisOutage$", "-test.count=1", "-test.v")
+			cmd.Env = append(env, store.EnvKey+"="+base64.StdEncoding.EncodeToString(store.NewRandomKey()))
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if err != nil || !strings.Contains(stdout.String(), "outage-ok") {
+				t.Fatalf("child: %v\n%s%s", err, stdout.String(), stderr.String())
+			}
+			t.Logf("child:\n%s", stdout.String())
+			if d := cmp.Diff("", stderr.String()); d != "" {
+				t.Errorf("the store's process wrote to stderr (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestHelperRedisOutage is the child of TestNoGoRedisLogs.
+func TestHelperRedisOutage(t *testing.T) {
+	scenario := os.Getenv("REDIS_OUTAGE_SCENARIO")
+	if scenario == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch scenario {
+	case "open-on-a-closed-port":
+		addr := closedPort(t)
+		_, _, err := redis.Open(ctx, "redis://"+addr+"/0")
+		if err == nil || !strings.Contains(err.Error(), addr) {
+			t.Fatalf("Open on the closed port %s = %v, want an error naming it", addr, err)
+		}
+		t.Logf("Open: %v", err)
+	case "use-during-an-outage":
+		p := startProxy(t, os.Getenv("REDIS_OUTAGE_UPSTREAM"))
+		u, err := url.Parse(baseURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = p.addr()
+		s, _, err := redis.Open(ctx, u.String()+"?prefix=connector-test:outage:&max_retries=2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Get(ctx, "absent"); driver.CodeOf(err) != driver.NotFound {
+			t.Fatalf("Get before the outage = %v, want NotFound", err)
+		}
+		p.stop()
+		if _, err := s.Get(ctx, "absent"); err == nil || driver.CodeOf(err) == driver.NotFound {
+			t.Fatalf("Get during the outage = %v, want an error", err)
+		}
+		if _, err := s.Put(ctx, &store.Record{ID: "x"}, 0); err == nil {
+			t.Fatal("Put during the outage succeeded")
+		} else {
+			t.Logf("Put: %v", err)
+		}
+	default:
+		t.Fatalf("unknown scenario %q", scenario)
+	}
+	fmt.Println("outage-ok")
+}
+
+// closedPort returns a loopback address on which nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// proxy forwards loopback connections to upstream until stop, which closes
+// the listener and every connection: an outage, seen from the client.
+type proxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, upstream string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *proxy) addr() string { return p.l.Addr().String() }
+
+func (p *proxy) stop() {
+	p.l.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }

@@ -39,6 +39,22 @@
 // key file connector.key beside the database, created (mode 0600) on first
 // use; see store.KeyringForFile. The directory is created with mode 0700 and
 // the database file with mode 0600.
+//
+// # Files planted by others
+//
+// Open trusts no file it did not create. The database file, its -wal, -shm
+// and -journal files (where they exist) and the key file are refused, with
+// an InvalidConfig error that names the file and the fix, when one is a
+// symbolic link, is owned by another user than the effective one, or is
+// readable or writable by group or others: in a directory others can write
+// to, such a file may have been planted to read or feed the tokens. Files
+// Open creates are created with O_EXCL and without following a symbolic
+// link, so that nothing can be planted between the check and the create; an
+// existing database is opened without following a symbolic link and
+// compared with the file checked. Once SQLite has opened the database, Open
+// checks that its path still names that file, and checks the -wal and -shm
+// files SQLite created. On systems other than Unix, ownership and modes are
+// not checked.
 package sqlite
 
 import (
@@ -49,6 +65,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,10 +74,12 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite" // the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/internal/safefile"
 )
 
 func init() {
@@ -109,11 +128,14 @@ func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, store.Errorf(err, "cannot create the directory of the sqlite store %s", path)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, nil, store.Errorf(err, "cannot open the sqlite store %s", path)
+		return nil, nil, err
 	}
-	_ = f.Close()
+	defer f.Close()
+	if err := checkSidecars(path); err != nil {
+		return nil, nil, err
+	}
 	keys, err := store.KeyringForFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -122,7 +144,64 @@ func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.recheck(f); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
 	return s, keys, nil
+}
+
+// The names that safefile's messages give the store's files.
+const (
+	dbFile      = "sqlite database"
+	sidecarFile = "sqlite file"
+)
+
+// sidecars are the files SQLite keeps beside the database. It creates them
+// itself, with the database's owner and mode, and trusts what it finds: a
+// WAL or journal another user planted would be read as part of the database.
+var sidecars = []string{"-wal", "-shm", "-journal"}
+
+// openFile creates the database file (O_EXCL, no symbolic link followed,
+// mode 0600) or, when it exists, opens it after safefile's checks. The open
+// file is held until SQLite has opened the database, so that recheck can
+// tell whether the path still names this very file.
+func openFile(path string) (*os.File, error) {
+	f, err := safefile.Create(dbFile, path, os.O_RDWR)
+	if errors.Is(err, fs.ErrExist) {
+		f, err = safefile.Open(dbFile, path, os.O_RDONLY)
+	}
+	return f, err
+}
+
+// checkSidecars refuses a -wal, -shm or -journal file beside path that
+// safefile refuses. Missing ones are fine: SQLite creates them.
+func checkSidecars(path string) error {
+	for _, suffix := range sidecars {
+		if _, err := safefile.Check(sidecarFile, path+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// recheck runs once SQLite has opened the database (and, in WAL mode, its
+// -wal and -shm files): the database must still be the file f, and each
+// sidecar file a file of this user's, so that a file planted between the
+// first checks and SQLite's own open is refused.
+func (s *Store) recheck(f *os.File) error {
+	fi, err := safefile.Check(dbFile, s.path)
+	if err != nil {
+		return err
+	}
+	held, err := f.Stat()
+	if err != nil {
+		return store.Errorf(err, "cannot examine the sqlite store %s", s.path)
+	}
+	if !os.SameFile(fi, held) {
+		return safefile.Replaced(dbFile, s.path)
+	}
+	return checkSidecars(s.path)
 }
 
 // dsn is the modernc.org/sqlite data source name for path: a file: URI (so
@@ -150,11 +229,33 @@ func openDB(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	s := &Store{db: db, path: path, now: time.Now}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+	// Processes opening a new database at once race to switch it to WAL;
+	// SQLite fails that switch with SQLITE_BUSY at once rather than wait
+	// out the busy timeout, so the first use is retried for as long.
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			db.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			db.Close()
+			return nil, err
+		case <-time.After(wait):
+		}
 	}
-	return s, nil
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
+// extended codes).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Path parses a location: a plain path, "file:path", "file:///abs/path",

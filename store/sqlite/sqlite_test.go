@@ -458,3 +458,237 @@ func TestEnvKeyWins(t *testing.T) {
 }
 
 func encodeKey(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
+
+// plantFile writes data to path and sets its mode exactly (no umask).
+func plantFile(t *testing.T, path string, data []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ownStore creates the store at db as Open does, with one record, and
+// closes it: the files the store made itself.
+func ownStore(t *testing.T, db string) {
+	t.Helper()
+	s, _, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), &store.Record{ID: "own"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refusal is what a test checks of the error of a refused file.
+type refusal struct {
+	Code      driver.Code
+	NamesFile bool // the message names the refused file
+	NamesFix  bool // and says how to fix it
+}
+
+// TestRefusesPlantedFiles plants, where the store looks, files that another
+// user could leave in a directory both can write to: Open must refuse each
+// with an InvalidConfig error that names the file and the fix, and never
+// holds the planted key. Today's store used each of them as it was.
+func TestRefusesPlantedFiles(t *testing.T) {
+	t.Setenv(store.EnvKey, "") // the key file, as a default install has it
+	t.Setenv(store.EnvOldKeys, "")
+	plantedKey := store.NewRandomKey() // a key another user chose, and knows
+	keyFile := []byte(encodeKey(plantedKey) + "\n")
+	key := func(db string) string { return filepath.Join(filepath.Dir(db), "connector.key") }
+	chmod := func(p string) string { return "chmod 600 " + p }
+	chown := func(p string) string { return fmt.Sprintf("chown %d %s", os.Geteuid(), p) }
+	const link = "replace the link with a regular file of your own"
+	tests := []struct {
+		name     string
+		needRoot bool // to chown a file to another user
+		// plant plants a file beside db and returns it; elsewhere, if not
+		// empty, is a path that the refused Open must not have created.
+		plant func(t *testing.T, db string) (file, elsewhere string)
+		fix   func(file string) string
+	}{
+		{"key-file-0644", false, func(t *testing.T, db string) (string, string) {
+			plantFile(t, key(db), keyFile, 0o644)
+			return key(db), ""
+		}, chmod},
+		{"database-0666", false, func(t *testing.T, db string) (string, string) {
+			plantFile(t, db, nil, 0o666)
+			return db, ""
+		}, chmod},
+		{"symlinked-key-file", false, func(t *testing.T, db string) (string, string) {
+			target := filepath.Join(t.TempDir(), "planted.key")
+			plantFile(t, target, keyFile, 0o600)
+			if err := os.Symlink(target, key(db)); err != nil {
+				t.Fatal(err)
+			}
+			return key(db), ""
+		}, func(string) string { return link }},
+		{"symlinked-database", false, func(t *testing.T, db string) (string, string) {
+			target := filepath.Join(t.TempDir(), "planted.db")
+			plantFile(t, target, nil, 0o600)
+			if err := os.Symlink(target, db); err != nil {
+				t.Fatal(err)
+			}
+			return db, ""
+		}, func(string) string { return link }},
+		{"dangling-symlinked-database", false, func(t *testing.T, db string) (string, string) {
+			target := filepath.Join(t.TempDir(), "chosen-by-another.db")
+			if err := os.Symlink(target, db); err != nil {
+				t.Fatal(err)
+			}
+			return db, target
+		}, func(string) string { return link }},
+		{"dangling-symlinked-key-file", false, func(t *testing.T, db string) (string, string) {
+			target := filepath.Join(t.TempDir(), "chosen-by-another.key")
+			if err := os.Symlink(target, key(db)); err != nil {
+				t.Fatal(err)
+			}
+			return key(db), target
+		}, func(string) string { return link }},
+		{"wal-0644", false, func(t *testing.T, db string) (string, string) {
+			ownStore(t, db)
+			plantFile(t, db+"-wal", nil, 0o644)
+			return db + "-wal", ""
+		}, chmod},
+		{"shm-0606", false, func(t *testing.T, db string) (string, string) {
+			ownStore(t, db)
+			plantFile(t, db+"-shm", nil, 0o606)
+			return db + "-shm", ""
+		}, chmod},
+		{"journal-0644", false, func(t *testing.T, db string) (string, string) {
+			ownStore(t, db)
+			plantFile(t, db+"-journal", nil, 0o644)
+			return db + "-journal", ""
+		}, chmod},
+		{"group-writable-database", false, func(t *testing.T, db string) (string, string) {
+			ownStore(t, db)
+			if err := os.Chmod(db, 0o620); err != nil {
+				t.Fatal(err)
+			}
+			return db, ""
+		}, chmod},
+		{"group-readable-key-file", false, func(t *testing.T, db string) (string, string) {
+			ownStore(t, db)
+			if err := os.Chmod(key(db), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			return key(db), ""
+		}, chmod},
+		{"database-of-another-user", true, func(t *testing.T, db string) (string, string) {
+			plantFile(t, db, nil, 0o600)
+			if err := os.Chown(db, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return db, ""
+		}, chown},
+		{"key-file-of-another-user", true, func(t *testing.T, db string) (string, string) {
+			plantFile(t, key(db), keyFile, 0o600)
+			if err := os.Chown(key(db), 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return key(db), ""
+		}, chown},
+		{"wal-of-another-user", true, func(t *testing.T, db string) (string, string) {
+			ownStore(t, db)
+			plantFile(t, db+"-wal", nil, 0o600)
+			if err := os.Chown(db+"-wal", 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return db + "-wal", ""
+		}, chown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.needRoot && os.Geteuid() != 0 {
+				t.Skip("chown to another user needs root")
+			}
+			db := filepath.Join(t.TempDir(), "connector.db")
+			file, elsewhere := tt.plant(t, db)
+			s, _, err := sqlite.Open(context.Background(), db)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open with a planted %s succeeded; want it refused", file)
+			}
+			t.Logf("refused: %v", err)
+			msg := err.Error()
+			got := refusal{driver.CodeOf(err), strings.Contains(msg, file), strings.Contains(msg, tt.fix(file))}
+			if d := cmp.Diff(refusal{driver.InvalidConfig, true, true}, got); d != "" {
+				t.Errorf("Open: %v\nwant it to name %s and the fix %q (-want +got):\n%s", err, file, tt.fix(file), d)
+			}
+			for _, form := range []string{encodeKey(plantedKey), string(plantedKey)} {
+				if strings.Contains(msg, form) {
+					t.Errorf("the error holds the planted key: %v", err)
+				}
+			}
+			if elsewhere != "" {
+				if _, err := os.Lstat(elsewhere); !os.IsNotExist(err) {
+					t.Errorf("Open created %s, where the planted link pointed (Lstat: %v)", elsewhere, err)
+				}
+			}
+		})
+	}
+}
+
+// TestOwnFilesReopen opens, again and again, a store that Open created: its
+// own database, key file and SQLite's own -wal and -shm files (present
+// while another handle is open) must never be refused, nor a store reached
+// through a symbolic link to its directory (only the files themselves are
+// checked).
+func TestOwnFilesReopen(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	t.Setenv(store.EnvOldKeys, "")
+	ctx := context.Background()
+	real := filepath.Join(t.TempDir(), "real")
+	viaLink := filepath.Join(t.TempDir(), "link")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, viaLink); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{real, viaLink} {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			db := filepath.Join(dir, "connector.db")
+			first, keys, err := sqlite.Open(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer first.Close()
+			sealed, _ := keys.Seal(dir, []byte("tok"))
+			if _, err := first.Put(ctx, &store.Record{ID: dir, Secret: sealed}, 0); err != nil {
+				t.Fatal(err)
+			}
+			for _, suffix := range []string{"-wal", "-shm"} {
+				if _, err := os.Lstat(db + suffix); err != nil {
+					t.Fatalf("SQLite's %s file is not there while the store is open: %v", suffix, err)
+				}
+			}
+			for i := range 3 {
+				s, keys, err := sqlite.Open(ctx, db) // while first is open, then after it closes
+				if err != nil {
+					t.Fatalf("reopen %d: %v", i, err)
+				}
+				rec, err := s.Get(ctx, dir)
+				if err != nil {
+					t.Fatalf("reopen %d: %v", i, err)
+				}
+				if pt, err := keys.Open(dir, rec.Secret); err != nil || string(pt) != "tok" {
+					t.Errorf("reopen %d: Open = %q, %v; want tok", i, pt, err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					first.Close()
+				}
+			}
+		})
+	}
+}
