@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,33 +129,40 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 // token and the provider's required headers, refreshes once and retries
 // once on a 401, and retries idempotent requests on 429 honouring
 // Retry-After. ctx bounds the token refreshes it may run.
+//
+// The token goes only to the API's origin (the scheme, host and port of
+// its base URL): a request for another origin is refused with
+// CodeInvalidConfig before anything is sent, and a redirect to another
+// origin (another host or port, or https to http) is not followed: Do
+// returns an error with CodeProviderError that names the target. Redirects
+// within the origin are followed, up to 10.
 func (conn *Connection) Client(ctx context.Context) *http.Client {
 	base := http.DefaultTransport
 	if hc := conn.c.opts.HTTPClient; hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}
-	return &http.Client{Transport: &transport{conn: conn, base: base}, Timeout: conn.c.opts.Timeout}
+	return &http.Client{Transport: &transport{conn: conn, base: base}, Timeout: conn.c.opts.Timeout, CheckRedirect: conn.c.checkRedirect}
 }
 
 // NewRequest returns a request for the provider's API: path is resolved
 // against the API base URL ("store/info.json", "/v1/token/info", or an
-// absolute URL on the same host).
+// absolute URL on the API's origin).
 func (conn *Connection) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
-	base := conn.c.env.Config.Endpoint.APIBaseURL
-	if base == "" {
-		return nil, conn.c.errorf(CodeInvalidConfig, "request", "the provider has no API base URL")
+	c := conn.c
+	if c.apiBase == nil {
+		return nil, c.errorf(CodeInvalidConfig, "request", "the provider has no API base URL")
 	}
-	target := base + strings.TrimPrefix(path, "/")
+	target := c.apiBase.String() + strings.TrimPrefix(path, "/")
 	if strings.Contains(path, "://") {
 		target = path
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, conn.c.errorf(CodeInvalidConfig, "request", "bad request path")
+		return nil, c.errorf(CodeInvalidConfig, "request", "bad request path")
 	}
 	// The bearer token goes only to the API's own origin.
-	if b, err := url.Parse(base); err != nil || !strings.EqualFold(b.Scheme, req.URL.Scheme) || !strings.EqualFold(b.Host, req.URL.Host) {
-		return nil, conn.c.errorf(CodeInvalidConfig, "request", "%s is not on the API's host; the token is sent only there", req.URL.Redacted())
+	if !c.sameOrigin(req.URL) {
+		return nil, c.errorf(CodeInvalidConfig, "request", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -34,6 +34,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -65,6 +66,9 @@ type Connector struct {
 	ownsStore bool   // Open opened the store; Close closes it
 	supplied  *Token // a grant given in the connection string
 
+	apiBase   *url.URL // the API base URL, parsed once; nil without one
+	apiOrigin origin   // its origin: the only one the token is sent to
+
 	mu    sync.Mutex
 	conns map[string]*Connection
 }
@@ -91,6 +95,10 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	c := &Connector{name: spec.Name, p: p, spec: spec, opts: opts, conns: map[string]*Connection{}}
 	bad := func(msg string) error {
 		return &Error{Code: CodeInvalidConfig, Op: "config", Provider: spec.Name, Msg: msg}
+	}
+	if opts.LeaseTTL <= opts.Retry.Budget {
+		return nil, bad("LeaseTTL (" + opts.LeaseTTL.String() + ") must exceed the retry budget (" + opts.Retry.Budget.String() +
+			"): a lease that lapses while its holder's refresh is in flight lets another process present the same refresh token")
 	}
 	switch opts.Mode {
 	case ModeOff, ModeRefresh, ModeGetAndRefresh:
@@ -138,6 +146,13 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	if ep.RefreshURL == "" {
 		ep.RefreshURL = ep.TokenURL
 	}
+	if ep.APIBaseURL != "" {
+		u, err := url.Parse(ep.APIBaseURL)
+		if err != nil || u.Host == "" {
+			return nil, bad("the API base URL is not an absolute URL")
+		}
+		c.apiBase, c.apiOrigin = u, originOf(u)
+	}
 	scopes := opts.Scopes
 	if len(scopes) == 0 {
 		scopes = spec.DefaultScopes
@@ -155,6 +170,10 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	if c.keys == nil {
 		k, err := store.KeyringFromEnv()
 		if errors.Is(err, store.ErrNoKey) {
+			if !ephemeral(c.store) {
+				return nil, bad(fmt.Sprintf("the store (%T) keeps tokens across processes, but no key is given: set Options.Keyring "+
+					"or CONNECTOR_ENCRYPTION_KEY (tokens sealed with a per-process key could not be read by the next process)", c.store))
+			}
 			k, err = store.NewKeyring(store.NewRandomKey())
 		}
 		if err != nil {
@@ -175,6 +194,13 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		coarseStart()
 	}
 	return c, nil
+}
+
+// ephemeral reports whether s lives only as long as the process (the
+// memory store): only such a store may seal with a random per-process key.
+func ephemeral(s store.Store) bool {
+	e, ok := s.(interface{ Ephemeral() bool })
+	return ok && e.Ephemeral()
 }
 
 // Provider returns the driver's name.
@@ -297,8 +323,8 @@ func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Conn
 			code = CodeAccessDenied
 		}
 		e := c.errorf(code, "authorize", "the provider refused the authorization")
-		e.OAuthError = driver.Excerpt([]byte(oe))
-		e.OAuthDescription = driver.Excerpt([]byte(query.Get("error_description")))
+		e.OAuthError = driver.Excerpt([]byte(driver.ScrubString(oe, c.opts.ClientSecret)))
+		e.OAuthDescription = driver.Excerpt([]byte(driver.ScrubString(query.Get("error_description"), c.opts.ClientSecret)))
 		return nil, e
 	}
 	return c.Exchange(ctx, query.Get("state"), query.Get("code"))
@@ -328,7 +354,11 @@ func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connecti
 		return nil, c.errorf(CodeAuthorizationRequired, "exchange", "InitiateOAuth=OFF forbids calling the token endpoint")
 	}
 	tok, err := driver.StandardExchange(ctx, c.env, code)
+	if err == nil {
+		err = c.checkAnswer(tok, "exchange")
+	}
 	if err != nil {
+		err = driver.Scrub(err, c.opts.ClientSecret, code)
 		var e *Error
 		if errors.As(err, &e) && e.Code == CodeInvalidGrant && c.spec.CodeLifetime > 0 && c.now().Sub(issued) > c.spec.CodeLifetime {
 			e.Msg = "authorization code expired: " + c.spec.DisplayName + " codes expire after " + c.spec.CodeLifetime.String() + "; authorize again"
@@ -337,7 +367,12 @@ func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connecti
 		return nil, err
 	}
 	account, idErr := c.p.Identify(ctx, c.env, tok)
-	if idErr == nil && account != "" {
+	if idErr != nil {
+		idErr = driver.Scrub(idErr, c.opts.ClientSecret, tok.AccessToken, tok.RefreshToken)
+	} else if account != "" {
+		if err := c.checkAccount(account, "identify"); err != nil {
+			return nil, err
+		}
 		tok.AccountID = account
 	}
 	conn, err := c.save(ctx, tok)
@@ -360,8 +395,11 @@ func (c *Connector) Import(ctx context.Context, tok *Token) (*Connection, error)
 	if t.TokenType == "" {
 		t.TokenType = "Bearer"
 	}
+	if err := c.checkAnswer(t, "import"); err != nil {
+		return nil, err
+	}
 	if t.AccountID == "" && t.AccessToken != "" {
-		if acc, err := c.p.Identify(ctx, c.env, t); err == nil {
+		if acc, err := c.p.Identify(ctx, c.env, t); err == nil && c.checkAccount(acc, "identify") == nil {
 			t.AccountID = acc
 		}
 	}
@@ -408,6 +446,27 @@ func (c *Connector) save(ctx context.Context, tok *Token) (*Connection, error) {
 			return nil, c.storeErr("save", err)
 		}
 	}
+}
+
+// checkAnswer refuses, before anything is stored, a token whose tokens
+// hold characters outside the RFC 6750 / RFC 6749 grammars, whose lifetime
+// is not positive, or whose account id is not printable (driver.ValidateToken).
+func (c *Connector) checkAnswer(tok *Token, op string) error {
+	return c.tagged(driver.ValidateToken(tok), op)
+}
+
+// checkAccount refuses an account id that is not printable or too long.
+func (c *Connector) checkAccount(account, op string) error {
+	return c.tagged(driver.ValidateAccount(account), op)
+}
+
+// tagged sets the operation and provider of a fresh *Error.
+func (c *Connector) tagged(err error, op string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		e.Op, e.Provider = op, c.name
+	}
+	return err
 }
 
 func (c *Connector) storeErr(op string, err error) error {

@@ -1,5 +1,7 @@
 package connector
 
+import "time"
+
 // AppendTokenJSON exposes appendTokenJSON to the external tests.
 var AppendTokenJSON = appendTokenJSON
 
@@ -8,4 +10,9 @@ var AppendTokenJSON = appendTokenJSON
 func PooledPlaintext() []byte {
 	b := plainBufs.Get().(*[]byte)
 	return (*b)[:cap(*b)]
+}
+
+// DefaultLeaseTTL is the LeaseTTL New uses for a zero Options.LeaseTTL.
+func DefaultLeaseTTL(p RetryPolicy) time.Duration {
+	return Options{Retry: p}.withDefaults().LeaseTTL
 }

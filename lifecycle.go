@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -35,10 +36,19 @@ import (
 //     refresh token that may already be spent.
 //   - transient failures while the cached token has not yet expired: the
 //     cached token is returned and the failure logged.
-//   - the store write fails after the provider rotated: the new token is kept
-//     in memory and used from then on, the lease is kept so that no other
-//     process presents the old refresh token, and the write is retried in the
-//     background until it lands (Connection.Flush waits for it).
+//   - the store write fails after the provider rotated: the new token is
+//     handed to no one (no API request, no 401 retry, no Token, TokenSource,
+//     hook or CLI output) until it is persisted, because at a Doorkeeper
+//     server the first use of a new access token revokes the previous
+//     refresh token: used unsaved, it would leave the store holding a dead
+//     grant. The caller gets CodeStore (or, from Token, the stored access
+//     token while it has not expired); the new token waits in memory, the
+//     lease is kept, and the write is retried in the background until it
+//     lands (Connection.Flush waits for it). If the process ends first, the
+//     stored grant stays the one to use: its refresh token still works at
+//     Doorkeeper, since the new access token was never used.
+//   - an answer that names another account than the connection's is
+//     refused: nothing is persisted, the connection is marked needs_reauth.
 
 // pendingWrite is a rotated token that the store has not accepted yet.
 type pendingWrite struct {
@@ -103,7 +113,10 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 		}
 	}
 	if p := conn.pendingWrite(); p != nil {
-		conn.flush(ctx, p) // best effort; the token in memory stays authoritative
+		if !conn.flush(ctx, p) {
+			// The rotated token is used only once it is stored.
+			return conn.whilePending(s, seen, p)
+		}
 		s = conn.snap.Load()
 	}
 	if seen == nil && s.fresh(c.now()) || seen != nil && s.usable && s.tok != seen {
@@ -118,12 +131,6 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 		}
 		return nil, c.errorf(CodeAuthorizationRequired, "token", "the access token of %s has expired and InitiateOAuth=OFF forbids refreshing it", conn.id)
 	}
-	if conn.pendingWrite() != nil {
-		// The rotated token is only in memory and we hold the lease: refresh
-		// from it, never from the store's older refresh token.
-		return conn.refreshPending(ctx)
-	}
-
 	lease, adopted, err := conn.lock(ctx, s)
 	if err != nil {
 		return nil, err
@@ -156,18 +163,60 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 	}
 
 	nt, err := conn.c.refresh(ctx, s.tok)
+	if err == nil {
+		err = c.checkAnswer(nt, "refresh")
+	}
 	if err != nil {
 		return conn.refreshFailed(ctx, s, lease, err)
+	}
+	if acc := s.rec.Account; acc != "" && nt.AccountID != "" && nt.AccountID != acc {
+		// A grant of another account must not take this connection's
+		// place: refuse it whole.
+		return nil, conn.markReauth(ctx, s, lease, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
 	}
 	next, err := c.record(s.rec, nt, store.Active, "")
 	if err != nil {
 		return nil, err
 	}
-	if keep = conn.persist(ctx, next, nt, lease); keep {
-		// Kept in memory; the lease stays ours until the write lands.
-		return nt, nil
+	p, err := conn.persist(ctx, next, nt, lease)
+	if p != nil {
+		// Kept in memory, unused; the lease stays ours until the write lands.
+		keep = true
+		return conn.whilePending(s, seen, p)
 	}
-	return conn.snap.Load().tok, nil
+	if err != nil {
+		return nil, err
+	}
+	ns := conn.snap.Load()
+	if !ns.usable || ns.expired(c.now()) {
+		return nil, conn.statusOr(ns, c.errorf(CodeUnavailable, "refresh", "connection %s has no valid token after the refresh", conn.id))
+	}
+	return ns.tok, nil
+}
+
+// whilePending is what a caller gets while a rotated token waits for the
+// store: the stored access token when it is still valid and the caller did
+// not ask for a new one (Refresh, a 401), else CodeStore. The rotated
+// token itself is handed to no one before it is persisted.
+func (conn *Connection) whilePending(s *snapshot, seen *Token, p *pendingWrite) (*Token, error) {
+	c := conn.c
+	if seen == nil && s.usable && !s.expired(c.now()) {
+		return s.tok, nil
+	}
+	conn.pendingMu.Lock()
+	cause := p.err
+	conn.pendingMu.Unlock()
+	e := c.errorf(CodeStore, "refresh", "the refreshed token of %s could not be stored, so it is not used; the stored grant stays the one to use", conn.id)
+	e.Err = cause
+	return nil, e
+}
+
+// statusOr returns the status error of s, or err when s is active.
+func (conn *Connection) statusOr(s *snapshot, err error) error {
+	if serr := conn.statusErr(s); serr != nil {
+		return serr
+	}
+	return err
 }
 
 // detach is context.WithoutCancel, without its allocation for a context
@@ -188,10 +237,18 @@ func (c *Connector) refresh(ctx context.Context, tok *Token) (*Token, error) {
 	if !c.spec.RefreshReplaySafe {
 		ctx = context.WithValue(ctx, noReplayKey{}, true)
 	}
+	var nt *Token
+	var err error
 	if r, ok := c.p.(driver.Refresher); ok {
-		return r.Refresh(ctx, c.env, tok)
+		nt, err = r.Refresh(ctx, c.env, tok)
+	} else {
+		nt, err = driver.StandardRefresh(ctx, c.env, tok)
 	}
-	return driver.StandardRefresh(ctx, c.env, tok)
+	if err != nil {
+		// The provider's words may echo what it was sent.
+		return nil, driver.Scrub(err, c.opts.ClientSecret, tok.AccessToken, tok.RefreshToken)
+	}
+	return nt, nil
 }
 
 // statusErr is the error of a connection that is not active.
@@ -212,12 +269,17 @@ func (conn *Connection) statusErr(s *snapshot) error {
 	return conn.c.errorf(CodeReauthRequired, "token", "connection %s needs reauthorization: %s", conn.id, reason)
 }
 
+// leaseWaitNotice is how long a refresh waits for another holder's lease
+// before OnLeaseWait is called.
+const leaseWaitNotice = 500 * time.Millisecond
+
 // lock takes the store's lease. While another process holds it, it polls
 // the record and adopts a fresh token as soon as that process writes one.
 func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *snapshot, error) {
 	c := conn.c
 	wait := 2 * time.Millisecond
-	var deadline time.Time // set on the first conflict
+	var deadline, start time.Time // set on the first conflict
+	told := false                 // OnLeaseWait was called
 	for {
 		lease, err := c.store.TryLock(ctx, conn.id, c.opts.LeaseTTL)
 		if err == nil {
@@ -227,7 +289,14 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 			return nil, nil, c.storeErr("lock", err)
 		}
 		if deadline.IsZero() {
-			deadline = time.Now().Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
+			start = time.Now()
+			deadline = start.Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
+		}
+		if !told && c.opts.OnLeaseWait != nil && time.Since(start) >= leaseWaitNotice {
+			// A wait this long is no ordinary contention: the holder may
+			// have died. Its lease ends by then at the latest.
+			told = true
+			c.opts.OnLeaseWait(ctx, infoOf(s.rec), start.Add(c.opts.LeaseTTL))
 		}
 		if rec, err := c.store.Get(ctx, conn.id); err == nil && rec.Version != s.rec.Version {
 			ns, err := conn.adopt(rec)
@@ -303,9 +372,11 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *stor
 	return e
 }
 
-// persist writes a refreshed token under the lease. It returns true when the
-// write failed and the token is kept pending (the lease stays held).
-func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, lease *store.Lease) (pending bool) {
+// persist writes a refreshed token under the lease. When the write fails
+// it returns the pending write: the token is kept in memory, unused and
+// unpublished, the lease stays held, and the write is retried in the
+// background.
+func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, lease *store.Lease) (*pendingWrite, error) {
 	c := conn.c
 	v, err := c.store.Put(ctx, rec, lease.Fence)
 	if err == nil {
@@ -317,30 +388,29 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 		if c.opts.OnRefresh != nil {
 			c.opts.OnRefresh(ctx, infoOf(rec))
 		}
-		return false
+		return nil, nil
 	}
 	if CodeOf(err) == CodeConflict {
 		// A newer version was written by a holder of a later lease: the
 		// store is the truth; our token was never used and is dropped.
 		c.warn(ctx, "refreshed token lost a compare-and-swap; adopting the stored one", "connection", conn.id)
 		if _, lerr := conn.load(ctx); lerr != nil {
-			conn.set(c.snapshotOf(rec, tok))
+			return nil, lerr
 		}
-		return false
+		return nil, nil
 	}
-	// The provider rotated but the store is failing: keep the new token.
+	// The provider rotated but the store is failing: keep the new token,
+	// unused, until the write lands.
 	p := &pendingWrite{rec: rec, tok: tok, lease: lease, err: err, done: make(chan struct{})}
 	conn.pendingMu.Lock()
 	conn.pending = p
 	conn.pendingMu.Unlock()
-	s := c.snapshotOf(rec, tok)
-	conn.set(s)
-	c.opts.Logger.ErrorContext(ctx, "refreshed token could not be persisted; kept in memory, retrying", "provider", c.name, "connection", conn.id, "error", err.Error())
+	c.opts.Logger.ErrorContext(ctx, "refreshed token could not be persisted; kept in memory unused, retrying", "provider", c.name, "connection", conn.id, "error", err.Error())
 	if c.opts.OnStoreError != nil {
 		c.opts.OnStoreError(ctx, infoOf(rec), c.storeErr("persist", err))
 	}
 	go conn.retryPending(p)
-	return true
+	return p, nil
 }
 
 func (conn *Connection) pendingWrite() *pendingWrite {
@@ -366,7 +436,8 @@ func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
 	if err == nil {
 		rec := p.rec.Clone()
 		rec.Version = v
-		if cur := conn.snap.Load(); cur != nil && cur.tok == p.tok {
+		// Stored: only now is the rotated token published.
+		if cur := conn.snap.Load(); cur == nil || cur.rec.Version < v {
 			conn.set(c.snapshotOf(rec, p.tok))
 		}
 		c.log(ctx, "pending token persisted", "connection", conn.id, "version", v)
@@ -400,25 +471,6 @@ func (conn *Connection) retryPending(p *pendingWrite) {
 			wait *= 2
 		}
 	}
-}
-
-// refreshPending refreshes from the in-memory (unpersisted) token while the
-// lease is still ours.
-func (conn *Connection) refreshPending(ctx context.Context) (*Token, error) {
-	p := conn.pendingWrite()
-	nt, err := conn.c.refresh(ctx, p.tok)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := conn.c.record(p.rec, nt, store.Active, "")
-	if err != nil {
-		return nil, err
-	}
-	conn.pendingMu.Lock()
-	p.rec, p.tok = rec, nt
-	conn.pendingMu.Unlock()
-	conn.set(conn.c.snapshotOf(rec, nt))
-	return nt, nil
 }
 
 // PendingWrite returns the last store error while a rotated token is held

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
@@ -163,63 +166,147 @@ func (f *failingStore) Put(ctx context.Context, r *store.Record, fence int64) (i
 	return f.Store.Put(ctx, r, fence)
 }
 
+// TestStoreFailsAfterRotation is the rule that a refreshed token is handed
+// to no one before it is persisted, through each way a token leaves the
+// engine: Token, Client's 401 path, and a TokenSource under
+// oauth2.NewClient. While the store refuses the write the caller gets
+// CodeStore and the provider never sees the new access token; so at a
+// Doorkeeper server in its default rotation mode (the simulator's) the
+// stored refresh token still works: a process that dies before the store
+// recovers leaves a grant the next process refreshes. One that lives on
+// stores the token once the store is back, and only then uses it.
 func TestStoreFailsAfterRotation(t *testing.T) {
-	w := newWorld(t)
-	fs := &failingStore{Store: w.store}
-	var storeErrs atomic.Int32
-	c := w.connector(t, func(o *connector.Options) {
-		o.Store = fs
-		o.OnStoreError = func(context.Context, connector.ConnectionInfo, error) { storeErrs.Add(1) }
-	})
-	ctx := context.Background()
-	conn := w.authorize(t, c)
-	old, _ := conn.Token(ctx)
-	w.clock.Advance(2 * time.Hour)
+	vias := []struct {
+		name string
+		// use asks for a token the way a caller would, with the access
+		// token expired (Token, TokenSource) or refused by the API (Client).
+		use func(t *testing.T, w *world, conn *connector.Connection) error
+		// expire makes the stored access token unusable first.
+		expire bool
+	}{
+		{"Token", func(t *testing.T, w *world, conn *connector.Connection) error {
+			_, err := conn.Token(context.Background())
+			return err
+		}, true},
+		{"Client 401", func(t *testing.T, w *world, conn *connector.Connection) error {
+			w.sim.InjectFault(simulator.Fault{Path: simulator.APIPrefix, Status: http.StatusUnauthorized, Body: `{"error":"invalid_token"}`})
+			req, err := conn.NewRequest(context.Background(), "GET", "store/info.json", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := conn.Client(context.Background()).Do(req)
+			if err == nil {
+				resp.Body.Close()
+				return fmt.Errorf("API answered %s", resp.Status)
+			}
+			return err
+		}, false},
+		{"TokenSource", func(t *testing.T, w *world, conn *connector.Connection) error {
+			hc := oauth2.NewClient(context.Background(), conn.TokenSource(context.Background()))
+			resp, err := hc.Get(w.srv.URL + "/api/v1/store/info.json")
+			if err == nil {
+				resp.Body.Close()
+				return fmt.Errorf("API answered %s", resp.Status)
+			}
+			return err
+		}, true},
+	}
+	for _, via := range vias {
+		for _, recovers := range []bool{false, true} {
+			name := via.name + "/process dies"
+			if recovers {
+				name = via.name + "/store recovers"
+			}
+			t.Run(name, func(t *testing.T) {
+				w := newWorld(t)
+				fs := &failingStore{Store: w.store}
+				var storeErrs, refreshed atomic.Int32
+				c := w.connector(t, func(o *connector.Options) {
+					o.Store = fs
+					o.OnStoreError = func(context.Context, connector.ConnectionInfo, error) { storeErrs.Add(1) }
+					o.OnRefresh = func(context.Context, connector.ConnectionInfo) { refreshed.Add(1) }
+				})
+				ctx := context.Background()
+				conn := w.authorize(t, c)
+				old, _ := conn.Token(ctx)
+				if via.expire {
+					w.clock.Advance(2 * time.Hour)
+				}
 
-	fs.failing.Store(true)
-	nt, err := conn.Token(ctx)
-	if err != nil {
-		t.Fatalf("Token with a failing store: %v", err)
-	}
-	if nt.RefreshToken == old.RefreshToken {
-		t.Fatal("not refreshed")
-	}
-	if storeErrs.Load() != 1 {
-		t.Errorf("OnStoreError called %d times, want 1", storeErrs.Load())
-	}
-	if connector.CodeOf(conn.PendingWrite()) != connector.CodeStore {
-		t.Errorf("PendingWrite = %v, want a store error", conn.PendingWrite())
-	}
-	// The new token is used from now on, never the old one.
-	again, err := conn.Token(ctx)
-	if err != nil || again.AccessToken != nt.AccessToken {
-		t.Errorf("second Token: %v, %v; want the kept token", again, err)
-	}
-	// A second refresh while the store is still down uses the new refresh
-	// token: the simulator would revoke the family on a reuse.
-	w.clock.Advance(2 * time.Hour)
-	third, err := conn.Token(ctx)
-	if err != nil {
-		t.Fatalf("refresh from the unpersisted token: %v", err)
-	}
-	if st := w.sim.Stats(); st.Refreshes != 2 || st.FailedRefreshes != 0 || st.FamiliesRevoked != 0 {
-		t.Errorf("simulator stats %+v: the old refresh token was presented again", st)
-	}
-	// The store recovers: the pending write lands.
-	fs.failing.Store(false)
-	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := conn.Flush(fctx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
-	c2 := w.connector(t)
-	conn2, err := c2.Connection(ctx, conn.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := conn2.Token(ctx)
-	if err != nil || got.AccessToken != third.AccessToken {
-		t.Errorf("another connector reads %v, %v; want the last rotated token", got, err)
+				fs.failing.Store(true)
+				err := via.use(t, w, conn)
+				if connector.CodeOf(err) != connector.CodeStore {
+					t.Fatalf("with a failing store: %v; want an error with CodeStore", err)
+				}
+				st := w.sim.Stats()
+				if st.Refreshes != 1 {
+					t.Fatalf("refreshes = %d, want 1", st.Refreshes)
+				}
+				if storeErrs.Load() != 1 || refreshed.Load() != 0 {
+					t.Errorf("OnStoreError %d times, OnRefresh %d times; want 1 and 0 (no hook sees an unsaved token)", storeErrs.Load(), refreshed.Load())
+				}
+				if connector.CodeOf(conn.PendingWrite()) != connector.CodeStore {
+					t.Errorf("PendingWrite = %v, want a store error", conn.PendingWrite())
+				}
+				// Asked again while the store is down: still CodeStore, and
+				// no second refresh.
+				if err := via.use(t, w, conn); connector.CodeOf(err) != connector.CodeStore {
+					t.Errorf("second use: %v; want CodeStore", err)
+				}
+				if got := w.sim.Stats().Refreshes; got != 1 {
+					t.Errorf("refreshes after a second use = %d, want 1 (the unsaved token's refresh token was presented)", got)
+				}
+				if recovers {
+					fs.failing.Store(false)
+					fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					defer cancel()
+					if err := conn.Flush(fctx); err != nil {
+						t.Fatalf("Flush: %v", err)
+					}
+					nt, err := conn.Token(ctx)
+					if err != nil || nt.RefreshToken == old.RefreshToken {
+						t.Fatalf("after the store recovered: %v, %v; want the rotated token", nt, err)
+					}
+					if refreshed.Load() != 1 {
+						t.Errorf("OnRefresh %d times once stored, want 1", refreshed.Load())
+					}
+					c2 := w.connector(t)
+					conn2, err := c2.Connection(ctx, conn.ID())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got, err := conn2.Token(ctx); err != nil || got.AccessToken != nt.AccessToken {
+						t.Errorf("another connector reads %v, %v; want the stored rotated token", got, err)
+					}
+					return
+				}
+				// The process dies with the token unsaved; the store comes
+				// back; the next process refreshes from the stored grant.
+				c.Close()
+				fs.failing.Store(false)
+				c2 := w.connector(t)
+				conn2, err := c2.Connection(ctx, conn.ID())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := conn2.Refresh(ctx)
+				if err != nil {
+					t.Fatalf("the stored grant no longer works: %v", err)
+				}
+				req, _ := conn2.NewRequest(ctx, "GET", "store/info.json", nil)
+				resp, err := conn2.Client(ctx).Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("API call with the grant refreshed from the store: %v %v", resp, err)
+				}
+				resp.Body.Close()
+				if got.RefreshToken == old.RefreshToken {
+					t.Error("not refreshed")
+				}
+				if st := w.sim.Stats(); st.FamiliesRevoked != 0 || st.FailedRefreshes != 0 {
+					t.Errorf("simulator stats %+v: the stored grant was damaged", st)
+				}
+			})
+		}
 	}
 }
 

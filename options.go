@@ -62,8 +62,14 @@ type Options struct {
 	// Leeway is how long before expiry a token is refreshed. When zero: a
 	// minute or 10% of the token's lifetime, whichever is smaller.
 	Leeway time.Duration
-	// LeaseTTL is how long a refresh holds the store's lock; 2 minutes when
-	// zero. It must exceed Retry.Budget.
+	// LeaseTTL is how long a refresh holds the store's lock: it must
+	// outlive the whole refresh (the retry budget, then the store write),
+	// and no longer, since a process killed mid-refresh makes the others
+	// wait for it to lapse. Retry.Budget + 10 s when zero (40 s with the
+	// default budget). A LeaseTTL that does not exceed Retry.Budget is
+	// refused with CodeInvalidConfig: a lease lapsing while its holder's
+	// refresh is still in flight would let a second process present the
+	// same refresh token.
 	LeaseTTL time.Duration
 	// StateTTL is how long an authorization state stays valid; 15 minutes
 	// when zero.
@@ -80,8 +86,15 @@ type Options struct {
 	// OnReauthRequired is called when a connection is marked needs_reauth.
 	OnReauthRequired func(ctx context.Context, c ConnectionInfo, err error)
 	// OnStoreError is called when a rotated token could not be written; the
-	// token is kept in memory and its write retried in the background.
+	// token is kept in memory, unused, and its write retried in the
+	// background.
 	OnStoreError func(ctx context.Context, c ConnectionInfo, err error)
+	// OnLeaseWait is called once, from the waiting goroutine, when a
+	// refresh has waited half a second for the connection's lease, held by
+	// another process (or another Connector) that may have died: it waits
+	// until that holder writes a token or its lease lapses, by until at the
+	// latest. The CLI says so on standard error.
+	OnLeaseWait func(ctx context.Context, c ConnectionInfo, until time.Time)
 }
 
 // RetryPolicy bounds the retries of one request: 429 and 503 (honouring
@@ -119,6 +132,10 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
+// leaseMargin is how much longer than the retry budget the default lease
+// lasts: the store's re-read before and its write after the refresh.
+const leaseMargin = 10 * time.Second
+
 func (o Options) withDefaults() Options {
 	if o.Mode == "" {
 		o.Mode = ModeGetAndRefresh
@@ -127,11 +144,8 @@ func (o Options) withDefaults() Options {
 		o.Timeout = 30 * time.Second
 	}
 	o.Retry = o.Retry.withDefaults()
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = 2 * time.Minute
-		if o.LeaseTTL < 2*o.Retry.Budget {
-			o.LeaseTTL = 2 * o.Retry.Budget
-		}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = o.Retry.Budget + leaseMargin
 	}
 	if o.StateTTL <= 0 {
 		o.StateTTL = 15 * time.Minute

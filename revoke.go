@@ -29,6 +29,7 @@ func (conn *Connection) Revoke(ctx context.Context) error {
 		} else {
 			perr = driver.StandardRevoke(ctx, c.env, s.tok)
 		}
+		perr = driver.Scrub(perr, c.opts.ClientSecret, s.tok.AccessToken, s.tok.RefreshToken)
 	}
 	for attempt := 0; ; attempt++ {
 		rec, err := c.store.Get(ctx, conn.id)

@@ -13,9 +13,17 @@ type transport struct {
 }
 
 // RoundTrip sets the bearer token and the provider's headers, refreshes and
-// retries once on a 401, and retries idempotent requests on 429.
+// retries once on a 401, and retries idempotent requests on 429. A request
+// for another origin than the API's is refused before anything is sent:
+// the token and the provider's headers go nowhere else (Client's redirect
+// policy refuses such redirects first, with a clearer error; this is the
+// rule for every round trip, redirects and caller-built requests alike).
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if c := t.conn.c; !c.sameOrigin(req.URL) {
+		closeBody(req)
+		return nil, c.errorf(CodeInvalidConfig, "api", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
+	}
 	tok, err := t.conn.Token(ctx)
 	if err != nil {
 		closeBody(req)
@@ -48,7 +56,27 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	if loc := resp.Header.Get("Location"); loc != "" && isRedirect(resp.StatusCode) {
+		// Refused here rather than in Client's CheckRedirect, so that the
+		// error net/http wraps names our request, not the target's whole
+		// URL (its query included).
+		if u, err := req.URL.Parse(loc); err == nil && !t.conn.c.sameOrigin(u) {
+			drain(resp)
+			e := t.conn.c.errorf(CodeProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
+				redactedTarget(u), t.conn.c.apiOrigin)
+			e.Status = resp.StatusCode
+			return nil, e
+		}
+	}
 	return resp, nil
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
 }
 
 // send clones req with a fresh body, the token and the provider headers.

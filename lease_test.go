@@ -1,0 +1,162 @@
+package connector_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/store/sqlite"
+)
+
+// TestLeaseTTLMustExceedBudget: a lease that can lapse while its holder's
+// refresh is still in flight lets a second process present the same
+// refresh token, so such options are refused.
+func TestLeaseTTLMustExceedBudget(t *testing.T) {
+	tests := []struct {
+		name    string
+		lease   time.Duration
+		budget  time.Duration
+		wantErr bool
+	}{
+		{"defaults", 0, 0, false},
+		{"default lease over a long budget", 0, 5 * time.Minute, false},
+		{"lease shorter than the budget", 2 * time.Second, 5 * time.Second, true},
+		{"lease equal to the budget", 5 * time.Second, 5 * time.Second, true},
+		{"lease shorter than the default budget", 10 * time.Second, 0, true},
+		{"lease longer than the budget", 6 * time.Second, 5 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			o := w.opts
+			o.LeaseTTL, o.Retry.Budget = tt.lease, tt.budget
+			c, err := connector.New("jumpseller", o)
+			if c != nil {
+				c.Close()
+			}
+			if tt.wantErr {
+				if connector.CodeOf(err) != connector.CodeInvalidConfig || !strings.Contains(err.Error(), "LeaseTTL") {
+					t.Fatalf("New = %v; want CodeInvalidConfig naming LeaseTTL", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestDefaultLeaseFollowsBudget: the default lease is the retry budget and
+// a margin for the store's re-read and write, not minutes: a process killed
+// mid-refresh blocks the others no longer than that.
+func TestDefaultLeaseFollowsBudget(t *testing.T) {
+	// The figure itself, read from the options' documented rule.
+	for _, tt := range []struct {
+		budget, want time.Duration
+	}{{0, 40 * time.Second}, {time.Second, 11 * time.Second}, {90 * time.Second, 100 * time.Second}} {
+		if got := connector.DefaultLeaseTTL(connector.RetryPolicy{Budget: tt.budget}); got != tt.want {
+			t.Errorf("default lease for a budget of %v = %v, want %v", tt.budget, got, tt.want)
+		}
+	}
+}
+
+// TestOnLeaseWait: a refresh that finds the lease held by another process
+// says so at once (which connection, until when), waits for the lease to
+// lapse, then refreshes.
+func TestOnLeaseWait(t *testing.T) {
+	w := newWorld(t)
+	type wait struct {
+		id    string
+		until time.Time
+		at    time.Time
+	}
+	var mu sync.Mutex
+	var waits []wait
+	lease := 2 * time.Second
+	c := w.connector(t, func(o *connector.Options) {
+		o.Retry.Budget, o.LeaseTTL = 300*time.Millisecond, lease
+		o.OnLeaseWait = func(_ context.Context, info connector.ConnectionInfo, until time.Time) {
+			mu.Lock()
+			waits = append(waits, wait{info.ID, until, time.Now()})
+			mu.Unlock()
+		}
+	})
+	conn := w.authorize(t, c)
+	// Another process took the lease and died.
+	if _, err := w.store.TryLock(context.Background(), conn.ID(), lease); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	start := time.Now()
+	tok, err := conn.Token(context.Background())
+	if err != nil {
+		t.Fatalf("Token after the dead holder's lease lapsed: %v", err)
+	}
+	if tok.Expiry.Before(w.clock.Now()) {
+		t.Error("expired token returned")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 1 {
+		t.Fatalf("OnLeaseWait called %d times, want once", len(waits))
+	}
+	got := waits[0]
+	if got.id != conn.ID() {
+		t.Errorf("OnLeaseWait names %q, want %q", got.id, conn.ID())
+	}
+	if d := got.at.Sub(start); d > 1500*time.Millisecond {
+		t.Errorf("OnLeaseWait came %v after the wait began, want at once", d)
+	}
+	if got.until.Before(start) || got.until.After(start.Add(lease+time.Second)) {
+		t.Errorf("OnLeaseWait's until = %v, want within the lease (%v) of %v", got.until, lease, start)
+	}
+}
+
+// TestPersistentStoreNeedsKey: a store that outlives the process, given
+// without a Keyring and without CONNECTOR_ENCRYPTION_KEY, would seal with a
+// random per-process key that the next process cannot read: refused. The
+// memory store may.
+func TestPersistentStoreNeedsKey(t *testing.T) {
+	t.Setenv("CONNECTOR_ENCRYPTION_KEY", "")
+	t.Setenv("CONNECTOR_ENCRYPTION_OLD_KEYS", "")
+	w := newWorld(t)
+	s, _, err := sqlite.Open(context.Background(), t.TempDir()+"/tokens.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tests := []struct {
+		name    string
+		mutate  func(*connector.Options)
+		wantErr bool
+	}{
+		{"sqlite without a key", func(o *connector.Options) { o.Store, o.Keyring = s, nil }, true},
+		{"a wrapped memory store without a key", func(o *connector.Options) { o.Store, o.Keyring = &failingStore{Store: w.store}, nil }, true},
+		{"sqlite with a keyring", func(o *connector.Options) { o.Store = s }, false},
+		{"memory without a key", func(o *connector.Options) { o.Keyring = nil }, false},
+		{"no store at all", func(o *connector.Options) { o.Store, o.Keyring = nil, nil }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := w.opts
+			tt.mutate(&o)
+			c, err := connector.New("jumpseller", o)
+			if c != nil {
+				c.Close()
+			}
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if connector.CodeOf(err) != connector.CodeInvalidConfig || !strings.Contains(err.Error(), "CONNECTOR_ENCRYPTION_KEY") {
+				t.Fatalf("New = %v; want CodeInvalidConfig naming CONNECTOR_ENCRYPTION_KEY", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,74 @@
+package connector
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// This file is the rule that keeps the bearer token on its origin: it is
+// sent only to requests whose scheme, host and port equal the API base
+// URL's (RFC 6454 origins), never along a redirect to another origin and
+// never from https to http.
+
+// origin is a URL's scheme, host and port, normalised: lower-case scheme
+// and host, the scheme's default port made explicit.
+type origin struct{ scheme, host, port string }
+
+// originOf returns u's origin.
+func originOf(u *url.URL) origin {
+	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname()), port: u.Port()}
+	if o.port == "" {
+		switch o.scheme {
+		case "https":
+			o.port = "443"
+		case "http":
+			o.port = "80"
+		}
+	}
+	return o
+}
+
+// String returns the origin as scheme://host:port.
+func (o origin) String() string {
+	return o.scheme + "://" + net.JoinHostPort(o.host, o.port)
+}
+
+// sameOrigin reports whether u is on the API's origin.
+func (c *Connector) sameOrigin(u *url.URL) bool {
+	return c.apiOrigin.scheme != "" && originOf(u) == c.apiOrigin
+}
+
+// redactedTarget shows where a URL points without its query, fragment or
+// user info, which may hold secrets: scheme://host/path.
+func redactedTarget(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	s := r.String()
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// maxRedirects is how many same-origin redirects Client follows, as
+// net/http does by default.
+const maxRedirects = 10
+
+// checkRedirect is Client's redirect policy: follow a redirect only within
+// the API's origin; any other target is refused with an error that names
+// it, and the redirect is not followed (the token never goes there).
+func (c *Connector) checkRedirect(req *http.Request, via []*http.Request) error {
+	if !c.sameOrigin(req.URL) {
+		e := c.errorf(CodeProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
+			redactedTarget(req.URL), c.apiOrigin)
+		if req.Response != nil {
+			e.Status = req.Response.StatusCode
+		}
+		return e
+	}
+	if len(via) >= maxRedirects {
+		return c.errorf(CodeProviderError, "api", "stopped after %d redirects", maxRedirects)
+	}
+	return nil
+}
