@@ -12,8 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/connector-go/connector"
@@ -276,36 +280,126 @@ func serveCallback(ctx context.Context, e *env, c *connector.Connector, u *url.U
 	return f, nil
 }
 
-// listenLoopback listens on the CallbackURL's port: on its host, or for
-// localhost on both 127.0.0.1 and ::1 (whichever exist), since a browser
-// may resolve localhost to either.
+// localhostAddrs are the addresses a localhost CallbackURL is served on.
+//
+// They are a fixed set, not the answer of net.DefaultResolver.LookupIPAddr:
+// the browser resolves localhost with its own resolver (Chromium and Firefox
+// answer it themselves, with both families, whatever the hosts file says),
+// which need not agree with Go's, and serving only the family Go happened to
+// return left the other one to whoever held it: a program listening on
+// [::1]:PORT received the code and the state of a browser that chose ::1. A
+// fixed set also never listens off loopback, where a hosts file that maps
+// localhost to another address would have sent it.
+var localhostAddrs = []string{"127.0.0.1", "::1"}
+
+// localhostTries bounds the attempts at a port 0 free on every family of
+// localhostAddrs: the port the first listener got may be taken on another.
+const localhostTries = 5
+
+// listenLoopback listens on the CallbackURL's port: on its host when that is
+// an IP literal (one listener), and for localhost on every address of
+// localhostAddrs, all on one port (with port 0, the one the first listener
+// got). An address that exists but is taken fails the command at once, before
+// the authorization URL is printed, and the error names it; only an address
+// the machine lacks (no IPv6 loopback) is skipped, since no one can hold it.
 func listenLoopback(u *url.URL) ([]net.Listener, error) {
 	port := u.Port()
 	if port == "" {
 		port = "80"
 	}
-	hosts := []string{u.Hostname()}
-	if strings.EqualFold(u.Hostname(), "localhost") {
-		hosts = []string{"127.0.0.1", "::1"}
+	host := u.Hostname()
+	if !strings.EqualFold(host, "localhost") {
+		addr := net.JoinHostPort(host, port)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, &exitError{code: ExitFailure, err: &listenError{addr: addr, err: err}}
+		}
+		return []net.Listener{l}, nil
 	}
+	var err error
+	for range localhostTries {
+		var ls []net.Listener
+		if ls, err = listenAll(localhostAddrs, port); err == nil {
+			return ls, nil
+		}
+		if port != "0" || !addrInUse(err) {
+			break
+		}
+	}
+	return nil, &exitError{code: ExitFailure, err: err}
+}
+
+// listenAll listens on port at every one of hosts that exists, or on none.
+// Port 0 becomes the port of the first listener.
+func listenAll(hosts []string, port string) ([]net.Listener, error) {
 	var (
-		ls    []net.Listener
-		first error
+		ls     []net.Listener
+		absent error
 	)
 	for _, h := range hosts {
-		l, err := net.Listen("tcp", net.JoinHostPort(h, port))
-		if err != nil {
-			if first == nil {
-				first = err
+		addr := net.JoinHostPort(h, port)
+		l, err := net.Listen("tcp", addr)
+		switch {
+		case err == nil:
+			ls = append(ls, l)
+			if port == "0" {
+				port = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 			}
-			continue
+		case addrAbsent(err):
+			if absent == nil {
+				absent = &listenError{addr: addr, err: err}
+			}
+		default:
+			for _, l := range ls {
+				l.Close()
+			}
+			return nil, &listenError{addr: addr, err: err}
 		}
-		ls = append(ls, l)
 	}
 	if len(ls) == 0 {
-		return nil, failf(first, "cannot listen on %s for the CallbackURL", u.Host)
+		return nil, absent
 	}
 	return ls, nil
+}
+
+// listenError is a callback address that cannot be listened on.
+type listenError struct {
+	addr string // host:port
+	err  error
+}
+
+func (e *listenError) Error() string {
+	if addrInUse(e.err) {
+		return "cannot listen on " + e.addr + " for the callback: address already in use (another program holds it); free it or choose another port in CallbackURL"
+	}
+	reason := e.err.Error()
+	var se *os.SyscallError
+	if errors.As(e.err, &se) {
+		reason = se.Err.Error()
+	}
+	return "cannot listen on " + e.addr + " for the callback: " + reason
+}
+
+func (e *listenError) Unwrap() error { return e.err }
+
+// Winsock's codes, which package syscall names only on Unix.
+const (
+	wsaEAFNOSUPPORT  syscall.Errno = 10047
+	wsaEADDRINUSE    syscall.Errno = 10048
+	wsaEADDRNOTAVAIL syscall.Errno = 10049
+)
+
+// addrInUse reports whether a listen failed because another socket holds
+// the address.
+func addrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || runtime.GOOS == "windows" && errors.Is(err, wsaEADDRINUSE)
+}
+
+// addrAbsent reports whether a listen failed because the machine has no such
+// address (IPv6 loopback disabled: EADDRNOTAVAIL) or no such family at all.
+func addrAbsent(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) ||
+		runtime.GOOS == "windows" && (errors.Is(err, wsaEADDRNOTAVAIL) || errors.Is(err, wsaEAFNOSUPPORT))
 }
 
 // wait returns the outcome of the first valid callback.

@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/connector-go/connector"
@@ -198,9 +199,17 @@ func (e *env) params(validate bool) (*connstr.Params, error) {
 
 // open opens a Connector for p with the command's clock and logger.
 func (e *env) open(ctx context.Context, p *connstr.Params, extra ...func(*connector.Options)) (*connector.Connector, error) {
+	var waitOnce sync.Once
 	opts := append([]func(*connector.Options){func(o *connector.Options) {
 		if e.Now != nil {
 			o.Clock = e.Now
+		}
+		// A refresh waiting for another process's lease (one killed
+		// mid-refresh, say) says so at once rather than sit silent.
+		o.OnLeaseWait = func(_ context.Context, c connector.ConnectionInfo, until time.Time) {
+			waitOnce.Do(func() {
+				e.printf("connector: waiting for another process's refresh of %s (its lock lapses by %s at the latest)", c.ID, until.Local().Format("15:04:05"))
+			})
 		}
 		if e.verbose {
 			o.Logger = slog.New(slog.NewTextHandler(e.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -681,7 +681,7 @@ func TestTokenNotPrintedWhenNotStored(t *testing.T) {
 	if r.out != "" {
 		t.Errorf("token printed %q although the rotated token was not stored", r.out)
 	}
-	if !strings.Contains(r.err, "could not be saved") {
+	if !strings.Contains(r.err, "could not be stored") {
 		t.Errorf("stderr does not say the token could not be saved: %s", r.err)
 	}
 	if f.sim.Stats().Refreshes != 1 {

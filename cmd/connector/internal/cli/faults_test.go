@@ -635,7 +635,7 @@ func storeFailingRow(t *testing.T, m *matrixRun) {
 	if r.code != ExitFailure {
 		t.Fatalf("token exit %d, want %d; stderr: %s", r.code, ExitFailure, r.err)
 	}
-	oneLine(t, r, "could not be saved", "not used")
+	oneLine(t, r, "could not be stored", "not used")
 	if got := f.sim.Stats().Refreshes - before.Refreshes; got != 1 {
 		t.Errorf("rotations = %d, want 1", got)
 	}

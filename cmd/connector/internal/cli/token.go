@@ -68,7 +68,15 @@ func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr
 	conn, err := pick(ctx, c, id)
 	var tok *connector.Token
 	if err == nil {
-		if tok, err = conn.Token(ctx); err == nil {
+		tok, err = conn.Token(ctx)
+		if connector.CodeOf(err) == connector.CodeStore && conn.PendingWrite() != nil {
+			// The provider rotated but the store refused the token: it is
+			// used only once stored. Give the store a moment.
+			if err = flush(ctx, conn); err == nil {
+				tok, err = conn.Token(ctx)
+			}
+		}
+		if err == nil {
 			return conn, tok, nil
 		}
 	}
@@ -96,14 +104,14 @@ func canFlow(e *env, p *connstr.Params) bool {
 	return e.Interactive && (mode == "" || mode == connstr.ModeGetAndRefresh) && p.CallbackURL != ""
 }
 
-// flush waits, boundedly, until a rotated token is in the store. If it is
-// not, the caller must not use the token: unused, it lets a Doorkeeper
+// flush waits, boundedly, until a rotated token is in the store. Until it
+// is, the engine hands the token to no one: unused, it lets a Doorkeeper
 // provider keep the stored refresh token valid for the next run.
 func flush(ctx context.Context, conn *connector.Connection) error {
 	fctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	if err := conn.Flush(fctx); err != nil {
-		return failf(err, "the refreshed token of %s could not be saved to the store, so it is not used; the stored refresh token stays the one to use", conn.ID())
+		return failf(err, "the refreshed token of %s could not be stored, so it is not used; the stored grant stays the one to use", conn.ID())
 	}
 	return nil
 }
