@@ -56,6 +56,10 @@ type snapshot struct {
 	// (MaxInt64 when the token never expires): the fast path's bound.
 	refreshAtCoarse int64
 	usable          bool // status active and an access token present
+	// unused holds access tokens issued by refreshes and perhaps never
+	// presented: presenting one completes its rotation (retire.go). Nil for
+	// most providers.
+	unused []string
 }
 
 // fresh reports whether the token can be handed out without a refresh.
@@ -68,8 +72,8 @@ func (s *snapshot) expired(now time.Time) bool {
 	return !s.tok.Expiry.IsZero() && !now.Before(s.tok.Expiry)
 }
 
-func (c *Connector) snapshotOf(rec *store.Record, tok *Token) *snapshot {
-	s := &snapshot{tok: tok, rec: rec, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
+func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *snapshot {
+	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
 	if !tok.Expiry.IsZero() {
 		s.refreshAt = tok.Expiry.Add(-c.opts.leewayFor(tok))
 		s.refreshAtCoarse = s.refreshAt.Add(-coarseMargin).UnixNano()

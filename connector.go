@@ -432,14 +432,19 @@ func (c *Connector) save(ctx context.Context, tok *Token) (*Connection, error) {
 		default:
 			return nil, c.storeErr("save", err)
 		}
-		rec, err := c.record(base, tok, store.Active, "")
+		rec, err := c.record(base, tok, nil, store.Active, "")
 		if err != nil {
 			return nil, err
 		}
 		v, err := c.store.Put(ctx, rec, 0)
 		if err == nil {
 			rec.Version = v
-			conn.set(c.snapshotOf(rec, tok))
+			conn.set(c.snapshotOf(rec, tok, nil))
+			if cur != nil && cur.Status == store.Active {
+				// A re-authorization starts a new grant at the provider;
+				// the one it replaces would stay alive there.
+				c.retireReplaced(ctx, cur)
+			}
 			return conn, nil
 		}
 		if CodeOf(err) != CodeConflict || attempt >= 3 {

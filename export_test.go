@@ -16,3 +16,13 @@ func PooledPlaintext() []byte {
 func DefaultLeaseTTL(p RetryPolicy) time.Duration {
 	return Options{Retry: p}.withDefaults().LeaseTTL
 }
+
+// Held returns the token a connection holds and the access tokens of its
+// rotations not known to be complete (retire.go).
+func (conn *Connection) Held() (*Token, []string) {
+	s := conn.snap.Load()
+	if s == nil {
+		return nil, nil
+	}
+	return s.tok, append([]string(nil), s.unused...)
+}

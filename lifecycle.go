@@ -54,6 +54,7 @@ import (
 type pendingWrite struct {
 	rec   *store.Record // the record to write (Version = the base version)
 	tok   *Token
+	unused []string
 	lease *store.Lease
 	err   error // the last write error
 	done  chan struct{}
@@ -85,11 +86,11 @@ func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
 	if rec.Provider != conn.c.name {
 		return nil, conn.c.errorf(CodeInvalidConfig, "load", "connection %s belongs to provider %s", rec.ID, rec.Provider)
 	}
-	tok, err := conn.c.open(rec)
+	tok, unused, err := conn.c.open(rec)
 	if err != nil {
 		return nil, err
 	}
-	s := conn.c.snapshotOf(rec, tok)
+	s := conn.c.snapshotOf(rec, tok, unused)
 	if cur := conn.snap.Load(); cur != nil && cur.rec.Version > rec.Version {
 		return cur, nil // never go back to an older version
 	}
@@ -162,6 +163,7 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 		}
 	}
 
+	unused := conn.completeBeforeRefresh(ctx, s)
 	nt, err := conn.c.refresh(ctx, s.tok)
 	if err == nil {
 		err = c.checkAnswer(nt, "refresh")
@@ -174,11 +176,12 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 		// place: refuse it whole.
 		return nil, conn.markReauth(ctx, s, lease, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
 	}
-	next, err := c.record(s.rec, nt, store.Active, "")
+	unused = c.rotated(unused, s.tok, nt)
+	next, err := c.record(s.rec, nt, unused, store.Active, "")
 	if err != nil {
 		return nil, err
 	}
-	p, err := conn.persist(ctx, next, nt, lease)
+	p, err := conn.persist(ctx, next, nt, unused, lease)
 	if p != nil {
 		// Kept in memory, unused; the lease stays ours until the write lands.
 		keep = true
@@ -359,10 +362,10 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *stor
 	rec.Status, rec.Reason = store.NeedsReauth, reason
 	if v, err := c.store.Put(ctx, rec, lease.Fence); err == nil {
 		rec.Version = v
-		conn.set(c.snapshotOf(rec, s.tok))
+		conn.set(c.snapshotOf(rec, s.tok, s.unused))
 	} else {
 		c.warn(ctx, "could not mark connection needs_reauth", "connection", conn.id, "error", err.Error())
-		conn.set(c.snapshotOf(rec, s.tok))
+		conn.set(c.snapshotOf(rec, s.tok, s.unused))
 	}
 	e := c.errorf(CodeReauthRequired, "refresh", "connection %s needs reauthorization: %s", conn.id, reason)
 	e.Err = cause
@@ -376,12 +379,12 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *stor
 // it returns the pending write: the token is kept in memory, unused and
 // unpublished, the lease stays held, and the write is retried in the
 // background.
-func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, lease *store.Lease) (*pendingWrite, error) {
+func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, unused []string, lease *store.Lease) (*pendingWrite, error) {
 	c := conn.c
 	v, err := c.store.Put(ctx, rec, lease.Fence)
 	if err == nil {
 		rec.Version = v
-		conn.set(c.snapshotOf(rec, tok))
+		conn.set(c.snapshotOf(rec, tok, unused))
 		if c.opts.Logger.Enabled(ctx, slog.LevelInfo) { // spares the arguments' allocation
 			c.log(ctx, "token refreshed", "connection", conn.id, "version", v)
 		}
@@ -401,7 +404,7 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 	}
 	// The provider rotated but the store is failing: keep the new token,
 	// unused, until the write lands.
-	p := &pendingWrite{rec: rec, tok: tok, lease: lease, err: err, done: make(chan struct{})}
+	p := &pendingWrite{rec: rec, tok: tok, unused: unused, lease: lease, err: err, done: make(chan struct{})}
 	conn.pendingMu.Lock()
 	conn.pending = p
 	conn.pendingMu.Unlock()
@@ -438,7 +441,7 @@ func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
 		rec.Version = v
 		// Stored: only now is the rotated token published.
 		if cur := conn.snap.Load(); cur == nil || cur.rec.Version < v {
-			conn.set(c.snapshotOf(rec, p.tok))
+			conn.set(c.snapshotOf(rec, p.tok, p.unused))
 		}
 		c.log(ctx, "pending token persisted", "connection", conn.id, "version", v)
 		if c.opts.OnRefresh != nil {

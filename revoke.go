@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 
-	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
 
@@ -11,8 +10,15 @@ import (
 // endpoint (SHOPLINE), and marks the connection revoked either way. For a
 // provider without one (Jumpseller) it only marks the connection; the
 // merchant removes the app in the provider's admin to end the grant there
-// (Connector.CanRevoke tells which). The provider's error, if any, is
-// returned after the connection has been marked.
+// (Connector.CanRevoke tells which).
+//
+// At the provider it ends every row of the grant that may still be alive
+// (retire.go): it completes the rotations whose new access token was never
+// presented, refreshes first when the access token has expired (Doorkeeper
+// revokes only unexpired rows), then revokes; so that no refresh token the
+// connection held works afterwards. The provider's errors, if any, are
+// returned after the connection has been marked; calling Revoke again
+// retries what failed (revoking twice is harmless).
 func (conn *Connection) Revoke(ctx context.Context) error {
 	c := conn.c
 	s := conn.snap.Load()
@@ -23,13 +29,8 @@ func (conn *Connection) Revoke(ctx context.Context) error {
 		}
 	}
 	var perr error
-	if c.opts.Mode != ModeOff && c.CanRevoke() && s.rec.Status != store.Revoked {
-		if r, ok := c.p.(driver.Revoker); ok {
-			perr = r.Revoke(ctx, c.env, s.tok)
-		} else {
-			perr = driver.StandardRevoke(ctx, c.env, s.tok)
-		}
-		perr = driver.Scrub(perr, c.opts.ClientSecret, s.tok.AccessToken, s.tok.RefreshToken)
+	if c.opts.Mode != ModeOff && c.CanRevoke() {
+		perr = conn.revokeGrant(ctx, s)
 	}
 	for attempt := 0; ; attempt++ {
 		rec, err := c.store.Get(ctx, conn.id)
@@ -40,8 +41,8 @@ func (conn *Connection) Revoke(ctx context.Context) error {
 		v, err := c.store.Put(ctx, rec, 0)
 		if err == nil {
 			rec.Version = v
-			if tok, oerr := c.open(rec); oerr == nil {
-				conn.set(c.snapshotOf(rec, tok))
+			if tok, unused, oerr := c.open(rec); oerr == nil {
+				conn.set(c.snapshotOf(rec, tok, unused))
 			}
 			break
 		}

@@ -12,12 +12,26 @@ import (
 // This file is how a token is sealed into a store record and opened again:
 // JSON (the Token's json tags), encrypted by the store.Keyring.
 
-// record returns a copy of base carrying tok, sealed, with the given status.
-func (c *Connector) record(base *store.Record, tok *Token, st store.Status, reason string) (*store.Record, error) {
+// record returns a copy of base carrying tok and the grant's unused access
+// tokens (see retire.go), sealed, with the given status.
+func (c *Connector) record(base *store.Record, tok *Token, unused []string, st store.Status, reason string) (*store.Record, error) {
 	rec := new(store.Record)
 	*rec = *base // Secret and Scopes are replaced below, never shared
 	buf := plainBufs.Get().(*[]byte)
 	plain, err := appendTokenJSON((*buf)[:0], tok)
+	if err == nil && len(unused) > 0 {
+		// One more member beside the token's own: the sealed payload is
+		// a sealedGrant.
+		plain = plain[:len(plain)-1]
+		plain = append(plain, `,"unused_access_tokens":[`...)
+		for i, p := range unused {
+			if i > 0 {
+				plain = append(plain, ',')
+			}
+			plain = appendJSONString(plain, p)
+		}
+		plain = append(plain, "]}"...)
+	}
 	if err == nil {
 		rec.Secret, err = c.keys.Seal(rec.ID, plain)
 	} else {
@@ -48,17 +62,24 @@ func (c *Connector) record(base *store.Record, tok *Token, st store.Status, reas
 // are cleared after each use.
 var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// open decrypts a record's token.
-func (c *Connector) open(rec *store.Record) (*Token, error) {
+// sealedGrant is what a record's Secret holds: the token, and the access
+// tokens of rotations not yet known to be complete (retire.go).
+type sealedGrant struct {
+	Token
+	Unused []string `json:"unused_access_tokens,omitempty"`
+}
+
+// open decrypts a record's token and the grant's unused access tokens.
+func (c *Connector) open(rec *store.Record) (*Token, []string, error) {
 	plain, err := c.keys.Open(rec.ID, rec.Secret)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var tok Token
-	if err := json.Unmarshal(plain, &tok); err != nil {
-		return nil, c.errorf(CodeStore, "open", "stored token of %s is not valid JSON", rec.ID)
+	var g sealedGrant
+	if err := json.Unmarshal(plain, &g); err != nil {
+		return nil, nil, c.errorf(CodeStore, "open", "stored token of %s is not valid JSON", rec.ID)
 	}
-	return &tok, nil
+	return &g.Token, g.Unused, nil
 }
 
 // appendTokenJSON appends exactly what json.Marshal(tok) gives, without its
