@@ -52,12 +52,12 @@ import (
 
 // pendingWrite is a rotated token that the store has not accepted yet.
 type pendingWrite struct {
-	rec   *store.Record // the record to write (Version = the base version)
-	tok   *Token
+	rec    *store.Record // the record to write (Version = the base version)
+	tok    *Token
 	unused []string
-	lease *store.Lease
-	err   error // the last write error
-	done  chan struct{}
+	lease  *store.Lease
+	err    error // the last write error
+	done   chan struct{}
 }
 
 func (conn *Connection) acquire(ctx context.Context) error {
