@@ -146,6 +146,13 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	if ep.RefreshURL == "" {
 		ep.RefreshURL = ep.TokenURL
 	}
+	if opts.Endpoint.TokenURL != "" && opts.Endpoint.TokenInfoURL == "" && ep.TokenInfoURL != "" {
+		// The token server was moved (a proxy, a simulator) and the token
+		// info endpoint, which no connection string property names, was
+		// not: it moves with it, so that access tokens are never presented
+		// to a server other than the one that issued them.
+		ep.TokenInfoURL = sameOriginAs(ep.TokenInfoURL, ep.TokenURL)
+	}
 	if ep.APIBaseURL != "" {
 		u, err := url.Parse(ep.APIBaseURL)
 		if err != nil || u.Host == "" {

@@ -72,3 +72,15 @@ func (c *Connector) checkRedirect(req *http.Request, via []*http.Request) error 
 	}
 	return nil
 }
+
+// sameOriginAs returns target moved to the origin (scheme and host) of
+// base, keeping its path and query.
+func sameOriginAs(target, base string) string {
+	t, err1 := url.Parse(target)
+	b, err2 := url.Parse(base)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	t.Scheme, t.Host, t.User = b.Scheme, b.Host, nil
+	return t.String()
+}

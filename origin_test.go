@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
 )
 
 // recorder is a server that records what reached it.
@@ -219,5 +220,29 @@ func TestTokenSourceWithXOAuth2(t *testing.T) {
 	_, auths, _ := thief.seen()
 	if len(auths) != 1 || auths[0] != "Bearer "+tok.AccessToken {
 		t.Fatalf("x/oauth2 no longer forwards the token across origins (got %d requests): update docs/security.md's note on TokenSource", len(auths))
+	}
+}
+
+// TestTokenInfoFollowsTokenServer: no connection-string property names the
+// token-info endpoint, so when the token endpoint is moved (a proxy, a
+// simulator) the token-info endpoint moves with it: access tokens are
+// never presented to a server other than the one that issued them.
+func TestTokenInfoFollowsTokenServer(t *testing.T) {
+	c, err := connector.New("shopline", connector.Options{ClientID: "id", ClientSecret: "secret",
+		Endpoint: driver.Endpoint{TokenURL: "http://127.0.0.1:9/oauth/token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, want := c.Spec().Endpoint.TokenInfoURL, "http://127.0.0.1:9/oauth/token/info"; got != want {
+		t.Errorf("TokenInfoURL = %q, want %q", got, want)
+	}
+	c2, err := connector.New("shopline", connector.Options{ClientID: "id", ClientSecret: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if got := c2.Spec().Endpoint.TokenInfoURL; !strings.HasPrefix(got, "https://developers.shoplineapp.com/") {
+		t.Errorf("without overrides TokenInfoURL = %q, want SHOPLINE's", got)
 	}
 }
