@@ -302,7 +302,7 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 				if got.RefreshToken == old.RefreshToken {
 					t.Error("not refreshed")
 				}
-				if st := w.sim.Stats(); st.FamiliesRevoked != 0 || st.FailedRefreshes != 0 {
+				if st := w.sim.Stats(); st.RevokedReuse != 0 || st.FailedRefreshes != 0 {
 					t.Errorf("simulator stats %+v: the stored grant was damaged", st)
 				}
 			})
@@ -371,7 +371,7 @@ func TestLostAnswerWithoutReplaySafety(t *testing.T) {
 	w := newWorld(t)
 	w.sim = simulator.New(func() simulator.Config {
 		cfg := jumpseller.NewSimulator().Config()
-		cfg.ImmediateRefreshRevocation = true
+		cfg.StrictRotation = true
 		return cfg
 	}())
 	w.sim.SetClock(w.clock.Now)
@@ -408,8 +408,8 @@ func TestLostAnswerWithoutReplaySafety(t *testing.T) {
 	if n := w.sim.Stats().TokenRequests - before; n != 0 {
 		t.Errorf("the engine presented a possibly spent refresh token %d more times", n)
 	}
-	if st := w.sim.Stats(); st.FamiliesRevoked != 0 {
-		t.Errorf("the grant family was revoked: %+v", st)
+	if st := w.sim.Stats(); st.RevokedReuse != 0 {
+		t.Errorf("a revoked refresh token was presented: %+v", st)
 	}
 }
 

@@ -2,10 +2,16 @@
 // must pass, in the style of gocloud.dev's drivertest: a driver's test file
 // is one line,
 //
-//	func TestConformance(t *testing.T) { conformance.TestProvider(t, conformance.ProviderHarness{Provider: jumpseller.Provider}) }
+//	func TestConformance(t *testing.T) {
+//		conformance.TestProvider(t, conformance.ProviderHarness{Provider: jumpseller.Provider, APIPath: "store/info.json"})
+//	}
 //
 // TestProvider runs the engine against the driver's own simulator, one
 // subtest per behaviour, injecting the faults a real provider shows. The
-// suite checks itself: its own tests run it against deliberately broken
-// drivers and stores and require it to fail them.
+// simulator states the provider's wire facts as its own literals (see
+// package simulator), and TestProvider compares the driver's Spec with them
+// (the WireFacts subtest) before showing that the simulator enforces them:
+// a wrong fact in a Spec fails. The suite checks itself: its own tests run
+// it against deliberately broken drivers and stores and require it to fail
+// them.
 package conformance

@@ -2,12 +2,15 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
@@ -75,19 +78,69 @@ func brokenDrivers() []brokenCase {
 	js, sl := jumpseller.Provider, shopline.Provider
 	jsSim := func() *simulator.Server { return jumpseller.NewSimulator() }
 	slSim := func() *simulator.Server { return shopline.NewSimulator() }
+	// spec breaks one fact of a driver's Spec and nothing else: its
+	// simulator states the provider's facts itself, so the suite must catch
+	// every one.
+	spec := func(name string, p driver.Provider, change func(*driver.Spec), mustFail ...string) brokenCase {
+		bc := brokenCase{name: name, provider: &broken{Provider: p, spec: specWith(p, change)}, mustFail: mustFail}
+		if p == js {
+			bc.sim, bc.apiPath = jsSim, "store/info.json"
+		} else {
+			bc.sim, bc.apiPath = slSim, "token/info"
+		}
+		return bc
+	}
 	return []brokenCase{
-		{
-			name:     "shopline-form-body",
-			provider: &broken{Provider: sl, spec: specWith(sl, func(s *driver.Spec) { s.Token.Format = driver.Form })},
-			sim:      slSim, apiPath: "token/info",
-			mustFail: []string{"Exchange", "RefreshAndRotation", "Stampede"},
-		},
-		{
-			name:     "jumpseller-json-body",
-			provider: &broken{Provider: js, spec: specWith(js, func(s *driver.Spec) { s.Token.Format = driver.JSON })},
-			sim:      jsSim, apiPath: "store/info.json",
-			mustFail: []string{"Exchange", "RefreshAndRotation"},
-		},
+		// Spec only.
+		spec("shopline-form-body", sl, func(s *driver.Spec) { s.Token.Format = driver.Form },
+			"WireFacts", "Exchange", "RefreshAndRotation", "Stampede"),
+		spec("jumpseller-json-body", js, func(s *driver.Spec) { s.Token.Format = driver.JSON },
+			"WireFacts", "Exchange", "RefreshAndRotation"),
+		spec("jumpseller-basic-auth", js, func(s *driver.Spec) { s.Token.Auth = driver.Basic },
+			"WireFacts", "Exchange", "RefreshAndRotation"),
+		spec("shopline-basic-auth", sl, func(s *driver.Spec) { s.Token.Auth = driver.Basic },
+			"WireFacts", "Exchange", "RefreshAndRotation"),
+		spec("shopline-revoke-credentials-in-body", sl, func(s *driver.Spec) { s.Revoke.Auth = driver.InBody },
+			"WireFacts", "Revoke"),
+		spec("shopline-revoke-as-form", sl, func(s *driver.Spec) { s.Revoke.Format = driver.Form },
+			"WireFacts", "Revoke"),
+		spec("drops-revoke-endpoint", sl, func(s *driver.Spec) { s.Endpoint.RevokeURL = "" },
+			"WireFacts", "Revoke"),
+		spec("shopline-refresh-without-redirect-uri", sl, func(s *driver.Spec) { s.RefreshSendsRedirectURI = false },
+			"WireFacts", "RefreshAndRotation"),
+		spec("jumpseller-refresh-with-redirect-uri", js, func(s *driver.Spec) { s.RefreshSendsRedirectURI = true },
+			"WireFacts", "RefreshAndRotation"),
+		spec("jumpseller-wrong-token-path", js, func(s *driver.Spec) { s.Endpoint.TokenURL = "https://accounts.jumpseller.com/oauth/access_token" },
+			"WireFacts", "Exchange"),
+		spec("jumpseller-wrong-authorize-path", js, func(s *driver.Spec) { s.Endpoint.AuthURL = "https://accounts.jumpseller.com/oauth/authorise" },
+			"WireFacts", "AuthCodeURL", "Exchange"),
+		spec("jumpseller-wrong-token-host", js, func(s *driver.Spec) { s.Endpoint.TokenURL = "https://api.jumpseller.com/oauth/token" },
+			"WireFacts"),
+		spec("shopline-wrong-api-base", sl, func(s *driver.Spec) { s.Endpoint.APIBaseURL = "https://open.shopline.io/v2/" },
+			"WireFacts", "Client"),
+		spec("shopline-no-user-agent", sl, func(s *driver.Spec) { s.APIHeaders = nil },
+			"WireFacts", "Client"),
+		spec("jumpseller-misspelt-scope", js, func(s *driver.Spec) {
+			s.Scopes = append(slices.Clone(s.Scopes[:len(s.Scopes)-1]), "write_store_setups")
+		}, "WireFacts"),
+		spec("jumpseller-scopes-joined-by-commas", js, func(s *driver.Spec) { s.ScopeSeparator = "," },
+			"WireFacts", "Exchange"),
+		spec("shopline-code-lifetime", sl, func(s *driver.Spec) { s.CodeLifetime = 300 * time.Second },
+			"WireFacts", "Exchange"),
+		spec("shopline-default-lifetime", sl, func(s *driver.Spec) { s.DefaultLifetime = time.Hour },
+			"WireFacts"),
+		spec("shopline-refresh-token-lifetime", sl, func(s *driver.Spec) { s.RefreshTokenLifetimeAfterExpiry = 0 },
+			"WireFacts"),
+		spec("jumpseller-not-replay-safe", js, func(s *driver.Spec) { s.RefreshReplaySafe = false },
+			"WireFacts"),
+		spec("jumpseller-no-rotation", js, func(s *driver.Spec) { s.RotatesRefreshTokens = false },
+			"RefreshAndRotation"),
+		spec("jumpseller-rate-limit-headers", js, func(s *driver.Spec) { s.RateLimitHeaders = s.RateLimitHeaders[:2] },
+			"WireFacts"),
+		spec("jumpseller-display-name", js, func(s *driver.Spec) { s.DisplayName = "JumpSeller" },
+			"WireFacts"),
+
+		// Code.
 		{
 			name: "ignores-rotation",
 			provider: &broken{Provider: js, parse: func(r *driver.TokenResponse) (*driver.Token, error) {
@@ -116,6 +169,19 @@ func brokenDrivers() []brokenCase {
 			mustFail: []string{"Normalisation", "Identity"},
 		},
 		{
+			// The account is lifted, but a copy stays in Extra.
+			name: "shopline-account-left-in-extra",
+			provider: &broken{Provider: sl, parse: func(r *driver.TokenResponse) (*driver.Token, error) {
+				t, err := driver.ParseStandardToken(sl.Spec(), r)
+				if err == nil {
+					t.AccountID, _ = t.Extra["resource_owner_id"].(string)
+				}
+				return t, err
+			}},
+			sim: slSim, apiPath: "token/info",
+			mustFail: []string{"Normalisation"},
+		},
+		{
 			name: "misnamed-refresh-grant",
 			provider: brokenRefresher{&broken{Provider: js, refresh: func(ctx context.Context, env *driver.Env, tok *driver.Token) (*driver.Token, error) {
 				req, err := driver.NewTokenRequest(ctx, env.Config.Endpoint.TokenURL, js.Spec().Token, env.Config,
@@ -142,16 +208,41 @@ func brokenDrivers() []brokenCase {
 			mustFail: []string{"BadAnswers/NonBearerType"},
 		},
 		{
-			name:     "drops-revoke-endpoint",
-			provider: &broken{Provider: sl, spec: specWith(sl, func(s *driver.Spec) { s.Endpoint.RevokeURL = "" })},
-			sim:      slSim, apiPath: "token/info",
-			mustFail: []string{"Revoke"},
+			// token_type compared case-sensitively: Jumpseller sends "bearer".
+			name: "jumpseller-token-type-case-sensitive",
+			provider: &broken{Provider: js, parse: func(r *driver.TokenResponse) (*driver.Token, error) {
+				var a struct {
+					TokenType string `json:"token_type"`
+				}
+				if json.Unmarshal(r.Body, &a) == nil && a.TokenType != "" && a.TokenType != "Bearer" {
+					return nil, &driver.Error{Code: driver.BadResponse, Op: "exchange", Provider: "jumpseller", Msg: "token type " + a.TokenType + " is not Bearer"}
+				}
+				return js.ParseToken(r)
+			}},
+			sim: jsSim, apiPath: "store/info.json",
+			mustFail: []string{"Exchange", "Normalisation"},
 		},
 		{
-			name:     "shopline-refresh-without-redirect-uri",
-			provider: &broken{Provider: sl, spec: specWith(sl, func(s *driver.Spec) { s.RefreshSendsRedirectURI = false })},
-			sim:      slSim, apiPath: "token/info",
-			mustFail: []string{"RefreshAndRotation"},
+			// Says the provider is not replay-safe, then presents the
+			// refresh token again itself after a lost answer.
+			name: "replays-when-not-replay-safe",
+			provider: brokenRefresher{&broken{Provider: js,
+				spec: specWith(js, func(s *driver.Spec) { s.RefreshReplaySafe = false }),
+				refresh: func(ctx context.Context, env *driver.Env, tok *driver.Token) (*driver.Token, error) {
+					nt, err := driver.StandardRefresh(ctx, env, tok)
+					if driver.CodeOf(err) == driver.RefreshUncertain {
+						return driver.StandardRefresh(ctx, env, tok)
+					}
+					return nt, err
+				}}},
+			sim: jsSim, apiPath: "store/info.json",
+			mustFail: []string{"WireFacts", "DroppedConnection", "LostAnswer"},
+		},
+		{
+			name:     "no-api-path",
+			provider: js,
+			sim:      jsSim, apiPath: "",
+			mustFail: []string{"Client"},
 		},
 	}
 }
@@ -213,4 +304,29 @@ func tail(out []byte) string {
 		lines = lines[len(lines)-40:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// strictJumpseller is Jumpseller as if its Doorkeeper had no
+// previous_refresh_token column: the driver says so, and so does the
+// simulator.
+type strictJumpseller struct{ driver.Provider }
+
+func (p strictJumpseller) Spec() *driver.Spec {
+	s := *p.Provider.Spec()
+	s.RefreshReplaySafe = false
+	return &s
+}
+
+// TestSuitePassesStrictRotation: a driver for a provider that is not
+// replay-safe passes against a simulator that rotates strictly.
+func TestSuitePassesStrictRotation(t *testing.T) {
+	conformance.TestProvider(t, conformance.ProviderHarness{
+		Provider: strictJumpseller{jumpseller.Provider},
+		NewSimulator: func() *simulator.Server {
+			s := jumpseller.NewSimulator()
+			s.SetStrictRotation(true)
+			return s
+		},
+		APIPath: "store/info.json",
+	})
 }

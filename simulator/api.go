@@ -17,10 +17,13 @@ type grantKey struct{}
 // Before h, every request under /api/ is counted, passed to Config.APIHook,
 // refused with 400 when Config.RequireUserAgent and it has no User-Agent (Go's
 // default "Go-http-client/…" counts as none: it is what a driver that forgot
-// the header sends), and
-// refused with 401 invalid_token (WWW-Authenticate: Bearer
-// error="invalid_token") when its token is missing, unknown, expired or
-// revoked. Unregistered paths answer 404 after that.
+// the header sends), and refused as Doorkeeper's doorkeeper_authorize!
+// refuses (lib/doorkeeper/rails/helpers.rb) when its token is missing,
+// unknown, expired or revoked: 401 with an empty body and
+// WWW-Authenticate: Bearer realm="Doorkeeper", error="invalid_token",
+// error_description="The access token is invalid" (or "… expired", "… was
+// revoked"; lib/doorkeeper/oauth/invalid_token_response.rb). Unregistered
+// paths answer 404 after that.
 func (s *Server) Handle(pattern string, h func(w http.ResponseWriter, r *http.Request, g Grant)) {
 	path := pattern
 	if i := strings.IndexByte(pattern, ' '); i >= 0 {

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,12 +28,28 @@ type authRequest struct {
 	clientID     string
 	redirectURI  string
 	responseType string
+	responseMode string
+	hasMode      bool // response_mode was sent, even empty
 	state        string
 	scopeParam   string
 	scopes       []string
 }
 
-func (a authRequest) oob() bool { return a.redirectURI == OOBRedirectURI }
+func (a authRequest) oob() bool { return isOOB(a.redirectURI) }
+
+// isOOB is URIChecker.oob_uri?: an out-of-band redirect URI, with or
+// without ":auto".
+func isOOB(uri string) bool { return slices.Contains(oobURIs, uri) }
+
+// onFragment reports whether an error goes back in the redirect URI's
+// fragment rather than its query: PreAuthorization#response_on_fragment?
+// (response_mode fragment; without response_mode, response_type token).
+func (a authRequest) onFragment() bool {
+	if a.hasMode {
+		return a.responseMode == "fragment"
+	}
+	return a.responseType == "token"
+}
 
 // consent is a rendered consent page waiting for its decision.
 type consent struct {
@@ -40,11 +57,13 @@ type consent struct {
 	created time.Time
 }
 
-// AuthorizeError is what Approve and Deny return when the authorize request
-// cannot be answered with a redirect: an unknown client, a redirect URI that
-// is not registered, or an out-of-band request that is refused. (Doorkeeper
-// shows these on an error page: ErrorResponse::NON_REDIRECTABLE_STATES and
-// URIChecker.oob_uri?.)
+// AuthorizeError is what Approve and Deny return when Doorkeeper answers the
+// decision without a redirect (lib/doorkeeper/oauth/error_response.rb,
+// ErrorResponse#redirectable?): an unknown client (invalid_client), a
+// redirect URI that is missing or not registered (invalid_redirect_uri), a
+// missing client_id (invalid_request; InvalidRequestResponse#redirectable?),
+// or any refusal of an out-of-band request (URIChecker.oob_uri?). Doorkeeper
+// answers those with JSON, 400 (401 for invalid_client).
 type AuthorizeError struct {
 	Code        string // RFC 6749 §4.1.2.1 error code, or invalid_redirect_uri
 	Description string
@@ -55,22 +74,49 @@ func (e *AuthorizeError) Error() string {
 	return "simulator: " + e.Code + ": " + e.Description
 }
 
-// authFailure is a refused authorize request; redirect says whether the
-// error goes back to the client (RFC 6749 §4.1.2.1) or onto an error page.
+// authFailure is a refused authorize request; redirect says whether
+// Doorkeeper's ErrorResponse#redirectable? holds for it, that is, whether a
+// POST (the consent form, Approve) or DELETE (Deny) sends the error back to
+// the client (RFC 6749 §4.1.2.1). A GET never does: it shows the error page.
 type authFailure struct {
 	code, desc string
 	redirect   bool
 }
 
-// checkAuthorize validates an authorize request in the order of Doorkeeper's
-// PreAuthorization validations (lib/doorkeeper/oauth/pre_authorization.rb):
-// client_id, client, redirect_uri (exact match), then response_type and
-// scope. PKCE parameters and SHOPLINE's merchant_id are ignored.
+// checkAuthorize validates an authorize request as Doorkeeper 5.5's
+// PreAuthorization does (lib/doorkeeper/oauth/pre_authorization.rb), in its
+// order, with its errors and descriptions (config/locales/en.yml):
+//
+//  1. client_id missing: invalid_request, "Missing required parameter:
+//     client_id." (never redirected: InvalidRequestResponse#redirectable?)
+//  2. client unknown: invalid_client (never redirected)
+//  3. redirect_uri missing, or not one registered for the client as
+//     URIChecker.valid_for_authorization? matches them (redirectMatches: a
+//     loopback IP URI on any port, among others): invalid_redirect_uri
+//     (never redirected).
+//  4. response_type missing, or scope missing with no DefaultScopes:
+//     invalid_request, "Missing required parameter: …" (validate_params).
+//     The simulator asks for a scope only when Config.Scopes is set: one
+//     that accepts any scope also accepts none.
+//  5. response_type other than code: unsupported_response_type (the
+//     providers enable only the authorization_code flow).
+//  6. response_mode other than query, fragment or form_post:
+//     unsupported_response_mode (grant_flow.rb registers those three for
+//     code). The simulator delivers the form_post mode as query.
+//  7. a scope outside Config.Scopes, or a scope parameter holding a tab, CR
+//     or LF: invalid_scope (helpers/scope_checker.rb#valid?).
+//
+// Errors 4 to 7 are redirectable unless the redirect URI is out-of-band.
+// PKCE parameters are ignored, as Doorkeeper ignores them without the PKCE
+// migration (validate_code_challenge_method), and so is SHOPLINE's
+// merchant_id.
 func (s *Server) checkAuthorize(q url.Values) (authRequest, *authFailure) {
 	req := authRequest{
 		clientID:     q.Get("client_id"),
 		redirectURI:  q.Get("redirect_uri"),
 		responseType: q.Get("response_type"),
+		responseMode: q.Get("response_mode"),
+		hasMode:      q.Has("response_mode"),
 		state:        q.Get("state"),
 		scopeParam:   q.Get("scope"),
 	}
@@ -84,21 +130,30 @@ func (s *Server) checkAuthorize(q url.Values) (authRequest, *authFailure) {
 		return req, &authFailure{code: "invalid_client", desc: descInvalidClient}
 	}
 	if req.redirectURI == "" || !c.hasRedirect(req.redirectURI) {
-		return req, &authFailure{code: "invalid_redirect_uri", desc: "The requested redirect URI is malformed or doesn't match the client redirect URI."}
+		return req, &authFailure{code: "invalid_redirect_uri", desc: descInvalidRedirectURI}
 	}
 	redirect := !req.oob()
+	blankScope := strings.TrimSpace(req.scopeParam) == "" // Rails' blank?
 	switch {
 	case req.responseType == "":
 		return req, &authFailure{code: "invalid_request", desc: missingParam("response_type"), redirect: redirect}
+	case blankScope && len(s.cfg.DefaultScopes) == 0 && len(s.cfg.Scopes) > 0:
+		return req, &authFailure{code: "invalid_request", desc: missingParam("scope"), redirect: redirect}
 	case req.responseType != "code":
-		return req, &authFailure{code: "unsupported_response_type", desc: "The authorization server does not support this response type.", redirect: redirect}
+		return req, &authFailure{code: "unsupported_response_type", desc: descUnsupportedResponseType, redirect: redirect}
 	}
-	req.scopes = splitScopes(req.scopeParam, s.cfg.ScopeSeparator)
-	if len(req.scopes) == 0 {
+	switch req.responseMode {
+	case "", "query", "fragment", "form_post":
+	default:
+		return req, &authFailure{code: "unsupported_response_mode", desc: descUnsupportedResponseMode, redirect: redirect}
+	}
+	if blankScope {
 		req.scopes = append([]string(nil), s.cfg.DefaultScopes...)
-		if len(req.scopes) == 0 && len(s.cfg.Scopes) > 0 {
-			return req, &authFailure{code: "invalid_request", desc: missingParam("scope"), redirect: redirect}
+	} else {
+		if strings.ContainsAny(req.scopeParam, "\t\r\n") {
+			return req, &authFailure{code: "invalid_scope", desc: descInvalidScope, redirect: redirect}
 		}
+		req.scopes = splitScopes(req.scopeParam, s.cfg.ScopeSeparator)
 	}
 	if len(s.cfg.Scopes) > 0 {
 		for _, sc := range req.scopes {
@@ -110,9 +165,33 @@ func (s *Server) checkAuthorize(q url.Values) (authRequest, *authFailure) {
 	return req, nil
 }
 
-// errorRedirect is the client's redirect URI with the error and state.
+// The descriptions of Doorkeeper 5.5's authorize errors
+// (config/locales/en.yml, doorkeeper.errors.messages).
+const (
+	descInvalidRedirectURI      = "The requested redirect uri is malformed or doesn't match client redirect URI."
+	descUnsupportedResponseType = "The authorization server does not support this response type."
+	descUnsupportedResponseMode = "The authorization server does not support this response mode."
+)
+
+// errorRedirect is the client's redirect URI with the error and state
+// (ErrorResponse#redirect_uri: URIBuilder.uri_with_query, or
+// uri_with_fragment per onFragment; blank values are left out).
 func errorRedirect(req authRequest, code, desc string) string {
-	return redirectWith(req.redirectURI, url.Values{"error": {code}, "error_description": {desc}, "state": {req.state}})
+	params := url.Values{"error": {code}, "error_description": {desc}, "state": {req.state}}
+	if !req.onFragment() {
+		return redirectWith(req.redirectURI, params)
+	}
+	u, err := url.Parse(req.redirectURI)
+	if err != nil {
+		return req.redirectURI
+	}
+	for k, v := range params {
+		if v[0] == "" {
+			delete(params, k)
+		}
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String() + "#" + params.Encode()
 }
 
 // issueCode stores a fresh authorization code for req.
@@ -138,21 +217,29 @@ func (s *Server) issueCode(req authRequest) string {
 	return code
 }
 
-// Approve is programmatic consent: it validates authorizeURL exactly as
-// GET /oauth/authorize does and returns where the browser would be sent after
-// the user clicks Authorize: redirect_uri?code=…&state=…, or for the
-// out-of-band redirect URI the page showing the code (its query holds code).
+// Approve is programmatic consent, the user clicking Authorize on the
+// consent page: it answers authorizeURL's parameters as Doorkeeper 5.5's
+// POST /oauth/authorize does (AuthorizationsController#create, which
+// validates them again), and returns where the browser is sent:
+// redirect_uri?code=…&state=…, or for the out-of-band redirect URI the page
+// showing the code (its query holds code).
 //
-// A request refused with a redirectable error (invalid_scope, say) returns
-// the redirect carrying error=… and a nil error, as a browser would see it;
-// one that cannot be redirected returns an *AuthorizeError.
+// An invalid request is answered as that POST answers it: a redirectable
+// error (invalid_scope, say, for a registered redirect URI that is not
+// out-of-band) returns the redirect carrying error=… and a nil error; any
+// other returns an *AuthorizeError. A browser never gets that far with an
+// invalid request: GET /oauth/authorize shows Doorkeeper's error page
+// instead of the consent form, for every error.
 func (s *Server) Approve(authorizeURL string) (*url.URL, error) {
 	return s.decide(authorizeURL, true)
 }
 
-// Deny is Approve with the user clicking Deny: the redirect carries
-// error=access_denied and the state. For the out-of-band redirect URI it
-// returns an *AuthorizeError with Code "access_denied".
+// Deny is Approve with the user clicking Deny (Doorkeeper's
+// DELETE /oauth/authorize): the redirect carries error=access_denied and the
+// state. For the out-of-band redirect URI it returns an *AuthorizeError with
+// Code "access_denied". The request is validated first, and an invalid one
+// is answered as Approve answers it; Doorkeeper 5.5's #destroy does not
+// validate and redirects access_denied to any redirect_uri it is given.
 func (s *Server) Deny(authorizeURL string) (*url.URL, error) {
 	return s.decide(authorizeURL, false)
 }
@@ -186,12 +273,19 @@ func (s *Server) decide(raw string, approve bool) (*url.URL, error) {
 
 // serveAuthorize is GET (the consent page) and POST (the decision) on
 // /oauth/authorize.
+//
+// A GET that Doorkeeper 5.5 refuses shows its error page, status 200,
+// whatever the error and whatever the redirect URI: it never redirects to
+// the client (AuthorizationsController#new → #render_error → render :error,
+// app/views/doorkeeper/authorizations/error.html.erb, which shows the
+// error_description). The application is never called back, and its
+// callback server waits in vain.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		req, fail := s.checkAuthorize(r.URL.Query())
 		if fail != nil {
-			s.authorizeFailure(w, r, req, fail)
+			s.page(w, http.StatusOK, errorPage, s.errorData(fail.code, fail.desc), "")
 			return
 		}
 		nonce := randomHex(16)
@@ -221,17 +315,18 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.serveDecision(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		s.page(w, http.StatusMethodNotAllowed, errorPage, errorData{Error: "invalid_request", Description: "Use GET or POST."}, "")
+		s.page(w, http.StatusMethodNotAllowed, errorPage, s.errorData("invalid_request", "Use GET or POST."), "")
 	}
 }
 
 // serveDecision handles the consent form: the nonce must be one the
 // simulator rendered (once, within consentTTL), and the hidden fields must
-// match what it rendered.
+// match what it rendered. (The nonce stands for Rails' authenticity token;
+// Rails refuses a form without one with 422.)
 func (s *Server) serveDecision(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		s.page(w, http.StatusBadRequest, errorPage, errorData{Error: "invalid_request", Description: "The form is malformed."}, "")
+		s.page(w, http.StatusBadRequest, errorPage, s.errorData("invalid_request", "The form is malformed."), "")
 		return
 	}
 	f := r.PostForm
@@ -244,8 +339,8 @@ func (s *Server) serveDecision(w http.ResponseWriter, r *http.Request) {
 	if c == nil || now.Sub(c.created) > consentTTL ||
 		f.Get("client_id") != c.req.clientID || f.Get("redirect_uri") != c.req.redirectURI ||
 		f.Get("state") != c.req.state || f.Get("scope") != c.req.scopeParam {
-		s.page(w, http.StatusBadRequest, errorPage, errorData{Error: "invalid_request",
-			Description: "This consent form is unknown, expired, already answered or altered. Start the authorization again."}, "")
+		s.page(w, http.StatusBadRequest, errorPage, s.errorData("invalid_request",
+			"This consent form is unknown, expired, already answered or altered. Start the authorization again."), "")
 		return
 	}
 	req := c.req
@@ -253,29 +348,64 @@ func (s *Server) serveDecision(w http.ResponseWriter, r *http.Request) {
 	case "approve":
 		code := s.issueCode(req)
 		if req.oob() {
-			redirect(w, r, "authorize/native?"+url.Values{"code": {code}}.Encode())
+			redirect(w, r, mountPath(r)+NativePath+"?"+url.Values{"code": {code}}.Encode())
 			return
 		}
 		redirect(w, r, redirectWith(req.redirectURI, url.Values{"code": {code}, "state": {req.state}}))
 	case "deny":
-		s.authorizeFailure(w, r, req, &authFailure{code: "access_denied", desc: descAccessDenied, redirect: !req.oob()})
+		s.decisionFailure(w, r, req, &authFailure{code: "access_denied", desc: descAccessDenied, redirect: !req.oob()})
 	default:
-		s.page(w, http.StatusBadRequest, errorPage, errorData{Error: "invalid_request", Description: "Choose Authorize or Deny."}, "")
+		s.page(w, http.StatusBadRequest, errorPage, s.errorData("invalid_request", "Choose Authorize or Deny."), "")
 	}
 }
 
-func (s *Server) authorizeFailure(w http.ResponseWriter, r *http.Request, req authRequest, fail *authFailure) {
+// decisionFailure answers a refused decision as Doorkeeper's
+// AuthorizationsController#redirect_or_render does: the error redirected to
+// the client when it is redirectable, else the error as JSON with
+// ErrorResponse#status (401 for invalid_client, 400 otherwise).
+func (s *Server) decisionFailure(w http.ResponseWriter, r *http.Request, req authRequest, fail *authFailure) {
 	if fail.redirect {
 		redirect(w, r, errorRedirect(req, fail.code, fail.desc))
 		return
 	}
-	s.page(w, http.StatusBadRequest, errorPage, errorData{Error: fail.code, Description: fail.desc}, "")
+	body := map[string]string{"error": fail.code, "error_description": fail.desc}
+	if req.state != "" {
+		body["state"] = req.state
+	}
+	status := http.StatusBadRequest
+	if fail.code == "invalid_client" {
+		status = http.StatusUnauthorized
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, body)
 }
 
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// mountPath returns the path the simulator is mounted under: the part of
+// the request's path that a handler in front of it (http.StripPrefix, as in
+// the CLI's sandbox) removed, "" at the root. Redirects to the simulator's
+// own pages start with it, as Rails' url_for starts them with SCRIPT_NAME
+// (Doorkeeper's out-of-band redirect is url_for(action: :show, code: …),
+// oauth/authorization/code.rb#oob_redirect): http.Redirect would otherwise
+// resolve even a relative URL against the stripped path, and send the
+// browser out of the mount point. The Location is a path, without the Host
+// header's host, which the simulator does not trust.
+func mountPath(r *http.Request) string {
+	orig, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return ""
+	}
+	full, rest := orig.EscapedPath(), r.URL.EscapedPath()
+	prefix, ok := strings.CutSuffix(full, rest)
+	if !ok || prefix == "" || prefix[0] != '/' || strings.HasPrefix(prefix, "//") || strings.ContainsAny(prefix, "\\?#") {
+		return ""
+	}
+	return prefix
 }
 
 // serveNative is GET /oauth/authorize/native?code=…: the page that shows an
@@ -286,8 +416,8 @@ func (s *Server) serveNative(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	c := s.codes[code]
 	s.mu.Unlock()
-	if c == nil || c.redirectURI != OOBRedirectURI {
-		s.page(w, http.StatusNotFound, errorPage, errorData{Error: "invalid_request", Description: "No such authorization code."}, "")
+	if c == nil || !isOOB(c.redirectURI) {
+		s.page(w, http.StatusNotFound, errorPage, s.errorData("invalid_request", "No such authorization code."), "")
 		return
 	}
 	s.page(w, http.StatusOK, nativePage, nativeData{Provider: s.cfg.DisplayName, Code: code}, "")
@@ -297,7 +427,7 @@ func (s *Server) serveNative(w http.ResponseWriter, r *http.Request) {
 // the consent form's POST redirects to, or "" when there is none.
 func formActionOrigin(uri string) string {
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme == "" || uri == OOBRedirectURI {
+	if err != nil || u.Scheme == "" || isOOB(uri) {
 		return ""
 	}
 	src := u.Scheme + ":"
@@ -337,7 +467,11 @@ type consentData struct {
 	ClientID, RedirectURI, State, Scope, Nonce string
 }
 
-type errorData struct{ Error, Description string }
+type errorData struct{ Provider, Error, Description string }
+
+func (s *Server) errorData(code, desc string) errorData {
+	return errorData{Provider: s.cfg.DisplayName, Error: code, Description: desc}
+}
 
 type nativeData struct{ Provider, Code string }
 
@@ -346,6 +480,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:34rem;m
 .box{border:1px solid #d0d7de;border-radius:8px;padding:1.5rem 1.75rem}
 h1{font-size:1.35rem;margin-top:0}
 code{background:#f6f8fa;padding:.1rem .3rem;border-radius:4px;word-break:break-all}
+pre{white-space:pre-wrap;font-size:1rem}
 button{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem;border-radius:6px;border:1px solid #d0d7de;background:#f6f8fa;cursor:pointer}
 button.approve{background:#1f883d;border-color:#1f883d;color:#fff}
 .note{color:#656d76;font-size:.85rem;margin-top:1.5rem}
@@ -373,13 +508,16 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 </div></body></html>
 `))
 
+// errorPage is Doorkeeper's app/views/doorkeeper/authorizations/error.html.erb:
+// the title, and the error_description in <pre>. The error code is added in
+// a note.
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>An error has occurred</title>` + pageStyle + `</head>
 <body><div class="box">
 <h1>An error has occurred</h1>
-<p><code>{{.Error}}</code></p>
-<p>{{.Description}}</p>
+<main role="main"><pre>{{.Description}}</pre></main>
+<p class="note">{{.Provider}} simulator: error <code>{{.Error}}</code>.</p>
 </div></body></html>
 `))
 

@@ -162,7 +162,7 @@ func TestHostileFaultSetNotOnErrors(t *testing.T) {
 	h := newHarness(t, shoplineLike())
 	h.srv.InjectFault(simulator.Fault{Set: map[string]any{"access_token": "x", "resource_owner_id": "other-merchant"}})
 	a := h.refresh("no-such-refresh-token")
-	if a.Status != 401 || oauthErr(a) != "invalid_grant" {
+	if a.Status != 400 || oauthErr(a) != "invalid_grant" {
 		t.Fatalf("answer %d %s", a.Status, a.Raw)
 	}
 	for _, k := range []string{"access_token", "resource_owner_id"} {

@@ -1,12 +1,35 @@
 // Package simulator is an OAuth 2 authorization server and API stub that
 // behaves on the wire like Doorkeeper (https://github.com/doorkeeper-gem/doorkeeper),
 // the Rails engine behind Jumpseller's and SHOPLINE's OAuth servers, configured
-// by one provider's quirks.
+// by one provider's quirks. Where a Doorkeeper fact is version-dependent the
+// simulator follows Doorkeeper 5.5, and each comment names the gem's file
+// (lib/doorkeeper/...) the behaviour comes from.
 //
 // It is strict on purpose: a driver that gets a quirk wrong (a form body where
-// JSON is wanted, a missing redirect_uri on refresh, a reused refresh token)
-// fails against it. Users run it in their own tests, the CLI's sandbox and demo
-// serve it, and conformance.TestProvider drives it.
+// JSON is wanted, client credentials in the wrong place, a missing
+// redirect_uri on refresh, a reused refresh token) fails against it. Users run
+// it in their own tests, the CLI's sandbox and demo serve it, and
+// conformance.TestProvider drives it.
+//
+// # Provider facts
+//
+// A provider's simulator states the provider's wire facts in its Config as
+// literals taken from the provider's documentation, never from its driver's
+// driver.Spec: conformance.TestProvider compares the two and runs the engine
+// against the simulator, so a wrong fact in a Spec fails. In three places the
+// simulator is stricter than Doorkeeper on purpose: it plays the provider's
+// documented contract rather than what Doorkeeper tolerates.
+//
+//   - Client authentication: Doorkeeper takes credentials from a Basic
+//     header or the body, whichever it finds first (client_credentials
+//     defaults to [:from_basic, :from_params], lib/doorkeeper/config.rb;
+//     lib/doorkeeper/oauth/client/credentials.rb). The simulator accepts only
+//     Config.TokenAuth (and Config.RevokeAuth at the revoke endpoint).
+//   - Body format: Rails parses form and JSON bodies alike; the simulator
+//     accepts only Config.TokenFormat.
+//   - redirect_uri on refresh: Doorkeeper ignores it; the simulator requires
+//     it (Config.RefreshRequiresRedirectURI) or refuses it
+//     (Config.RefreshRefusesRedirectURI) as the provider documents.
 //
 // # Endpoints
 //
@@ -19,15 +42,28 @@
 //
 // # Refresh tokens
 //
-// Refresh tokens rotate with Doorkeeper's default semantics (the
-// previous_refresh_token column, present in the install migration since
-// Doorkeeper 4.0): the previous refresh token stays valid until the new access
-// token is first used, so a refresh whose answer was lost can be replayed. A
-// revoked refresh token presented again is refused with invalid_grant and, going
-// beyond Doorkeeper (RFC 6819 §5.2.2.3, RFC 9700 §4.14.2), every token of its
-// grant is revoked; Config.ReuseKeepsFamily turns that off. Revoking a refresh
-// token also revokes its access token, as in Doorkeeper, where both are one
-// oauth_access_tokens row.
+// Refresh tokens rotate as Doorkeeper rotates them, in either of its two
+// modes, which a Doorkeeper server does not choose by a setting but by its
+// database (lib/doorkeeper/orm/active_record/mixins/access_token.rb,
+// refresh_token_revoked_on_use?: "column_names.include?(previous_refresh_token)"):
+//
+//   - By default, as with the install migration's previous_refresh_token
+//     column (Doorkeeper 4.0 and later), a refresh issues a new row and
+//     leaves the old one alone; the old row (its refresh token and its
+//     access token: Doorkeeper keeps both in one oauth_access_tokens row) is
+//     revoked when the new access token is first used
+//     (AccessTokenMixin#revoke_previous_refresh_token!, called from
+//     OAuth::Token.authenticate in lib/doorkeeper/oauth/token.rb). Until
+//     then a refresh whose answer was lost can be replayed.
+//   - With Config.StrictRotation, as without that column, the old row is
+//     revoked at once, under the row lock, by the refresh itself
+//     (RefreshTokenRequest#before_successful_response in
+//     lib/doorkeeper/oauth/refresh_token_request.rb).
+//
+// Either way a revoked refresh token presented again is refused with
+// invalid_grant ("raise Errors::InvalidGrantReuse if refresh_token.revoked?")
+// and nothing else is revoked: Doorkeeper has no notion of a token family.
+// Stats.RevokedReuse counts those attempts.
 //
 // # Time
 //
@@ -75,11 +111,28 @@ type Config struct {
 	Name        string // registry name, e.g. "jumpseller"
 	DisplayName string // shown on the consent page
 
+	// Documented is the provider's real endpoints as its documentation
+	// states them (https://…/oauth/token, the API base, …). The simulator
+	// serves them at its own paths (Endpoint returns those).
+	// conformance.TestProvider requires a driver's Spec.Endpoint to equal
+	// them, maps each onto the simulator's endpoint for it, and sends a
+	// driver's request for any other URL to that URL's path here, where
+	// nothing answers it.
+	Documented driver.Endpoint
+
 	// TokenFormat is the only request body format the token endpoint (and
 	// the revoke endpoint) accepts: Form also accepts multipart/form-data
 	// (Jumpseller's docs use curl -F), JSON only application/json. Any
 	// other Content-Type or a malformed body is a 400 invalid_request.
 	TokenFormat driver.BodyFormat
+	// TokenAuth is the only client authentication the token endpoint
+	// accepts: InBody (client_id and client_secret parameters) or Basic.
+	// Credentials sent the other way, or none, are invalid_client. Doorkeeper
+	// itself accepts both (client_credentials [:from_basic, :from_params] in
+	// lib/doorkeeper/config.rb); the simulator plays the provider's
+	// documented contract, so that a driver with the wrong Spec.Token.Auth
+	// fails against it.
+	TokenAuth driver.AuthStyle
 	// TokenType is token_type exactly as sent: "bearer" (Jumpseller),
 	// "Bearer" (SHOPLINE). Default "Bearer".
 	TokenType string
@@ -89,12 +142,19 @@ type Config struct {
 	// SendScope adds "scope" to token answers (SHOPLINE does, Jumpseller not).
 	SendScope bool
 	// AccountField, when set, names the field of token answers that carries
-	// AccountID ("resource_owner_id" for SHOPLINE).
+	// AccountID ("resource_owner_id" for SHOPLINE). conformance.TestProvider
+	// requires a driver to lift it into the token's account, out of Extra.
 	AccountField string
 	// RefreshRequiresRedirectURI makes refresh requests carry a redirect_uri
 	// registered for the client (SHOPLINE): missing → invalid_request, not
 	// registered → invalid_grant.
 	RefreshRequiresRedirectURI bool
+	// RefreshRefusesRedirectURI refuses a refresh request that carries a
+	// redirect_uri with invalid_request, for a provider whose documented
+	// refresh request has none (Jumpseller). Doorkeeper ignores the
+	// parameter; the simulator refuses it so that a driver that sends it
+	// (Spec.RefreshSendsRedirectURI set for the wrong provider) fails.
+	RefreshRefusesRedirectURI bool
 	// CodeTTL is the authorization code lifetime. Default 10 min (Doorkeeper's
 	// authorization_code_expires_in; SHOPLINE documents 600 s).
 	CodeTTL time.Duration
@@ -106,8 +166,10 @@ type Config struct {
 	// RevokeAuth is the only client authentication the revoke endpoint
 	// accepts (SHOPLINE: Basic). Its body format is TokenFormat.
 	RevokeAuth driver.AuthStyle
-	// Scopes lists the known scopes; a requested scope outside it is
-	// redirected back with error=invalid_scope. Empty accepts any scope.
+	// Scopes lists the known scopes; a request for a scope outside it gets
+	// Doorkeeper's error page (GET /oauth/authorize: 200, no redirect), and
+	// only a decision posted anyway (Approve) is redirected back with
+	// error=invalid_scope. Empty accepts any scope.
 	Scopes []string
 	// DefaultScopes are granted when the authorize request has no scope.
 	// When both are empty, a missing scope is an invalid_request.
@@ -118,6 +180,11 @@ type Config struct {
 	// RequireUserAgent refuses API requests without a User-Agent with 400
 	// (SHOPLINE). Go's default "Go-http-client/…" counts as none.
 	RequireUserAgent bool
+	// RateLimitHeaders names the API's documented rate-limit headers. The
+	// simulator does not send them itself (an APIHook does);
+	// conformance.TestProvider requires Spec.RateLimitHeaders to name the
+	// same.
+	RateLimitHeaders []string
 	// AccountID is the account (store code, merchant id) the simulated user
 	// grants. Default "sandbox".
 	AccountID string
@@ -125,21 +192,25 @@ type Config struct {
 	// (as Jumpseller's). It must return unique, unguessable values.
 	AccessTokenFormat func() string
 
-	// ModernErrorStatus answers token errors as Doorkeeper 5.1 and later
-	// do: 401 for invalid_client, 400 for everything else. By default the
-	// simulator answers as older versions (error_response.rb before commit
-	// 51b34447, "Use correct HTTP status codes for error responses"): 401
-	// for every OAuth error except a malformed request (invalid_request, 400).
-	ModernErrorStatus bool
-	// ImmediateRefreshRevocation revokes a refresh token (with its access
-	// token) as soon as it is used, as Doorkeeper does without the
-	// previous_refresh_token column: a refresh whose answer was lost cannot
-	// be replayed. Off by default.
+	// LegacyErrorStatus answers every OAuth error of the token endpoint with
+	// 401, as Doorkeeper did before 5.1.0. By default the simulator answers
+	// as Doorkeeper 5.1.0 and later (lib/doorkeeper/oauth/error_response.rb,
+	// ErrorResponse#status, since commit 51b34447 "Use correct HTTP status
+	// codes for error responses"): 401 for invalid_client (and, in 5.5 to
+	// 5.9, unauthorized_client), 400 for every other error, invalid_grant
+	// included. Clients must classify by the error field, not the status.
+	LegacyErrorStatus bool
+	// StrictRotation revokes a refresh token's row (its refresh and access
+	// token) as soon as the refresh token is used, as Doorkeeper does without
+	// the previous_refresh_token column: a refresh whose answer was lost
+	// cannot be replayed. Off by default (the column is in Doorkeeper's
+	// install migration).
+	StrictRotation bool
+	// ImmediateRefreshRevocation is StrictRotation's former name; either
+	// turns strict rotation on.
+	//
+	// Deprecated: use StrictRotation.
 	ImmediateRefreshRevocation bool
-	// ReuseKeepsFamily answers a reused, revoked refresh token with
-	// invalid_grant but leaves the rest of its grant alone, as Doorkeeper
-	// itself does. Off by default: reuse revokes the family.
-	ReuseKeepsFamily bool
 	// APIHook, when set, runs first on every request under /api/, before
 	// authentication, with the simulator clock's time. It may set headers
 	// (rate-limit headers, say) or answer the request itself and return
@@ -153,9 +224,20 @@ type Stats struct {
 	Exchanges       int // successful authorization_code grants
 	Refreshes       int // successful refresh_token grants (tokens rotated)
 	FailedRefreshes int // refresh attempts answered with an OAuth error
-	Revokes         int // revocation requests answered 200
-	APICalls        int // every request under /api/, faulted or not
-	FamiliesRevoked int // grants killed because a revoked refresh token was reused
+	// RevokedReuse counts refresh attempts with a refresh token that was
+	// already revoked (used under StrictRotation, superseded by a used
+	// access token, revoked at /oauth/revoke or by RevokeAll): each is
+	// answered with invalid_grant and revokes nothing else. A client that
+	// never presents a spent refresh token keeps it at 0 until RevokeAll.
+	RevokedReuse int
+	Revokes      int // revocation requests answered 200
+	APICalls     int // every request under /api/, faulted or not
+	// FamiliesRevoked is always 0: Doorkeeper never revokes a grant's
+	// other tokens when a revoked refresh token is presented again (see
+	// RevokedReuse), and neither does the simulator. It stays so that
+	// assertions that nothing was damaged keep compiling; RevokedReuse is
+	// the count that means something.
+	FamiliesRevoked int
 	CodeReplays     int // authorization codes presented again after their exchange
 	TokenInfoCalls  int // requests to /oauth/token/info
 }
@@ -181,9 +263,11 @@ func (g Grant) HasScope(scope string) bool {
 // httptest.NewServer or any http.Server. All methods are safe for concurrent
 // use.
 type Server struct {
-	cfg   Config
-	api   *http.ServeMux
-	clock atomic.Pointer[func() time.Time]
+	cfg    Config
+	api    *http.ServeMux
+	clock  atomic.Pointer[func() time.Time]
+	legacy atomic.Bool // Config.LegacyErrorStatus, switchable
+	strict atomic.Bool // Config.StrictRotation, switchable
 
 	mu       sync.Mutex
 	clients  map[string]*client
@@ -201,9 +285,13 @@ type client struct {
 	redirects  []string
 }
 
+// hasRedirect reports whether uri is a redirect URI registered for c, as
+// Doorkeeper's URIChecker.valid_for_authorization? decides
+// (lib/doorkeeper/oauth/helpers/uri_checker.rb): see redirectMatches. In
+// particular a loopback IP literal matches on any port (RFC 8252 §7.3).
 func (c *client) hasRedirect(uri string) bool {
 	for _, r := range c.redirects {
-		if r == uri {
+		if redirectMatches(uri, r) {
 			return true
 		}
 	}
@@ -233,8 +321,12 @@ func New(cfg Config) *Server {
 	if cfg.AccountID == "" {
 		cfg.AccountID = "sandbox"
 	}
+	if cfg.ImmediateRefreshRevocation {
+		cfg.StrictRotation = true
+	}
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
 	cfg.DefaultScopes = append([]string(nil), cfg.DefaultScopes...)
+	cfg.RateLimitHeaders = append([]string(nil), cfg.RateLimitHeaders...)
 	s := &Server{
 		cfg:      cfg,
 		api:      http.NewServeMux(),
@@ -246,6 +338,8 @@ func New(cfg Config) *Server {
 	}
 	now := time.Now
 	s.clock.Store(&now)
+	s.legacy.Store(cfg.LegacyErrorStatus)
+	s.strict.Store(cfg.StrictRotation)
 	s.api.HandleFunc(APIPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such API route"})
 	})
@@ -257,8 +351,23 @@ func (s *Server) Config() Config {
 	c := s.cfg
 	c.Scopes = append([]string(nil), c.Scopes...)
 	c.DefaultScopes = append([]string(nil), c.DefaultScopes...)
+	c.RateLimitHeaders = append([]string(nil), c.RateLimitHeaders...)
+	c.LegacyErrorStatus = s.legacy.Load()
+	c.StrictRotation = s.strict.Load()
+	c.ImmediateRefreshRevocation = c.StrictRotation
 	return c
 }
+
+// SetLegacyErrorStatus switches Config.LegacyErrorStatus of a running
+// simulator: a provider's simulator comes configured, and a test that checks
+// a client against Doorkeeper before and after 5.1.0 switches it.
+func (s *Server) SetLegacyErrorStatus(legacy bool) { s.legacy.Store(legacy) }
+
+// SetStrictRotation switches Config.StrictRotation of a running simulator,
+// for a test that checks a client against both of Doorkeeper's rotation
+// modes. Rows issued before keep the mode they were issued under: a row
+// that remembers its predecessor still revokes it at its first use.
+func (s *Server) SetStrictRotation(strict bool) { s.strict.Store(strict) }
 
 // Endpoint returns the simulator's endpoints when it is served at base
 // (scheme://host[:port], with or without a trailing slash). RevokeURL is set
@@ -277,9 +386,10 @@ func (s *Server) Endpoint(base string) driver.Endpoint {
 	return e
 }
 
-// AddClient registers an application. A redirect_uri must equal one of
-// redirectURIs exactly; OOBRedirectURI is allowed when registered. Adding an
-// id again replaces the client.
+// AddClient registers an application. A redirect_uri must match one of
+// redirectURIs as Doorkeeper matches them (see redirectMatches: the same
+// URI, where a loopback IP literal may differ in its port); OOBRedirectURI is
+// allowed when registered. Adding an id again replaces the client.
 func (s *Server) AddClient(id, secret string, redirectURIs ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -304,8 +414,10 @@ func (s *Server) Stats() Stats {
 	return s.stats
 }
 
-// RevokeAll simulates the merchant uninstalling the app: every code and every
-// token of every grant dies (refresh → invalid_grant, API → 401).
+// RevokeAll simulates the merchant uninstalling the app, as Doorkeeper's
+// AccessToken.revoke_all_for and AccessGrant.revoke_all_for do
+// (lib/doorkeeper/models/access_token_mixin.rb): every code and every token
+// of every grant dies (refresh → invalid_grant, API → 401).
 func (s *Server) RevokeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

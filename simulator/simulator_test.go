@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,10 +216,19 @@ func (h *harness) api(tok string) answer {
 	return a
 }
 
+// oauthErr is the answer's error: its JSON error field, or for an empty
+// body (Doorkeeper's API refusals) the error of its WWW-Authenticate header.
 func oauthErr(a answer) string {
-	s, _ := a.Body["error"].(string)
-	return s
+	if s, ok := a.Body["error"].(string); ok {
+		return s
+	}
+	if m := wwwAuthError.FindStringSubmatch(a.Header.Get("WWW-Authenticate")); m != nil {
+		return m[1]
+	}
+	return ""
 }
+
+var wwwAuthError = regexp.MustCompile(`\berror="([^"]*)"`)
 
 type outcome struct {
 	Status int
@@ -324,13 +335,16 @@ func TestAuthorizeValidation(t *testing.T) {
 		{"unknown client is not redirected", url.Values{"client_id": {"nobody"}}, false, result{Err: "invalid_client"}},
 		{"missing client_id", url.Values{"client_id": nil}, false, result{Err: "invalid_request"}},
 		{"redirect_uri with a trailing slash", url.Values{"redirect_uri": {callback + "/"}}, false, result{Err: "invalid_redirect_uri"}},
-		{"redirect_uri on another port", url.Values{"redirect_uri": {"http://127.0.0.1:8081/callback"}}, false, result{Err: "invalid_redirect_uri"}},
+		// URIChecker.matches?: a loopback IP literal matches on any port (RFC 8252 §7.3).
+		{"loopback redirect_uri on another port", url.Values{"redirect_uri": {"http://127.0.0.1:8081/callback"}}, false,
+			result{Redirect: "http://127.0.0.1:8081/callback", Query: map[string]string{"code": "*", "state": "st-1"}}},
+		{"localhost is no loopback IP literal", url.Values{"redirect_uri": {"http://localhost:8080/callback"}}, false, result{Err: "invalid_redirect_uri"}},
 		{"redirect_uri of another client", url.Values{"redirect_uri": {"https://other.example/cb"}}, false, result{Err: "invalid_redirect_uri"}},
 		{"missing redirect_uri", url.Values{"redirect_uri": nil}, false, result{Err: "invalid_redirect_uri"}},
 		{"missing response_type", url.Values{"response_type": nil}, false,
 			result{Redirect: callback, Query: map[string]string{"error": "invalid_request", "error_description": "*", "state": "st-1"}}},
-		{"implicit grant", url.Values{"response_type": {"token"}}, false,
-			result{Redirect: callback, Query: map[string]string{"error": "unsupported_response_type", "error_description": "*", "state": "st-1"}}},
+		{"implicit grant", url.Values{"response_type": {"token"}}, false, // in the fragment: PreAuthorization#response_on_fragment?
+			result{Redirect: callback + "#error=unsupported_response_type&error_description=The+authorization+server+does+not+support+this+response+type.&state=st-1", Query: map[string]string{}}},
 		{"unknown scope", url.Values{"scope": {"read_store read_everything"}}, false,
 			result{Redirect: callback, Query: map[string]string{"error": "invalid_scope", "error_description": "*", "state": "st-1"}}},
 		{"scopes joined by commas", url.Values{"scope": {"read_store,read_orders"}}, false,
@@ -472,7 +486,7 @@ func TestConsentPage(t *testing.T) {
 	})
 	t.Run("bad client gets an error page, not a redirect", func(t *testing.T) {
 		resp, page := get(h.authorizeURL(url.Values{"client_id": {"nobody"}}))
-		if resp.StatusCode != 400 || resp.Header.Get("Location") != "" || !strings.Contains(page, "invalid_client") {
+		if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || !strings.Contains(page, "invalid_client") { // Doorkeeper's error page is a 200
 			t.Errorf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
@@ -496,6 +510,10 @@ func TestConsentPage(t *testing.T) {
 }
 
 func TestExchange(t *testing.T) {
+	basicOnly := jumpsellerLike()
+	basicOnly.TokenAuth = driver.Basic
+	legacy := jumpsellerLike()
+	legacy.LegacyErrorStatus = true
 	tests := []struct {
 		name   string
 		cfg    simulator.Config
@@ -504,35 +522,54 @@ func TestExchange(t *testing.T) {
 		wantIn string
 	}{
 		{"good", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) { return nil, nil }, outcome{200, ""}, ""},
-		{"client credentials in Basic", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
+		{"Basic refused where the body is documented", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"client_id": nil, "client_secret": nil}, func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }
-		}, outcome{200, ""}, ""},
+		}, outcome{401, "invalid_client"}, "HTTP Basic"},
 		{"Basic and body at once", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return nil, func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }
-		}, outcome{400, "invalid_request"}, "more than one mechanism"},
+		}, outcome{401, "invalid_client"}, "HTTP Basic"},
+		{"Basic where Basic is documented", basicOnly, func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"client_id": nil, "client_secret": nil}, func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }
+		}, outcome{200, ""}, ""},
+		{"Basic with the same client_id in the body", basicOnly, func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"client_secret": nil}, func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }
+		}, outcome{200, ""}, ""},
+		{"body refused where Basic is documented", basicOnly, func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return nil, nil
+		}, outcome{401, "invalid_client"}, "client_secret is in the request body"},
 		{"wrong secret", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"client_secret": {"nope"}}, nil
 		}, outcome{401, "invalid_client"}, ""},
 		{"no credentials", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"client_id": nil, "client_secret": nil}, nil
-		}, outcome{401, "invalid_client"}, ""},
-		{"modern status for invalid_grant", func() simulator.Config { c := jumpsellerLike(); c.ModernErrorStatus = true; return c }(),
-			func(h *harness, c string) (url.Values, func(*http.Request)) {
-				return url.Values{"code": {"bogus"}}, nil
-			},
-			outcome{400, "invalid_grant"}, ""},
+		}, outcome{401, "invalid_client"}, "required in the request body"},
 		{"unknown code", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"code": {"bogus"}}, nil
+		}, outcome{400, "invalid_grant"}, ""},
+		{"legacy status for invalid_grant", legacy, func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"code": {"bogus"}}, nil
 		}, outcome{401, "invalid_grant"}, ""},
+		{"legacy status for invalid_request", legacy, func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"redirect_uri": nil}, nil
+		}, outcome{401, "invalid_request"}, "redirect_uri"},
 		{"other redirect_uri", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"redirect_uri": {simulator.OOBRedirectURI}}, nil
-		}, outcome{401, "invalid_grant"}, "redirect_uri"},
+		}, outcome{400, "invalid_grant"}, "redirect_uri"},
+		{"loopback redirect_uri on another port", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"redirect_uri": {"http://127.0.0.1:53117/callback"}}, nil
+		}, outcome{200, ""}, ""},
+		{"loopback redirect_uri on another path", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"redirect_uri": {"http://127.0.0.1:8080/other"}}, nil
+		}, outcome{400, "invalid_grant"}, "redirect_uri"},
 		{"missing redirect_uri", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"redirect_uri": nil}, nil
 		}, outcome{400, "invalid_request"}, "redirect_uri"},
+		{"missing redirect_uri before client authentication", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
+			return url.Values{"redirect_uri": nil, "client_secret": {"nope"}}, nil
+		}, outcome{400, "invalid_request"}, "redirect_uri"},
 		{"another client's code", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"client_id": {"client-2"}, "client_secret": {"secret-2"}}, nil
-		}, outcome{401, "invalid_grant"}, ""},
+		}, outcome{400, "invalid_grant"}, ""},
 		{"code at its last second", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			h.clock.Advance(600 * time.Second)
 			return nil, nil
@@ -540,16 +577,16 @@ func TestExchange(t *testing.T) {
 		{"expired code", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			h.clock.Advance(601 * time.Second)
 			return nil, nil
-		}, outcome{401, "invalid_grant"}, "expired"},
+		}, outcome{400, "invalid_grant"}, "expired"},
 		{"reused code revokes what it issued", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			if a := h.exchange(c); a.Status != 200 {
 				h.t.Fatalf("first exchange: %s", a.Raw)
 			}
 			return nil, nil
-		}, outcome{401, "invalid_grant"}, "already used"},
+		}, outcome{400, "invalid_grant"}, "already used"},
 		{"unsupported grant", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"grant_type": {"password"}}, nil
-		}, outcome{401, "unsupported_grant_type"}, ""},
+		}, outcome{400, "unsupported_grant_type"}, ""},
 		{"missing grant_type", jumpsellerLike(), func(h *harness, c string) (url.Values, func(*http.Request)) {
 			return url.Values{"grant_type": nil}, nil
 		}, outcome{400, "invalid_request"}, "grant_type"},
@@ -579,8 +616,14 @@ func TestExchange(t *testing.T) {
 				if ct := a.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 					t.Errorf("Content-Type = %q", ct)
 				}
-				if tt.want.Status == 401 && !strings.Contains(a.Header.Get("WWW-Authenticate"), `error="`+tt.want.Error+`"`) {
+				// ErrorResponse#headers: every error carries WWW-Authenticate.
+				if !strings.Contains(a.Header.Get("WWW-Authenticate"), `Bearer realm="Doorkeeper", error="`+tt.want.Error+`"`) {
 					t.Errorf("WWW-Authenticate = %q", a.Header.Get("WWW-Authenticate"))
+				}
+				for k, want := range map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"} {
+					if got := a.Header.Get(k); got != want {
+						t.Errorf("%s = %q, want %q", k, got, want)
+					}
 				}
 			}
 		})
@@ -596,7 +639,7 @@ func TestCodeReuseRevokesTokens(t *testing.T) {
 		t.Fatalf("second exchange: %s", again.Raw)
 	}
 	got := []outcome{outcomeOf(h.api(at)), outcomeOf(h.refresh(rt))}
-	want := []outcome{{401, "invalid_token"}, {401, "invalid_grant"}}
+	want := []outcome{{401, "invalid_token"}, {400, "invalid_grant"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tokens of a replayed code (-want +got):\n%s", diff)
 	}
@@ -639,7 +682,8 @@ func TestTokenAnswer(t *testing.T) {
 			if diff := cmp.Diff(tt.want, a.Body); diff != "" {
 				t.Errorf("token answer (-want +got):\n%s", diff)
 			}
-			for k, want := range map[string]string{"Cache-Control": "no-store, no-cache", "Pragma": "no-cache", "Content-Type": "application/json; charset=utf-8"} {
+			// TokenResponse#headers (lib/doorkeeper/oauth/token_response.rb, 5.5).
+			for k, want := range map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache", "Content-Type": "application/json; charset=utf-8"} {
 				if got := a.Header.Get(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
@@ -658,13 +702,14 @@ type step struct {
 
 func TestRotation(t *testing.T) {
 	ok := outcome{200, ""}
-	grantErr := outcome{401, "invalid_grant"}
+	grantErr := outcome{400, "invalid_grant"}
 	tokenErr := outcome{401, "invalid_token"}
+	strict := func() simulator.Config { c := jumpsellerLike(); c.StrictRotation = true; return c }
 	tests := []struct {
-		name         string
-		cfg          func() simulator.Config
-		steps        []step
-		wantFamilies int
+		name      string
+		cfg       func() simulator.Config
+		steps     []step
+		wantReuse int // Stats.RevokedReuse
 	}{
 		{"refresh rotates", jumpsellerLike, []step{
 			{do: "refresh", arg: 0, want: ok},
@@ -673,42 +718,44 @@ func TestRotation(t *testing.T) {
 		}, 0},
 		{"replay before the new access token is used", jumpsellerLike, []step{
 			{do: "refresh", arg: 0, want: ok}, // pair 1
-			{do: "refresh", arg: 0, want: ok}, // pair 2: pair 1 is revoked, unused
-			{do: "api", arg: 1, want: tokenErr},
-			{do: "api", arg: 2, want: ok},
+			{do: "refresh", arg: 0, want: ok}, // pair 2: pair 1 stays valid, as in Doorkeeper
+			{do: "api", arg: 2, want: ok},     // revokes pair 0, nothing else
+			{do: "api", arg: 1, want: ok},
+			{do: "refresh", arg: 0, want: grantErr},
 			{do: "refresh", arg: 2, want: ok},
-		}, 0},
+			{do: "refresh", arg: 1, want: ok},
+		}, 1},
 		{"old access token lives until the new one is used", jumpsellerLike, []step{
 			{do: "refresh", arg: 0, want: ok},
 			{do: "api", arg: 0, want: ok},
 			{do: "api", arg: 1, want: ok},
 			{do: "api", arg: 0, want: tokenErr}, // its row was revoked with its refresh token
 		}, 0},
-		{"replay after the new access token is used revokes the family", jumpsellerLike, []step{
+		{"reuse after the new access token is used: invalid_grant, nothing else revoked", jumpsellerLike, []step{
 			{do: "refresh", arg: 0, want: ok},
 			{do: "api", arg: 1, want: ok},
 			{do: "refresh", arg: 0, want: grantErr},
-			{do: "api", arg: 1, want: tokenErr},
-			{do: "refresh", arg: 1, want: grantErr},
-		}, 1},
-		{"presenting the superseded unused pair revokes the family", jumpsellerLike, []step{
-			{do: "refresh", arg: 0, want: ok},
-			{do: "refresh", arg: 0, want: ok},
-			{do: "refresh", arg: 1, want: grantErr},
-			{do: "api", arg: 2, want: tokenErr},
-		}, 1},
-		{"reuse keeps the family when configured", func() simulator.Config { c := jumpsellerLike(); c.ReuseKeepsFamily = true; return c }, []step{
-			{do: "refresh", arg: 0, want: ok},
-			{do: "api", arg: 1, want: ok},
 			{do: "refresh", arg: 0, want: grantErr},
 			{do: "api", arg: 1, want: ok},
 			{do: "refresh", arg: 1, want: ok},
-		}, 0},
-		{"immediate revocation: no replay", func() simulator.Config { c := jumpsellerLike(); c.ImmediateRefreshRevocation = true; return c }, []step{
+		}, 2},
+		{"an expired new access token still completes the rotation", jumpsellerLike, []step{
 			{do: "refresh", arg: 0, want: ok},
-			{do: "api", arg: 0, want: tokenErr},
+			{do: "advance", dur: time.Hour + time.Second, want: ok},
+			{do: "api", arg: 1, want: tokenErr}, // OAuth::Token.authenticate revokes the previous row first
 			{do: "refresh", arg: 0, want: grantErr},
-			{do: "api", arg: 1, want: tokenErr},
+			{do: "refresh", arg: 1, want: ok},
+		}, 1},
+		{"strict: the used refresh token dies at once", strict, []step{
+			{do: "refresh", arg: 0, want: ok},
+			{do: "api", arg: 0, want: tokenErr}, // one row: its access token died with it
+			{do: "refresh", arg: 0, want: grantErr},
+			{do: "api", arg: 1, want: ok},
+			{do: "refresh", arg: 1, want: ok},
+		}, 1},
+		{"strict: the legacy field name still works", func() simulator.Config { c := jumpsellerLike(); c.ImmediateRefreshRevocation = true; return c }, []step{
+			{do: "refresh", arg: 0, want: ok},
+			{do: "refresh", arg: 0, want: grantErr},
 		}, 1},
 		{"access token expires", jumpsellerLike, []step{
 			{do: "advance", dur: time.Hour, want: ok},
@@ -728,7 +775,7 @@ func TestRotation(t *testing.T) {
 			{do: "revokeAll", want: ok},
 			{do: "api", arg: 1, want: tokenErr},
 			{do: "refresh", arg: 1, want: grantErr},
-		}, 0},
+		}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -765,14 +812,17 @@ func TestRotation(t *testing.T) {
 				}
 			}
 			st := h.srv.Stats()
-			if st.FamiliesRevoked != tt.wantFamilies || st.FailedRefreshes != failed {
-				t.Errorf("stats %+v, want FamiliesRevoked %d, FailedRefreshes %d", st, tt.wantFamilies, failed)
+			if st.RevokedReuse != tt.wantReuse || st.FailedRefreshes != failed || st.FamiliesRevoked != 0 {
+				t.Errorf("stats %+v, want RevokedReuse %d, FailedRefreshes %d, FamiliesRevoked 0", st, tt.wantReuse, failed)
 			}
 		})
 	}
 }
 
 func TestRefreshRequest(t *testing.T) {
+	refuses := jumpsellerLike()
+	refuses.RefreshRefusesRedirectURI = true
+	loopback := shoplineLike()
 	tests := []struct {
 		name   string
 		cfg    simulator.Config
@@ -780,13 +830,17 @@ func TestRefreshRequest(t *testing.T) {
 		want   outcome
 	}{
 		{"SHOPLINE with redirect_uri", shoplineLike(), url.Values{"redirect_uri": {callback}}, outcome{200, ""}},
+		{"SHOPLINE with the loopback redirect_uri on another port", loopback, url.Values{"redirect_uri": {"http://127.0.0.1:40001/callback"}}, outcome{200, ""}},
 		{"SHOPLINE without redirect_uri", shoplineLike(), url.Values{"redirect_uri": nil}, outcome{400, "invalid_request"}},
-		{"SHOPLINE with an unregistered redirect_uri", shoplineLike(), url.Values{"redirect_uri": {"https://evil.example/cb"}}, outcome{401, "invalid_grant"}},
-		{"Jumpseller ignores redirect_uri", jumpsellerLike(), url.Values{"redirect_uri": nil}, outcome{200, ""}},
-		{"another client", jumpsellerLike(), url.Values{"client_id": {"client-2"}, "client_secret": {"secret-2"}}, outcome{401, "invalid_grant"}},
+		{"SHOPLINE with an unregistered redirect_uri", shoplineLike(), url.Values{"redirect_uri": {"https://evil.example/cb"}}, outcome{400, "invalid_grant"}},
+		{"Doorkeeper ignores redirect_uri", jumpsellerLike(), url.Values{"redirect_uri": {"https://evil.example/cb"}}, outcome{200, ""}},
+		{"Jumpseller without redirect_uri", refuses, url.Values{"redirect_uri": nil}, outcome{200, ""}},
+		{"Jumpseller with redirect_uri", refuses, url.Values{"redirect_uri": {callback}}, outcome{400, "invalid_request"}},
+		{"another client", jumpsellerLike(), url.Values{"client_id": {"client-2"}, "client_secret": {"secret-2"}}, outcome{400, "invalid_grant"}},
 		{"wrong secret", jumpsellerLike(), url.Values{"client_secret": {"x"}}, outcome{401, "invalid_client"}},
+		{"unknown refresh token before the client", jumpsellerLike(), url.Values{"refresh_token": {"nope"}, "client_secret": {"x"}}, outcome{400, "invalid_grant"}},
 		{"narrower scope", jumpsellerLike(), url.Values{"scope": {"read_store"}}, outcome{200, ""}},
-		{"wider scope", jumpsellerLike(), url.Values{"scope": {"write_products"}}, outcome{401, "invalid_scope"}},
+		{"wider scope", jumpsellerLike(), url.Values{"scope": {"write_products"}}, outcome{400, "invalid_scope"}},
 		{"missing refresh_token", jumpsellerLike(), url.Values{"refresh_token": nil}, outcome{400, "invalid_request"}},
 	}
 	for _, tt := range tests {
@@ -915,40 +969,63 @@ func TestFaultTimes(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	basic := func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }
 	tests := []struct {
 		name      string
 		body      func(at, rt string) string
 		ctype     string
 		auth      func(r *http.Request)
+		before    func(h *harness)
 		want      outcome
 		wantAlive [2]bool // access token, refresh token still valid afterwards
 	}{
 		{"refresh token, Basic, JSON", func(at, rt string) string { return `{"token":"` + rt + `"}` }, "application/json",
-			func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }, outcome{200, ""}, [2]bool{false, false}},
+			basic, nil, outcome{200, ""}, [2]bool{false, false}},
 		{"access token", func(at, rt string) string { return `{"token":"` + at + `"}` }, "application/json",
-			func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }, outcome{200, ""}, [2]bool{false, false}},
+			basic, nil, outcome{200, ""}, [2]bool{false, false}},
+		{"token_type_hint is ignored (5.5)", func(at, rt string) string { return `{"token":"` + at + `","token_type_hint":"refresh_token"}` }, "application/json",
+			basic, nil, outcome{200, ""}, [2]bool{false, false}},
 		{"unknown token is still a 200", func(at, rt string) string { return `{"token":"nope"}` }, "application/json",
-			func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }, outcome{200, ""}, [2]bool{true, true}},
+			basic, nil, outcome{200, ""}, [2]bool{true, true}},
+		{"no token is a 200", func(at, rt string) string { return `{}` }, "application/json",
+			basic, nil, outcome{200, ""}, [2]bool{true, true}},
+		// TokensController#revoke_token: "token.revoke if token&.accessible?"
+		// (5.8.1 revokes an expired row's refresh token).
+		{"a row whose access token expired is not revoked", func(at, rt string) string { return `{"token":"` + rt + `"}` }, "application/json",
+			basic, func(h *harness) { h.clock.Advance(15778476*time.Second + time.Second) }, outcome{200, ""}, [2]bool{false, true}},
 		{"credentials in the body are refused", func(at, rt string) string {
 			return `{"token":"` + rt + `","client_id":"` + clientID + `","client_secret":"` + clientSecret + `"}`
-		}, "application/json", nil, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
+		}, "application/json", nil, nil, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
+		{"no credentials", func(at, rt string) string { return `{"token":"` + rt + `"}` }, "application/json",
+			nil, nil, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
 		{"wrong secret", func(at, rt string) string { return `{"token":"` + rt + `"}` }, "application/json",
-			func(r *http.Request) { r.SetBasicAuth(clientID, "nope") }, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
+			func(r *http.Request) { r.SetBasicAuth(clientID, "nope") }, nil, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
 		{"another client's token", func(at, rt string) string { return `{"token":"` + rt + `"}` }, "application/json",
-			func(r *http.Request) { r.SetBasicAuth("client-2", "secret-2") }, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
+			func(r *http.Request) { r.SetBasicAuth("client-2", "secret-2") }, nil, outcome{403, "unauthorized_client"}, [2]bool{true, true}},
 		{"form body", func(at, rt string) string { return "token=" + rt }, "application/x-www-form-urlencoded",
-			func(r *http.Request) { r.SetBasicAuth(clientID, clientSecret) }, outcome{400, "invalid_request"}, [2]bool{true, true}},
+			basic, nil, outcome{400, "invalid_request"}, [2]bool{true, true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, shoplineLike())
 			at, rt := h.tokens()
+			if tt.before != nil {
+				tt.before(h)
+			}
 			a := h.do(simulator.RevokePath, tt.ctype, tt.body(at, rt), tt.auth)
 			if diff := cmp.Diff(tt.want, outcomeOf(a)); diff != "" {
 				t.Fatalf("mismatch (-want +got):\n%s\n%s", diff, a.Raw)
 			}
-			if tt.want.Status == 200 && a.Raw != "{}" {
-				t.Errorf("body %q, want {}", a.Raw)
+			switch tt.want.Status {
+			case 200:
+				if a.Raw != "{}" {
+					t.Errorf("body %q, want {}", a.Raw)
+				}
+			case 403:
+				want := `{"error":"unauthorized_client","error_description":"You are not authorized to revoke this token"}`
+				if a.Raw != want || a.Header.Get("WWW-Authenticate") != "" {
+					t.Errorf("403 body %s (WWW-Authenticate %q), want %s and none", a.Raw, a.Header.Get("WWW-Authenticate"), want)
+				}
 			}
 			alive := [2]bool{h.srv.ValidAccessToken(at), h.srv.ValidRefreshToken(rt)}
 			if diff := cmp.Diff(tt.wantAlive, alive); diff != "" {
@@ -956,6 +1033,25 @@ func TestRevoke(t *testing.T) {
 			}
 		})
 	}
+	t.Run("one row only", func(t *testing.T) {
+		h := newHarness(t, shoplineLike())
+		_, rt0 := h.tokens()
+		r := h.refresh(rt0)
+		at1, rt1 := r.Body["access_token"].(string), r.Body["refresh_token"].(string)
+		a := h.do(simulator.RevokePath, "application/json", `{"token":"`+rt1+`"}`, basic)
+		if a.Status != 200 {
+			t.Fatalf("revoke: %d %s", a.Status, a.Raw)
+		}
+		// The new row is dead; its predecessor was never superseded by a use
+		// of the new access token, so it lives on.
+		got := [3]bool{h.srv.ValidAccessToken(at1), h.srv.ValidRefreshToken(rt1), h.srv.ValidRefreshToken(rt0)}
+		if diff := cmp.Diff([3]bool{false, false, true}, got); diff != "" {
+			t.Errorf("alive after revoking the new row: access, refresh, previous refresh (-want +got):\n%s", diff)
+		}
+		if st := h.srv.Stats(); st.FamiliesRevoked != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 	t.Run("not served without Config.Revoke", func(t *testing.T) {
 		h := newHarness(t, jumpsellerLike())
 		if a := h.do(simulator.RevokePath, "application/x-www-form-urlencoded", "token=x", nil); a.Status != 404 {
@@ -987,9 +1083,16 @@ func TestTokenInfo(t *testing.T) {
 	if diff := cmp.Diff(want, get(at).Body); diff != "" {
 		t.Errorf("token info (-want +got):\n%s", diff)
 	}
-	bad := get("nope")
-	if diff := cmp.Diff(outcome{401, "invalid_token"}, outcomeOf(bad)); diff != "" || !strings.Contains(bad.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-		t.Errorf("unknown token (-want +got):\n%s (WWW-Authenticate %q)", diff, bad.Header.Get("WWW-Authenticate"))
+	// TokenInfoController#show: InvalidTokenResponse.new, whose reason is
+	// always unknown and whose body carries its state.
+	h.clock.Advance(15778476 * time.Second)
+	for _, tok := range []string{"nope", at} {
+		bad := get(tok)
+		want := map[string]any{"error": "invalid_token", "error_description": "The access token is invalid", "state": "unauthorized"}
+		if diff := cmp.Diff(want, bad.Body); diff != "" || bad.Status != 401 ||
+			bad.Header.Get("WWW-Authenticate") != `Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid"` {
+			t.Errorf("token %.8s: %d (-want +got):\n%s (WWW-Authenticate %q)", tok, bad.Status, diff, bad.Header.Get("WWW-Authenticate"))
+		}
 	}
 }
 
@@ -1002,22 +1105,23 @@ func TestAPI(t *testing.T) {
 	h := newHarness(t, cfg)
 	at, _ := h.tokens()
 	tests := []struct {
-		name    string
-		path    string
-		auth    string
-		ua      *string
-		want    int
-		wantErr string
+		name     string
+		path     string
+		auth     string
+		ua       *string
+		want     int
+		wantErr  string
+		wantDesc string // of WWW-Authenticate, for a 401
 	}{
-		{"valid", "/api/v1/ping", "Bearer " + at, nil, 200, ""},
-		{"scheme in lower case", "/api/v1/ping", "bearer " + at, nil, 200, ""},
-		{"no token", "/api/v1/ping", "", nil, 401, "invalid_token"},
-		{"unknown token", "/api/v1/ping", "Bearer nope", nil, 401, "invalid_token"},
-		{"Basic instead of Bearer", "/api/v1/ping", "Basic " + at, nil, 401, "invalid_token"},
-		{"no User-Agent", "/api/v1/ping", "Bearer " + at, ptr(""), 400, "invalid_request"},
-		{"Go's default User-Agent", "/api/v1/ping", "Bearer " + at, ptr("Go-http-client/1.1"), 400, "invalid_request"},
-		{"unknown route", "/api/v1/nothing", "Bearer " + at, nil, 404, "not_found"},
-		{"hook answers", "/api/v1/ping?block=1", "Bearer " + at, nil, 200, ""},
+		{"valid", "/api/v1/ping", "Bearer " + at, nil, 200, "", ""},
+		{"scheme in lower case", "/api/v1/ping", "bearer " + at, nil, 200, "", ""},
+		{"no token", "/api/v1/ping", "", nil, 401, "invalid_token", "The access token is invalid"},
+		{"unknown token", "/api/v1/ping", "Bearer nope", nil, 401, "invalid_token", "The access token is invalid"},
+		{"Basic instead of Bearer", "/api/v1/ping", "Basic " + at, nil, 401, "invalid_token", "The access token is invalid"},
+		{"no User-Agent", "/api/v1/ping", "Bearer " + at, ptr(""), 400, "invalid_request", ""},
+		{"Go's default User-Agent", "/api/v1/ping", "Bearer " + at, ptr("Go-http-client/1.1"), 400, "invalid_request", ""},
+		{"unknown route", "/api/v1/nothing", "Bearer " + at, nil, 404, "not_found", ""},
+		{"hook answers", "/api/v1/ping?block=1", "Bearer " + at, nil, 200, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1039,8 +1143,16 @@ func TestAPI(t *testing.T) {
 			if a.Header.Get("X-Sim-Time") != "2023-11-14T22:13:20Z" {
 				t.Errorf("APIHook did not run with the simulator clock: %q", a.Header.Get("X-Sim-Time"))
 			}
-			if tt.want == 401 && !strings.Contains(a.Header.Get("WWW-Authenticate"), `Bearer realm="Doorkeeper", error="invalid_token"`) {
-				t.Errorf("WWW-Authenticate = %q", a.Header.Get("WWW-Authenticate"))
+			if tt.want == 401 {
+				// doorkeeper_render_error: InvalidTokenResponse's headers
+				// without Content-Type, and "head status".
+				want := `Bearer realm="Doorkeeper", error="invalid_token", error_description="` + tt.wantDesc + `"`
+				if got := a.Header.Get("WWW-Authenticate"); got != want {
+					t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+				}
+				if a.Raw != "" || a.Header.Get("Cache-Control") != "no-store" || a.Header.Get("Pragma") != "no-cache" {
+					t.Errorf("body %q, Cache-Control %q, Pragma %q: want an empty body, no-store, no-cache", a.Raw, a.Header.Get("Cache-Control"), a.Header.Get("Pragma"))
+				}
 			}
 		})
 	}
@@ -1122,5 +1234,51 @@ func TestConcurrency(t *testing.T) {
 	st := h.srv.Stats()
 	if st.Refreshes != 100 || st.APICalls != 900 || st.TokenRequests != 101 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestErrorStatus: Doorkeeper 5.1.0 and later answer invalid_client (and,
+// in 5.5 to 5.9, unauthorized_client) with 401 and every other error with
+// 400 (ErrorResponse#status, lib/doorkeeper/oauth/error_response.rb);
+// earlier versions answered 401 to everything. The error field is the same.
+func TestErrorStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		params url.Values
+		want   string
+		modern int
+	}{
+		{"invalid_request", url.Values{"grant_type": nil}, "invalid_request", 400},
+		{"unsupported_grant_type", url.Values{"grant_type": {"password"}}, "unsupported_grant_type", 400},
+		{"invalid_client", url.Values{"grant_type": {"refresh_token"}, "client_secret": {"nope"}}, "invalid_client", 401},
+		{"invalid_grant", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}, "invalid_grant", 400},
+		{"invalid_scope", url.Values{"grant_type": {"refresh_token"}, "scope": {"write_everything"}}, "invalid_scope", 400},
+	}
+	for _, legacy := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/legacy=%v", tt.name, legacy), func(t *testing.T) {
+				h := newHarness(t, jumpsellerLike())
+				h.srv.SetLegacyErrorStatus(legacy)
+				_, rt := h.tokens()
+				p := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+				for k, v := range tt.params {
+					if v == nil {
+						p.Del(k)
+					} else {
+						p[k] = v
+					}
+				}
+				want := outcome{tt.modern, tt.want}
+				if legacy {
+					want.Status = 401
+				}
+				if diff := cmp.Diff(want, outcomeOf(h.post(simulator.TokenPath, p))); diff != "" {
+					t.Errorf("mismatch (-want +got):\n%s", diff)
+				}
+				if h.srv.Config().LegacyErrorStatus != legacy {
+					t.Errorf("Config().LegacyErrorStatus = %v, want %v", !legacy, legacy)
+				}
+			})
+		}
 	}
 }

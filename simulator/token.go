@@ -19,9 +19,11 @@ import (
 	"github.com/connector-go/connector/driver"
 )
 
-// A family is everything issued from one authorization: Doorkeeper has no
-// such record (each refresh creates an unrelated oauth_access_tokens row), the
-// simulator keeps it to revoke a whole grant when a refresh token is reused.
+// A family is everything issued from one authorization. Doorkeeper has no
+// such record (each refresh creates an unrelated oauth_access_tokens row) and
+// never revokes one when a refresh token is reused; the simulator keeps it
+// for RevokeAll (Doorkeeper's AccessToken.revoke_all_for, the app's
+// uninstallation) and for a replayed authorization code.
 type family struct {
 	clientID string
 	account  string
@@ -46,8 +48,6 @@ type record struct {
 	// (AccessTokenMixin#revoke_previous_refresh_token!, called from
 	// OAuth::Token.authenticate in lib/doorkeeper/oauth/token.rb).
 	parent *record
-	// child is the latest row issued for this row's refresh token.
-	child *record
 }
 
 // reason says why the access token is not usable now ("" when it is), in
@@ -68,13 +68,12 @@ var invalidTokenDescriptions = map[string]string{
 	"unknown": "The access token is invalid",
 }
 
-// Doorkeeper's descriptions (config/locales/en.yml).
+// Doorkeeper 5.5's descriptions (config/locales/en.yml).
 const (
 	descInvalidClient  = "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."
 	descInvalidGrant   = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
 	descUnsupported    = "The authorization grant type is not supported by the authorization server."
 	descInvalidScope   = "The requested scope is invalid, unknown, or malformed."
-	descMultipleAuth   = "The request utilizes more than one mechanism for authenticating the client."
 	descRevokeRefused  = "You are not authorized to revoke this token"
 	descAccessDenied   = "The resource owner or authorization server denied the request."
 	descInvalidRequest = "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed."
@@ -171,24 +170,38 @@ func parseBody(ctype string, body []byte, format driver.BodyFormat) (url.Values,
 	return nil, errors.New("the body must be " + want + ", not " + strconv.Quote(mt))
 }
 
-// clientCreds returns the credentials the request carries: in the body
-// (client_secret_post) or in a Basic header (client_secret_basic, RFC 6749
-// §2.3.1: form-encoded before base64). Both at once is an error, as in
-// Doorkeeper's Errors::MultipleClientAuthMethods.
-func clientCreds(r *http.Request, p url.Values) (id, secret, how string, err error) {
+// clientCredentials returns the client credentials of a request that
+// authenticates the one way the provider documents (want): client_id and
+// client_secret in the body (client_secret_post), or an HTTP Basic header
+// (client_secret_basic, RFC 6749 §2.3.1: form-encoded before base64). A
+// request that sends them the other way, or not at all, gets a problem to
+// report instead. Doorkeeper itself takes the Basic header if there is one,
+// else the body parameters (Client::Credentials.from_request with
+// client_credentials [:from_basic, :from_params], lib/doorkeeper/config.rb
+// and lib/doorkeeper/oauth/client/credentials.rb); the simulator is stricter
+// on purpose, so that a driver with the wrong authentication fails.
+func clientCredentials(r *http.Request, p url.Values, want driver.AuthStyle) (id, secret, problem string) {
 	bid, bsecret, basic := basicAuth(r)
 	_, hasID := p["client_id"]
 	_, hasSecret := p["client_secret"]
-	if basic && hasSecret {
-		return "", "", "", errors.New(descMultipleAuth)
+	if want == driver.Basic {
+		switch {
+		case hasSecret:
+			return "", "", "client_secret is in the request body, but this provider authenticates clients with HTTP Basic"
+		case !basic:
+			return "", "", "no HTTP Basic client authentication, which this provider requires"
+		case hasID && p.Get("client_id") != bid:
+			return "", "", "the body's client_id differs from the Basic one"
+		}
+		return bid, bsecret, ""
 	}
-	if basic {
-		return bid, bsecret, "basic", nil
+	switch {
+	case basic:
+		return "", "", "HTTP Basic client authentication, but this provider takes client_id and client_secret in the request body"
+	case !hasID || !hasSecret:
+		return "", "", "client_id and client_secret are required in the request body"
 	}
-	if hasID || hasSecret {
-		return p.Get("client_id"), p.Get("client_secret"), "body", nil
-	}
-	return "", "", "", nil
+	return p.Get("client_id"), p.Get("client_secret"), ""
 }
 
 func basicAuth(r *http.Request) (id, secret string, ok bool) {
@@ -227,37 +240,49 @@ func (s *Server) authenticate(id, secret string) *client {
 	return c
 }
 
-// errorStatus is the status of an OAuth error answer; see
-// Config.ModernErrorStatus.
+// errorStatus is the status of an OAuth error answer of the token endpoint:
+// with Config.LegacyErrorStatus 401 for every error, as Doorkeeper before
+// 5.1.0 (ErrorResponse#status was ":unauthorized"); otherwise Doorkeeper
+// 5.5's ErrorResponse#status (lib/doorkeeper/oauth/error_response.rb): 401
+// for invalid_client and unauthorized_client, 400 for every other error
+// (InvalidRequestResponse#status is 400 too).
 func (s *Server) errorStatus(code string) int {
-	if s.cfg.ModernErrorStatus {
-		if code == "invalid_client" {
-			return http.StatusUnauthorized
-		}
-		return http.StatusBadRequest
+	if s.legacy.Load() {
+		return http.StatusUnauthorized
 	}
-	if code == "invalid_request" {
-		return http.StatusBadRequest
+	switch code {
+	case "invalid_client", "unauthorized_client":
+		return http.StatusUnauthorized
 	}
-	return http.StatusUnauthorized
+	return http.StatusBadRequest
 }
 
-// oauthError writes an RFC 6749 §5.2 error with Doorkeeper's headers
-// (ErrorResponse#headers in lib/doorkeeper/oauth/error_response.rb).
+// oauthError writes an RFC 6749 §5.2 error with Doorkeeper 5.5's headers
+// (ErrorResponse#headers in lib/doorkeeper/oauth/error_response.rb:
+// Cache-Control no-store, Pragma no-cache, WWW-Authenticate).
 func (s *Server) oauthError(w http.ResponseWriter, code, desc string) {
 	s.oauthErrorStatus(w, s.errorStatus(code), code, desc)
 }
 
 func (s *Server) oauthErrorStatus(w http.ResponseWriter, status int, code, desc string) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store, no-cache")
+	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("WWW-Authenticate", `Bearer realm="Doorkeeper", error="`+sanitizeAuthParam(code)+`", error_description="`+sanitizeAuthParam(desc)+`"`)
+	h.Set("WWW-Authenticate", authenticateInfo(code, desc))
 	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
+// authenticateInfo is ErrorResponse#authenticate_info: the WWW-Authenticate
+// value of an error, realm "Doorkeeper" (the realm option's default,
+// lib/doorkeeper/config.rb).
+func authenticateInfo(code, desc string) string {
+	return `Bearer realm="Doorkeeper", error="` + sanitizeAuthParam(code) + `", error_description="` + sanitizeAuthParam(desc) + `"`
+}
+
 // sanitizeAuthParam replaces characters RFC 6750 §3 forbids in error
-// attributes, as ErrorResponse#sanitize_error_values does.
+// attributes, as ErrorResponse#sanitize_error_values does since Doorkeeper
+// 5.9.1 (5.5 sends them as they are; the simulator's descriptions hold none
+// but a quoted parameter name could).
 func sanitizeAuthParam(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == 0x20 || r == 0x21 || r >= 0x23 && r <= 0x5B || r >= 0x5D && r <= 0x7E {
@@ -274,7 +299,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// serveToken is POST /oauth/token.
+// serveToken is POST /oauth/token (TokensController#create).
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte, f *Fault) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -295,11 +320,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte,
 		}
 		s.oauthError(w, code, desc)
 	}
-	id, secret, _, err := clientCreds(r, p)
-	if err != nil {
-		fail("invalid_request", err.Error())
-		return
-	}
+	// Request.token_strategy (lib/doorkeeper/request.rb) picks the grant
+	// before anything else is looked at.
 	if grant == "" {
 		fail("invalid_request", missingParam("grant_type"))
 		return
@@ -308,21 +330,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte,
 		fail("unsupported_grant_type", descUnsupported)
 		return
 	}
+	creds := tokenCreds{}
+	creds.id, creds.secret, creds.problem = clientCredentials(r, p, s.cfg.TokenAuth)
 
 	now := s.now()
 	s.mu.Lock()
-	c := s.authenticate(id, secret)
-	if c == nil {
-		s.mu.Unlock()
-		fail("invalid_client", descInvalidClient)
-		return
-	}
 	var rec *record
 	var code, desc string
 	if grant == "authorization_code" {
-		rec, code, desc = s.exchangeLocked(c, p, now)
+		rec, code, desc = s.exchangeLocked(creds, p, now)
 	} else {
-		rec, code, desc = s.refreshLocked(c, p, now)
+		rec, code, desc = s.refreshLocked(creds, p, now)
 	}
 	var answer []byte
 	if rec != nil {
@@ -334,19 +352,48 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte,
 		fail(code, desc)
 		return
 	}
+	// TokenResponse#headers (lib/doorkeeper/oauth/token_response.rb, 5.5).
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store, no-cache")
+	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(answer)
 }
 
+// tokenCreds is what a token request says about its client.
+type tokenCreds struct {
+	id, secret string
+	problem    string // why the request does not authenticate as the provider documents
+}
+
+// clientLocked authenticates the client of a token request: a request that
+// does not authenticate the documented way, or whose credentials are wrong,
+// is invalid_client. Called with s.mu held.
+func (s *Server) clientLocked(creds tokenCreds) (*client, string) {
+	if creds.problem != "" {
+		return nil, descInvalidClient + " (" + creds.problem + ")"
+	}
+	if c := s.authenticate(creds.id, creds.secret); c != nil {
+		return c, ""
+	}
+	return nil, descInvalidClient
+}
+
 // exchangeLocked runs the authorization_code grant in the order of
-// Doorkeeper's AuthorizationCodeRequest validations: params, client, grant,
-// redirect_uri, then grant_accessible (a reused code revokes what it issued,
-// RFC 6749 §10.5). Called with s.mu held.
-func (s *Server) exchangeLocked(c *client, p url.Values, now time.Time) (*record, string, string) {
+// Doorkeeper 5.5 (lib/doorkeeper/request/authorization_code.rb, then
+// AuthorizationCodeRequest in lib/doorkeeper/oauth/authorization_code_request.rb):
+// code present, redirect_uri present, client, grant (unknown or another
+// client's), redirect_uri (URIChecker.valid_for_authorization?, see
+// redirectMatches), then whether the code is still accessible. (5.5 checks
+// accessibility with the grant, before redirect_uri; the simulator checks it
+// last, as Doorkeeper 6's validate :grant_accessible does, so that only a
+// caller who proves possession of the code triggers what follows.)
+//
+// Unlike Doorkeeper 5.5, which only refuses a used code, the simulator also
+// revokes the tokens the code was exchanged for (RFC 6749 §10.5). Called
+// with s.mu held.
+func (s *Server) exchangeLocked(creds tokenCreds, p url.Values, now time.Time) (*record, string, string) {
 	codeParam, redirect := p.Get("code"), p.Get("redirect_uri")
 	switch {
 	case codeParam == "":
@@ -354,11 +401,15 @@ func (s *Server) exchangeLocked(c *client, p url.Values, now time.Time) (*record
 	case redirect == "":
 		return nil, "invalid_request", missingParam("redirect_uri")
 	}
+	c, why := s.clientLocked(creds)
+	if c == nil {
+		return nil, "invalid_client", why
+	}
 	ac := s.codes[codeParam]
 	switch {
 	case ac == nil || ac.clientID != c.id:
 		return nil, "invalid_grant", descInvalidGrant
-	case ac.redirectURI != redirect:
+	case !redirectMatches(redirect, ac.redirectURI):
 		return nil, "invalid_grant", "The redirect_uri does not match the one the authorization code was issued for. " + descInvalidGrant
 	case ac.used:
 		if ac.fam != nil && !ac.fam.revoked {
@@ -378,43 +429,54 @@ func (s *Server) exchangeLocked(c *client, p url.Values, now time.Time) (*record
 	return rec, "", ""
 }
 
-// refreshLocked runs the refresh_token grant in the order of Doorkeeper's
-// RefreshTokenRequest (lib/doorkeeper/oauth/refresh_token_request.rb):
-// token presence, token (unknown or revoked → invalid_grant), client match,
-// scope. The client was authenticated before, so that a stranger cannot
-// revoke a family by presenting a stolen token. Called with s.mu held.
-func (s *Server) refreshLocked(c *client, p url.Values, now time.Time) (*record, string, string) {
+// refreshLocked runs the refresh_token grant in the order of Doorkeeper
+// 5.5's RefreshTokenRequest (lib/doorkeeper/oauth/refresh_token_request.rb):
+// token present (invalid_request), token known and not revoked
+// (invalid_grant), client (invalid_client), client match (invalid_grant),
+// scope (invalid_scope). The provider's own rules come where they fit:
+// SHOPLINE's redirect_uri before the lookup, its refresh-token expiry after
+// the client match.
+//
+// Then, as before_successful_response does under the row's lock, a new row
+// is issued and, under Config.StrictRotation, the old one revoked; by
+// default (the previous_refresh_token column) the new row remembers the old
+// one, which useAccess revokes at the new access token's first use. A
+// revoked refresh token is refused and revokes nothing else. Called with
+// s.mu held (the simulator's row lock).
+func (s *Server) refreshLocked(creds tokenCreds, p url.Values, now time.Time) (*record, string, string) {
 	rt := p.Get("refresh_token")
 	if rt == "" {
 		return nil, "invalid_request", missingParam("refresh_token")
 	}
-	if s.cfg.RefreshRequiresRedirectURI {
-		redirect := p.Get("redirect_uri")
-		if redirect == "" {
-			return nil, "invalid_request", missingParam("redirect_uri")
-		}
-		if !c.hasRedirect(redirect) {
-			return nil, "invalid_grant", "The redirect_uri is not registered for this client. " + descInvalidGrant
-		}
+	redirect, hasRedirect := p["redirect_uri"]
+	switch {
+	case s.cfg.RefreshRefusesRedirectURI && hasRedirect:
+		return nil, "invalid_request", descInvalidRequest + " (this provider's refresh request takes no redirect_uri)"
+	case s.cfg.RefreshRequiresRedirectURI && (!hasRedirect || redirect[0] == ""):
+		return nil, "invalid_request", missingParam("redirect_uri")
 	}
 	old := s.byRefres[rt]
-	switch {
-	case old == nil || old.fam.clientID != c.id:
+	if old == nil {
 		return nil, "invalid_grant", descInvalidGrant
-	case old.fam.revoked:
-		return nil, "invalid_grant", "The refresh token was revoked. " + descInvalidGrant
-	case old.revoked:
-		// RefreshTokenRequest: "raise Errors::InvalidGrantReuse if
-		// refresh_token.revoked?". Doorkeeper stops there; the simulator
-		// also revokes the grant (reuse of a revoked refresh token is the
-		// sign of a stolen or mishandled token).
-		if !s.cfg.ReuseKeepsFamily {
-			old.fam.revoked = true
-			s.stats.FamiliesRevoked++
-			return nil, "invalid_grant", "The refresh token was already used and revoked; every token of this grant is now revoked. " + descInvalidGrant
-		}
-		return nil, "invalid_grant", "The refresh token was already used and revoked. " + descInvalidGrant
-	case s.refreshExpired(old, now):
+	}
+	if old.revoked || old.fam.revoked {
+		// validate_token: "refresh_token.present? && !refresh_token.revoked?";
+		// under the lock, "raise Errors::InvalidGrantReuse if
+		// refresh_token.revoked?". Nothing else is revoked.
+		s.stats.RevokedReuse++
+		return nil, "invalid_grant", "The refresh token was revoked (used, superseded or revoked at /oauth/revoke). " + descInvalidGrant
+	}
+	c, why := s.clientLocked(creds)
+	if c == nil {
+		return nil, "invalid_client", why
+	}
+	if old.fam.clientID != c.id {
+		return nil, "invalid_grant", descInvalidGrant
+	}
+	if s.cfg.RefreshRequiresRedirectURI && !c.hasRedirect(redirect[0]) {
+		return nil, "invalid_grant", "The redirect_uri is not registered for this client. " + descInvalidGrant
+	}
+	if s.refreshExpired(old, now) {
 		return nil, "invalid_grant", "The refresh token expired (" + seconds(s.cfg.RefreshTTLAfterAccessExpiry) + " after its access token). " + descInvalidGrant
 	}
 	scopes := old.scopes
@@ -428,19 +490,15 @@ func (s *Server) refreshLocked(c *client, p url.Values, now time.Time) (*record,
 		scopes = req
 	}
 	var parent *record
-	if s.cfg.ImmediateRefreshRevocation {
-		old.revoked = true
+	if s.strict.Load() {
+		old.revoked = true // refresh_token.revoke unless refresh_token_revoked_on_use?
 	} else {
-		// The previous refresh token stays valid until the new access
-		// token is used. Replaying it before then issues a new pair and
-		// revokes the unused one, with whatever was issued from it.
-		for x := old.child; x != nil; x = x.child {
-			x.revoked = true
-		}
+		// attributes[:previous_refresh_token] = refresh_token.refresh_token.
+		// A replay before the new access token is used issues yet another
+		// row and leaves the unused one valid, as Doorkeeper does.
 		parent = old
 	}
 	rec := s.newRecordLocked(old.fam, scopes, parent, now)
-	old.child = rec
 	s.stats.Refreshes++
 	return rec, "", ""
 }
@@ -558,9 +616,12 @@ func bearer(r *http.Request) string {
 }
 
 // useAccess authenticates an access token presented at the API or token info
-// and counts it as used: as OAuth::Token.authenticate does, the first use
-// revokes the previous refresh token (and its row). It returns the record and
-// "" or the reason it is refused. Called without s.mu.
+// as OAuth::Token.authenticate does (lib/doorkeeper/oauth/token.rb): a token
+// that is found counts as used, and its row's previous refresh token (the
+// whole previous row) is revoked (AccessTokenMixin#revoke_previous_refresh_token!,
+// lib/doorkeeper/models/access_token_mixin.rb) before its own validity is
+// judged, as Doorkeeper does. It returns the record and "" or the reason the
+// token is refused. Called without s.mu.
 func (s *Server) useAccess(tok string) (*record, Grant, string) {
 	now := s.now()
 	s.mu.Lock()
@@ -569,26 +630,38 @@ func (s *Server) useAccess(tok string) (*record, Grant, string) {
 	if tok == "" || rec == nil {
 		return nil, Grant{}, "unknown"
 	}
-	if why := rec.reason(now); why != "" {
-		return nil, Grant{}, why
-	}
 	if rec.parent != nil {
 		rec.parent.revoked = true
 		rec.parent = nil
 	}
+	if why := rec.reason(now); why != "" {
+		return nil, Grant{}, why
+	}
 	return rec, Grant{AccountID: rec.fam.account, Scopes: append([]string(nil), rec.scopes...), ClientID: rec.fam.clientID}, ""
 }
 
-// invalidToken writes Doorkeeper's InvalidTokenResponse.
+// invalidToken answers a request under /api/ whose token is missing,
+// unknown, expired or revoked as doorkeeper_authorize! does
+// (lib/doorkeeper/rails/helpers.rb, doorkeeper_render_error): 401 with
+// InvalidTokenResponse's headers but its Content-Type
+// (lib/doorkeeper/oauth/invalid_token_response.rb: WWW-Authenticate
+// Bearer realm="Doorkeeper", error="invalid_token", error_description by
+// reason; Cache-Control no-store; Pragma no-cache) and an empty body
+// ("head status").
 func (s *Server) invalidToken(w http.ResponseWriter, reason string) {
-	desc := invalidTokenDescriptions[reason]
 	h := w.Header()
-	h.Set("WWW-Authenticate", `Bearer realm="Doorkeeper", error="invalid_token", error_description="`+sanitizeAuthParam(desc)+`"`)
-	h.Set("Cache-Control", "no-store, no-cache")
-	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": desc})
+	h.Set("WWW-Authenticate", authenticateInfo("invalid_token", invalidTokenDescriptions[reason]))
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusUnauthorized)
 }
 
-// serveTokenInfo is GET /oauth/token/info: AccessTokenMixin#as_json.
+// serveTokenInfo is GET /oauth/token/info (TokenInfoController#show in
+// app/controllers/doorkeeper/token_info_controller.rb): the token as
+// AccessTokenMixin#as_json renders it, or, for a token that is not
+// accessible, InvalidTokenResponse.new: 401 with its headers and its JSON
+// body, whose reason is always "unknown" and whose state is "unauthorized".
 func (s *Server) serveTokenInfo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.TokenInfoCalls++
@@ -600,7 +673,12 @@ func (s *Server) serveTokenInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, g, why := s.useAccess(bearer(r))
 	if why != "" {
-		s.invalidToken(w, why)
+		desc := invalidTokenDescriptions["unknown"]
+		h := w.Header()
+		h.Set("WWW-Authenticate", authenticateInfo("invalid_token", desc))
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": desc, "state": "unauthorized"})
 		return
 	}
 	left := rec.created.Add(rec.ttl).Sub(s.now())
@@ -628,10 +706,27 @@ type TokenInfoApplication struct {
 	UID string `json:"uid"`
 }
 
-// serveRevoke is POST /oauth/revoke (RFC 7009), as Doorkeeper's
-// TokensController#revoke: an unknown token is a 200 {}, a client that does
-// not authenticate (or does not own the token) a 403 unauthorized_client.
-// Only Config.RevokeAuth is accepted as client authentication.
+// serveRevoke is POST /oauth/revoke (RFC 7009) as Doorkeeper 5.5's
+// TokensController#revoke (app/controllers/doorkeeper/tokens_controller.rb):
+//
+//   - a client that does not authenticate (validate_presence_of_client:
+//     server.client is nil) gets 403 {"error":"unauthorized_client",
+//     "error_description":"You are not authorized to revoke this token"},
+//     rendered as plain JSON, without WWW-Authenticate; the simulator also
+//     counts credentials sent other than as Config.RevokeAuth as none;
+//   - the token is looked up as an access token, then as a refresh token;
+//     5.5 ignores token_type_hint ("Doorkeeper does not use the
+//     token_type_hint logic"; 5.6.0 added it);
+//   - an unknown token is a 200 {};
+//   - a token of another client (authorized? compares the applications of a
+//     confidential client) is a 403 as above;
+//   - otherwise the token's row (its access token and its refresh token,
+//     Revocable#revoke in lib/doorkeeper/models/concerns/revocable.rb) is
+//     revoked, but only if its access token is still accessible ("token.revoke
+//     if token&.accessible?": neither expired nor revoked; 5.8.1 lets an
+//     expired row's refresh token be revoked), and the answer is 200 {}.
+//
+// Nothing else is revoked: not the previous row, not the rest of the grant.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -643,48 +738,27 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request, body []byte
 		s.oauthErrorStatus(w, http.StatusBadRequest, "invalid_request", descInvalidRequest+" ("+err.Error()+")")
 		return
 	}
-	id, secret, how, err := clientCreds(r, p)
-	if err != nil {
-		s.oauthErrorStatus(w, http.StatusBadRequest, "invalid_request", err.Error())
-		return
-	}
-	want := "body"
-	if s.cfg.RevokeAuth == driver.Basic {
-		want = "basic"
-	}
+	refused := map[string]string{"error": "unauthorized_client", "error_description": descRevokeRefused}
+	id, secret, problem := clientCredentials(r, p, s.cfg.RevokeAuth)
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.authenticate(id, secret)
-	if c == nil || how != want {
-		s.oauthErrorStatus(w, http.StatusForbidden, "unauthorized_client", descRevokeRefused)
+	if problem != "" || c == nil {
+		writeJSON(w, http.StatusForbidden, refused)
 		return
 	}
 	tok := p.Get("token")
-	// Like TokensController#revocable_token: the hint orders the lookup.
-	var rec *record
-	isRefresh := false
-	if p.Get("token_type_hint") == "refresh_token" {
-		if rec = s.byRefres[tok]; rec != nil {
-			isRefresh = true
-		} else {
-			rec = s.byAccess[tok]
-		}
-	} else if rec = s.byAccess[tok]; rec == nil {
-		if rec = s.byRefres[tok]; rec != nil {
-			isRefresh = true
-		}
+	rec := s.byAccess[tok]
+	if rec == nil {
+		rec = s.byRefres[tok]
 	}
 	if rec != nil && rec.fam.clientID != c.id {
-		s.oauthErrorStatus(w, http.StatusForbidden, "unauthorized_client", descRevokeRefused)
+		writeJSON(w, http.StatusForbidden, refused)
 		return
 	}
-	if rec != nil {
+	if rec != nil && rec.reason(now) == "" {
 		rec.revoked = true
-		if isRefresh {
-			// RFC 7009 §2.1: revoking a refresh token SHOULD also
-			// invalidate the access tokens of the same grant.
-			rec.fam.revoked = true
-		}
 	}
 	s.stats.Revokes++
 	writeJSON(w, http.StatusOK, struct{}{})

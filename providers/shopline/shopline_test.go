@@ -51,34 +51,6 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-func TestSpec(t *testing.T) {
-	want := &driver.Spec{
-		Name:        "shopline",
-		DisplayName: "SHOPLINE",
-		DocsURL:     "https://shopline-developers.readme.io/docs/get-started",
-		Endpoint: driver.Endpoint{
-			AuthURL:      "https://developers.shoplineapp.com/oauth/authorize",
-			TokenURL:     "https://developers.shoplineapp.com/oauth/token",
-			RevokeURL:    "https://developers.shoplineapp.com/oauth/revoke",
-			TokenInfoURL: "https://developers.shoplineapp.com/oauth/token/info",
-			APIBaseURL:   "https://open.shopline.io/v1/",
-		},
-		Token:                           driver.Request{Format: driver.JSON, Auth: driver.InBody},
-		Revoke:                          driver.Request{Format: driver.JSON, Auth: driver.Basic},
-		RefreshSendsRedirectURI:         true,
-		ScopeSeparator:                  " ",
-		DefaultLifetime:                 15778476 * time.Second,
-		CodeLifetime:                    600 * time.Second,
-		RefreshTokenLifetimeAfterExpiry: 24 * time.Hour,
-		RotatesRefreshTokens:            true,
-		RefreshReplaySafe:               true,
-		APIHeaders:                      http.Header{"User-Agent": {"connector-go/0.1.0 (+https://github.com/connector-go/connector)"}},
-	}
-	if diff := cmp.Diff(want, shopline.Provider.Spec()); diff != "" {
-		t.Errorf("Spec (-want +got):\n%s", diff)
-	}
-}
-
 type request struct {
 	Method, Path, ContentType, Accept string
 	Basic                             [2]string
@@ -393,6 +365,7 @@ func TestSimulatorRefusesWrongQuirks(t *testing.T) {
 		want   driver.Code
 	}{
 		{"form body", func(s *driver.Spec) { s.Token.Format = driver.Form }, "exchange", driver.InvalidConfig},
+		{"credentials in Basic", func(s *driver.Spec) { s.Token.Auth = driver.Basic }, "exchange", driver.InvalidClient},
 		{"refresh without redirect_uri", func(s *driver.Spec) { s.RefreshSendsRedirectURI = false }, "refresh", driver.InvalidConfig},
 		{"revoke with credentials in the body", func(s *driver.Spec) { s.Revoke.Auth = driver.InBody }, "revoke", driver.InvalidClient},
 		{"revoke as a form", func(s *driver.Spec) { s.Revoke.Format = driver.Form }, "revoke", driver.InvalidConfig},
@@ -439,30 +412,7 @@ func TestSimulatorRefusesWrongQuirks(t *testing.T) {
 	}
 }
 
-func TestSimulatorMatchesSpec(t *testing.T) {
-	spec := shopline.Provider.Spec()
-	cfg := shopline.NewSimulator().Config()
-	type quirks struct {
-		Format        driver.BodyFormat
-		TokenType     string
-		Lifetime      time.Duration
-		CodeTTL       time.Duration
-		RefreshAfter  time.Duration
-		SendScope     bool
-		AccountField  string
-		RedirectOnRT  bool
-		Revoke        bool
-		RevokeAuth    driver.AuthStyle
-		UserAgent     bool
-		AcceptsScopes int
-	}
-	want := quirks{driver.JSON, "Bearer", spec.DefaultLifetime, spec.CodeLifetime, spec.RefreshTokenLifetimeAfterExpiry,
-		true, "resource_owner_id", spec.RefreshSendsRedirectURI, spec.Endpoint.RevokeURL != "", spec.Revoke.Auth, true, 0}
-	got := quirks{cfg.TokenFormat, cfg.TokenType, cfg.AccessTTL, cfg.CodeTTL, cfg.RefreshTTLAfterAccessExpiry,
-		cfg.SendScope, cfg.AccountField, cfg.RefreshRequiresRedirectURI, cfg.Revoke, cfg.RevokeAuth, cfg.RequireUserAgent, len(cfg.Scopes)}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("simulator quirks (-want +got):\n%s", diff)
-	}
+func TestSimulatorMerchantID(t *testing.T) {
 	if len(shopline.SimulatorMerchant.ID) != 24 || strings.Trim(shopline.SimulatorMerchant.ID, "0123456789abcdef") != "" {
 		t.Errorf("merchant id %q is not 24 hex digits", shopline.SimulatorMerchant.ID)
 	}

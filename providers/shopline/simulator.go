@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"time"
 
+	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -36,13 +38,19 @@ type Merchant struct {
 	DefaultLanguageCode string `json:"default_language_code"`
 }
 
-// NewSimulator returns a simulator of SHOPLINE: JSON token bodies,
-// token_type "Bearer", six-month access tokens that are JWTs without exp,
-// scope and resource_owner_id in answers, 600 s codes, redirect_uri required
-// on refresh, refresh tokens that die a day after their access token,
-// POST /oauth/revoke (JSON, Basic), and an Open API that requires a
-// User-Agent: GET /api/v1/token/info and GET /api/v1/merchants. Any scope is
-// accepted. No client is registered: call AddClient.
+// NewSimulator returns a simulator of SHOPLINE: JSON token bodies with the
+// client's credentials in them, token_type "Bearer", six-month access tokens
+// that are JWTs without exp, scope and resource_owner_id in answers, 600 s
+// codes, redirect_uri required on refresh, refresh tokens that die a day after
+// their access token, POST /oauth/revoke (JSON, Basic), and an Open API that
+// requires a User-Agent: GET /api/v1/token/info and GET /api/v1/merchants.
+// Any scope is accepted. No client is registered: call AddClient.
+//
+// Its facts are written here from SHOPLINE's documentation
+// (https://shopline-developers.readme.io/docs/get-started and its Token
+// Exchange page) and shoplineapp/shopline-sdk-node, not read from the
+// driver's Spec, so that conformance.TestProvider checks the one against the
+// other.
 //
 // The Open API answers' shapes are not published; the simulator's are
 // plausible stand-ins: token/info is Doorkeeper's token info plus the
@@ -52,22 +60,55 @@ func NewSimulator() *simulator.Server {
 	_, _ = rand.Read(key)
 	merchant := SimulatorMerchant
 	s := simulator.New(simulator.Config{
-		Name:                        spec.Name,
-		DisplayName:                 spec.DisplayName,
-		TokenFormat:                 spec.Token.Format,
-		TokenType:                   "Bearer",
-		AccessTTL:                   spec.DefaultLifetime,
-		SendScope:                   true,
-		AccountField:                "resource_owner_id",
-		RefreshRequiresRedirectURI:  true,
-		CodeTTL:                     CodeLifetime,
-		RefreshTTLAfterAccessExpiry: spec.RefreshTokenLifetimeAfterExpiry,
-		Revoke:                      true,
-		RevokeAuth:                  spec.Revoke.Auth,
-		ScopeSeparator:              spec.ScopeSeparator,
-		RequireUserAgent:            true,
-		AccountID:                   merchant.ID,
-		AccessTokenFormat:           func() string { return jwt(key, merchant.ID) },
+		Name:        "shopline",
+		DisplayName: "SHOPLINE",
+		Documented: driver.Endpoint{
+			// https://shopline-developers.readme.io/docs/get-started
+			// (shopline-sdk-node constructOAuthAuthorizeUrl: {endpoint}/oauth/authorize)
+			AuthURL: "https://developers.shoplineapp.com/oauth/authorize",
+			// Token Exchange: "POST https://developers.shoplineapp.com/oauth/token";
+			// shopline-sdk-node refreshToken posts to the same oauth/token.
+			TokenURL: "https://developers.shoplineapp.com/oauth/token",
+			// https://shopline-developers.readme.io/docs/get-started (POST /oauth/revoke)
+			RevokeURL: "https://developers.shoplineapp.com/oauth/revoke",
+			// shopline-sdk-node tokenInfo: GET {endpoint}/oauth/token/info
+			TokenInfoURL: "https://developers.shoplineapp.com/oauth/token/info",
+			// https://shopline-developers.readme.io/docs/get-started (Open API base)
+			APIBaseURL: "https://open.shopline.io/v1/",
+		},
+		// Token Exchange: curl -d '{"code":…,"grant_type":…,"client_id":…,
+		// "client_secret":…,"redirect_uri":…}' -H "Content-Type: application/json".
+		TokenFormat: driver.JSON,
+		TokenAuth:   driver.InBody,
+		// The example response payload: "token_type": "Bearer",
+		// "expires_in": 15778476, "scope": "products orders",
+		// "resource_owner_id": the merchant id.
+		TokenType:    "Bearer",
+		AccessTTL:    15778476 * time.Second,
+		SendScope:    true,
+		AccountField: "resource_owner_id",
+		// shopline-sdk-node refreshToken posts its whole config, redirect_uri
+		// included.
+		RefreshRequiresRedirectURI: true,
+		// "the code will become invalid after 600 seconds" (Token Exchange,
+		// as of July 2023).
+		CodeTTL: 600 * time.Second,
+		// Refresh tokens die one day after their access token expires.
+		RefreshTTLAfterAccessExpiry: 24 * time.Hour,
+		// POST /oauth/revoke, Basic client authentication, JSON {"token":…},
+		// always 200 {}.
+		Revoke:     true,
+		RevokeAuth: driver.Basic,
+		// Scopes are space-separated; no complete list is published, so any
+		// scope is accepted.
+		ScopeSeparator: " ",
+		Scopes:         nil,
+		// The Open API requires a User-Agent header; it documents no
+		// rate-limit headers, only the 429.
+		RequireUserAgent:  true,
+		RateLimitHeaders:  nil,
+		AccountID:         merchant.ID,
+		AccessTokenFormat: func() string { return jwt(key, merchant.ID) },
 	})
 	s.Handle("GET /api/v1/token/info", func(w http.ResponseWriter, r *http.Request, g simulator.Grant) {
 		m := merchant

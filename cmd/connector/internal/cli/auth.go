@@ -96,9 +96,9 @@ func authorize(ctx context.Context, e *env, c *connector.Connector, p *connstr.P
 		err  error
 	)
 	if p.CallbackURL == driver.OOB {
-		conn, err = authorizeOOB(ctx, e, c, o)
+		conn, err = authorizeOOB(ctx, e, c, p, o)
 	} else {
-		conn, err = authorizeLoopback(ctx, e, c, p.CallbackURL, o)
+		conn, err = authorizeLoopback(ctx, e, c, p, o)
 	}
 	if err != nil && conn == nil {
 		if connector.CodeOf(err) == connector.CodeAccessDenied {
@@ -116,8 +116,8 @@ func authorize(ctx context.Context, e *env, c *connector.Connector, p *connstr.P
 
 // authorizeLoopback serves the CallbackURL on loopback, prints the
 // authorization URL and waits for the provider's redirect.
-func authorizeLoopback(ctx context.Context, e *env, c *connector.Connector, callback string, o flowOptions) (*connector.Connection, error) {
-	u, err := loopbackCallback(callback)
+func authorizeLoopback(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, o flowOptions) (*connector.Connection, error) {
+	u, err := loopbackCallback(p.CallbackURL)
 	if err != nil {
 		return nil, err
 	}
@@ -126,18 +126,20 @@ func authorizeLoopback(ctx context.Context, e *env, c *connector.Connector, call
 		return nil, err
 	}
 	defer flow.close()
+	flow.hint = refusalHint(c.Spec().DisplayName, flow.authURL, p)
+	flow.say = e.printf
 	e.printf("Open this URL in a browser to authorize the app at %s:", c.Spec().DisplayName)
 	fmt.Fprintln(e.Err, flow.authURL)
 	if !o.noBrowser {
 		openBrowser(ctx, e, flow.authURL)
 	}
-	e.printf("Waiting up to %s for the callback on %s …", o.timeout, callback)
+	e.printf("Waiting up to %s for the callback on %s …", o.timeout, p.CallbackURL)
 	return flow.wait(ctx, o.timeout)
 }
 
 // authorizeOOB prints the authorization URL and reads the code the provider
 // shows from standard input.
-func authorizeOOB(ctx context.Context, e *env, c *connector.Connector, o flowOptions) (*connector.Connection, error) {
+func authorizeOOB(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, o flowOptions) (*connector.Connection, error) {
 	authURL, err := c.AuthCodeURL(nil)
 	if err != nil {
 		return nil, err
@@ -148,15 +150,58 @@ func authorizeOOB(ctx context.Context, e *env, c *connector.Connector, o flowOpt
 	if !o.noBrowser {
 		openBrowser(ctx, e, authURL)
 	}
-	fmt.Fprint(e.Err, "Authorization code: ")
-	code, err := readLine(ctx, e.In, o.timeout)
+	const prompt = "Authorization code: "
+	fmt.Fprint(e.Err, prompt)
+	hint := refusalHint(c.Spec().DisplayName, authURL, p)
+	code, err := readLine(ctx, e.In, o.timeout, func() {
+		fmt.Fprintln(e.Err)
+		e.printf("connector: no code after %s. %s.", hintDelay(o.timeout), hint)
+		fmt.Fprint(e.Err, prompt)
+	}, hint)
 	if err != nil {
+		fmt.Fprintln(e.Err) // end the prompt's line: the error is a line of its own
 		return nil, err
 	}
 	if code == "" {
 		return nil, &exitError{code: ExitFailure, msg: "no authorization code was entered; nothing was stored"}
 	}
 	return c.Exchange(ctx, state, code)
+}
+
+// hintAfter is how long auth waits for the callback (or the pasted code)
+// before it says what an error page at the provider means. At Doorkeeper a
+// refused request (an unknown scope, a redirect URI not registered, an
+// unknown client id) shows an error page and never calls back
+// (AuthorizationsController#render_error), so the command would otherwise
+// wait in silence until its timeout. The hint is not printed with the URL:
+// it would be noise in every flow that works, and most are done well within
+// 30 s; a user who meets the error page comes back to the terminal and finds
+// it there. A shorter --timeout brings it forward to half the timeout.
+const hintAfter = 30 * time.Second
+
+// hintDelay is when the hint is printed during a wait of timeout.
+func hintDelay(timeout time.Duration) time.Duration {
+	return min(hintAfter, timeout/2)
+}
+
+// refusalHint says what an error page at the provider means and what to
+// check: the scopes authURL requests, the CallbackURL and the client id,
+// each as the connection string has it. It holds no secret.
+func refusalHint(display, authURL string, p *connstr.Params) string {
+	scope := "none"
+	if u, err := url.Parse(authURL); err == nil {
+		if s := u.Query().Get("scope"); s != "" {
+			scope = strconv.Quote(s)
+		}
+	}
+	outcome := "will not call back"
+	if p.CallbackURL == driver.OOB {
+		outcome = "shows no code"
+	}
+	return fmt.Sprintf("If %s showed an error page instead of asking you to authorize, it refused the request and %s: "+
+		"check that the app may request the scopes sent (%s; Scope in the connection string), that CallbackURL %s is registered "+
+		"with the app as a redirect URI, and that OAuthClientId %s is the app's client id",
+		display, outcome, scope, p.CallbackURL, strconv.Quote(p.ClientID))
 }
 
 func openBrowser(ctx context.Context, e *env, u string) {
@@ -169,8 +214,10 @@ func openBrowser(ctx context.Context, e *env, u string) {
 	}
 }
 
-// readLine reads one line from r, within timeout.
-func readLine(ctx context.Context, r io.Reader, timeout time.Duration) (string, error) {
+// readLine reads one line from r, within timeout. If nothing was read after
+// hintDelay(timeout), it calls waiting (when not nil), once; hint, when not
+// empty, ends the timeout's message.
+func readLine(ctx context.Context, r io.Reader, timeout time.Duration, waiting func(), hint string) (string, error) {
 	type result struct {
 		line string
 		err  error
@@ -182,20 +229,40 @@ func readLine(ctx context.Context, r io.Reader, timeout time.Duration) (string, 
 	}()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	select {
-	case res := <-ch:
-		if res.err != nil && res.line == "" {
-			if errors.Is(res.err, io.EOF) {
-				return "", &exitError{code: ExitFailure, msg: "standard input ended before an authorization code was entered; nothing was stored"}
-			}
-			return "", failf(res.err, "cannot read the authorization code")
-		}
-		return res.line, nil
-	case <-t.C:
-		return "", &exitError{code: ExitFailure, msg: fmt.Sprintf("timed out after %s waiting for the authorization code; nothing was stored, run connector auth again", timeout)}
-	case <-ctx.Done():
-		return "", failf(ctx.Err(), "interrupted while waiting for the authorization code")
+	var hintC <-chan time.Time
+	if waiting != nil {
+		h := time.NewTimer(hintDelay(timeout))
+		defer h.Stop()
+		hintC = h.C
 	}
+	for {
+		select {
+		case <-hintC:
+			hintC = nil
+			waiting()
+		case res := <-ch:
+			if res.err != nil && res.line == "" {
+				if errors.Is(res.err, io.EOF) {
+					return "", &exitError{code: ExitFailure, msg: "standard input ended before an authorization code was entered; nothing was stored"}
+				}
+				return "", failf(res.err, "cannot read the authorization code")
+			}
+			return res.line, nil
+		case <-t.C:
+			return "", &exitError{code: ExitFailure, msg: timeoutMessage(fmt.Sprintf("timed out after %s waiting for the authorization code", timeout), hint)}
+		case <-ctx.Done():
+			return "", failf(ctx.Err(), "interrupted while waiting for the authorization code")
+		}
+	}
+}
+
+// timeoutMessage is what ends a wait that timed out: nothing was stored,
+// the hint if any, and what to run.
+func timeoutMessage(what, hint string) string {
+	if hint == "" {
+		return what + "; nothing was stored, run connector auth again"
+	}
+	return what + "; nothing was stored. " + hint + "; then run connector auth again"
 }
 
 // stateOf returns the state parameter of an authorization URL.
@@ -230,6 +297,8 @@ type callbackFlow struct {
 	listeners []net.Listener
 	results   chan flowResult
 	failed    chan error
+	hint      string               // what an error page at the provider means; "" for none
+	say       func(string, ...any) // prints the hint while waiting; nil: not printed
 
 	mu   sync.Mutex
 	done bool // the first valid callback was handled
@@ -402,19 +471,32 @@ func addrAbsent(err error) bool {
 		runtime.GOOS == "windows" && (errors.Is(err, wsaEADDRNOTAVAIL) || errors.Is(err, wsaEAFNOSUPPORT))
 }
 
-// wait returns the outcome of the first valid callback.
+// wait returns the outcome of the first valid callback. With a hint and a
+// say, it prints the hint once after hintDelay(timeout) without a callback,
+// and ends the timeout's message with it.
 func (f *callbackFlow) wait(ctx context.Context, timeout time.Duration) (*connector.Connection, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	select {
-	case r := <-f.results:
-		return r.conn, r.err
-	case err := <-f.failed:
-		return nil, failf(err, "the callback server failed")
-	case <-t.C:
-		return nil, &exitError{code: ExitFailure, msg: fmt.Sprintf("timed out after %s waiting for the authorization callback on %s; nothing was stored, run connector auth again", timeout, f.callback)}
-	case <-ctx.Done():
-		return nil, failf(ctx.Err(), "interrupted while waiting for the authorization callback")
+	var hintC <-chan time.Time
+	if f.hint != "" && f.say != nil {
+		h := time.NewTimer(hintDelay(timeout))
+		defer h.Stop()
+		hintC = h.C
+	}
+	for {
+		select {
+		case <-hintC:
+			hintC = nil
+			f.say("connector: no callback after %s. %s.", hintDelay(timeout), f.hint)
+		case r := <-f.results:
+			return r.conn, r.err
+		case err := <-f.failed:
+			return nil, failf(err, "the callback server failed")
+		case <-t.C:
+			return nil, &exitError{code: ExitFailure, msg: timeoutMessage(fmt.Sprintf("timed out after %s waiting for the authorization callback on %s", timeout, f.callback), f.hint)}
+		case <-ctx.Done():
+			return nil, failf(ctx.Err(), "interrupted while waiting for the authorization callback")
+		}
 	}
 }
 

@@ -136,6 +136,81 @@ func TestBrowserAuth(t *testing.T) {
 	}
 }
 
+// TestBrowserOutOfBand: with the out-of-band redirect URI, headless
+// Chromium clicks Authorize on the sandbox's consent page and lands on the
+// page that shows the code, under the provider's path in the sandbox; the
+// code read off that page and pasted into `auth` completes it.
+func TestBrowserOutOfBand(t *testing.T) {
+	bin := chromium(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	defer cancel()
+
+	location := filepath.Join(t.TempDir(), "browser-oob.db")
+	sout, serr := &syncBuffer{}, &syncBuffer{}
+	sctx, stopSandbox := context.WithCancel(ctx)
+	sandboxDone := make(chan ExitCode, 1)
+	go func() {
+		sandboxDone <- Main(sctx, []string{"sandbox", "--callback", fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)), "--store", location},
+			IO{Out: sout, Err: serr})
+	}()
+	t.Cleanup(func() {
+		stopSandbox()
+		<-sandboxDone
+	})
+
+	browser := startChromium(ctx, t, bin)
+	tab := browser.page(ctx, t)
+
+	for _, tc := range []struct{ name, account string }{
+		{"jumpseller", "sandbox-store"},
+		{"shopline", "5e1d2c3b4a5f6e7d8c9b0a12"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := waitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
+			dsn += "CallbackURL=urn:ietf:wg:oauth:2.0:oob;" // the last one wins
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			aout, aerr := &syncBuffer{}, &syncBuffer{}
+			authDone := make(chan ExitCode, 1)
+			go func() {
+				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
+			}()
+			authURL := waitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
+			u, err := url.Parse(authURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			native := u.Scheme + "://" + u.Host + "/" + tc.name + "/oauth/authorize/native?"
+
+			if err := tab.navigate(ctx, authURL); err != nil {
+				t.Fatalf("navigate to the consent page: %v", err)
+			}
+			resp, err := tab.clickAndWait(ctx, `document.querySelector('button[value="approve"]').click()`, native)
+			if err != nil {
+				t.Fatalf("click Authorize: %v (the browser is at %s)", err, tab.eval(ctx, t, "location.href"))
+			}
+			if resp.Status != http.StatusOK {
+				t.Errorf("code page status %d", resp.Status)
+			}
+			tab.screenshot(ctx, t, tc.name+"-oob-code.png")
+			code := tab.eval(ctx, t, `(document.getElementById("authorization_code") || {}).textContent || ""`)
+			if code == "" {
+				t.Fatalf("no code on the page:\n%s", tab.text(ctx, t))
+			}
+			fmt.Fprintln(pw, code)
+			select {
+			case exit := <-authDone:
+				if want := tc.name + ":" + tc.account + "\n"; exit != ExitOK || aout.String() != want {
+					t.Fatalf("auth exit %d, stdout %q; want 0 and %q; stderr:\n%s", exit, aout, want, aerr)
+				}
+			case <-time.After(waitFor):
+				t.Fatalf("auth did not finish; stderr:\n%s", aerr)
+			}
+		})
+	}
+}
+
 // browser is a running headless Chromium.
 type browser struct {
 	devtools string // http://127.0.0.1:port

@@ -259,8 +259,8 @@ func eightProcesses(t *testing.T, bin, name, location string) {
 	if got := st.Refreshes - before.Refreshes; got != 1 {
 		t.Errorf("refreshes = %d, want exactly 1", got)
 	}
-	if st.FamiliesRevoked != 0 {
-		t.Errorf("families revoked = %d, want 0", st.FamiliesRevoked)
+	if st.RevokedReuse != 0 {
+		t.Errorf("revoked refresh tokens presented = %d, want 0", st.RevokedReuse)
 	}
 	if st.FailedRefreshes != before.FailedRefreshes {
 		t.Errorf("failed refreshes = %d, want none", st.FailedRefreshes-before.FailedRefreshes)

@@ -126,6 +126,9 @@ func runSandbox(ctx context.Context, e *env, o *sandboxOptions) error {
 	var dsns []string
 	for _, sp := range sims {
 		prefix := "/" + sp.name
+		// The simulator sees paths without the prefix; its redirects to its
+		// own pages (the out-of-band code page) put back what StripPrefix
+		// removed, so that the browser stays under the prefix.
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, sp.sim))
 		sp.sim.AddClient(SandboxClientID, SandboxClientSecret, o.callback, driver.OOB)
 		dsn, err := simulatorDSN(sp, sp.sim.Endpoint(base+prefix), SandboxClientID, SandboxClientSecret, o.callback, location)

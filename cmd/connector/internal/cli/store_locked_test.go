@@ -159,7 +159,7 @@ func TestCallWithStoreLockedDuringRefresh(t *testing.T) {
 				t.Fatalf("call after the store came back exited %d; stderr:\n%s", code, errOut)
 			}
 			st = sim.Stats()
-			if st.Refreshes-before.Refreshes != 1 || st.FailedRefreshes != before.FailedRefreshes || st.FamiliesRevoked != 0 {
+			if st.Refreshes-before.Refreshes != 1 || st.FailedRefreshes != before.FailedRefreshes || st.RevokedReuse != 0 {
 				t.Errorf("simulator stats %+v after %+v: the stored grant was not the one to use", st, before)
 			}
 			if out == "" {
