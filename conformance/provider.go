@@ -1128,4 +1128,31 @@ func testRevoke(t *testing.T, h ProviderHarness) {
 	if n := f.sim.Stats().TokenRequests - before; n != 0 {
 		t.Errorf("a revoked connection called the token endpoint %d times", n)
 	}
+	if f.conn.CanRevoke() {
+		t.Run("IdleGrant", func(t *testing.T) { testRevokeIdleGrant(t, h) })
+	}
+}
+
+// testRevokeIdleGrant: a grant refreshed twice without its new access
+// tokens being used (Doorkeeper keeps each previous row alive until then),
+// revoked after its access token expired (Doorkeeper revokes only
+// unexpired rows): afterwards no refresh token works at the provider.
+func testRevokeIdleGrant(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok := f.remember(c)
+	for range 2 {
+		f.expire(tok)
+		if tok = f.remember(c); tok == nil {
+			t.Fatal("refresh failed")
+		}
+	}
+	f.expire(tok)
+	if err := c.Revoke(ctx); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	if n := f.sim.LiveRefreshTokens(); n != 0 {
+		t.Errorf("%d refresh tokens of the grant still work at the provider after Revoke, want 0", n)
+	}
 }

@@ -447,6 +447,20 @@ func (s *Server) ValidRefreshToken(tok string) bool {
 	return r != nil && !r.revoked && !r.fam.revoked && !s.refreshExpired(r, s.now())
 }
 
+// LiveRefreshTokens returns how many refresh tokens would be accepted by a
+// refresh now, over all clients: after a revoke of every grant, none.
+func (s *Server) LiveRefreshTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.byRefres {
+		if !r.revoked && !r.fam.revoked && !s.refreshExpired(r, s.now()) {
+			n++
+		}
+	}
+	return n
+}
+
 // ServeHTTP serves the simulated provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
