@@ -7,7 +7,8 @@
 //
 //	0  done
 //	1  failure (the provider, the network or the store failed; a denial; a timeout)
-//	2  bad usage or configuration (flags, connection string, unknown provider or scope)
+//	2  bad usage or configuration (flags, connection string, unknown provider or scope,
+//	   client credentials the provider refuses)
 //	3  reauthorization needed (run connector auth)
 //
 // # Errors
@@ -263,7 +264,9 @@ func exitCodeOf(err error) ExitCode {
 		return xe.code
 	}
 	switch connector.CodeOf(err) {
-	case connector.CodeInvalidConfig, connector.CodeUnknownProvider, connector.CodeInvalidScope:
+	case connector.CodeInvalidConfig, connector.CodeUnknownProvider, connector.CodeInvalidScope, connector.CodeInvalidClient:
+		// invalid_client: the provider refused the app's credentials, a
+		// configuration error that no retry or authorization fixes.
 		return ExitUsage
 	case connector.CodeReauthRequired, connector.CodeAuthorizationRequired:
 		return ExitReauth
@@ -291,6 +294,9 @@ func (e *env) report(err error) ExitCode {
 	code := exitCodeOf(err)
 	if code == ExitReauth && !strings.Contains(msg, "connector auth") {
 		msg += " (run connector auth)"
+	}
+	if connector.CodeOf(err) == connector.CodeInvalidClient {
+		msg += " (check OAuthClientId and OAuthClientSecret against the app registered with the provider)"
 	}
 	fmt.Fprintln(e.Err, "connector: "+e.scrub(msg))
 	return code

@@ -843,6 +843,7 @@ func TestExitCodeOf(t *testing.T) {
 		{connector.CodeInvalidConfig, ExitUsage},
 		{connector.CodeUnknownProvider, ExitUsage},
 		{connector.CodeInvalidScope, ExitUsage},
+		{connector.CodeInvalidClient, ExitUsage},
 		{connector.CodeReauthRequired, ExitReauth},
 		{connector.CodeAuthorizationRequired, ExitReauth},
 		{connector.CodeAccessDenied, ExitFailure},
