@@ -829,6 +829,10 @@ func storeNewCounter(ctx context.Context, s store.Store, keys *store.Keyring, id
 	return storeCreate(ctx, s, &store.Record{ID: id, Provider: "counter", Status: store.Active, Secret: sealed})
 }
 
+// storeStall is how long ConcurrentGoroutines waits for the next increment
+// before it judges the store stuck.
+const storeStall = 3 * time.Second
+
 func storeCheckConcurrentGoroutines(ctx context.Context, e *storeEnv) error {
 	const workers, each = 50, 2
 	s, err := e.fresh(ctx)
@@ -848,11 +852,35 @@ func storeCheckConcurrentGoroutines(ctx context.Context, e *storeEnv) error {
 		mu     sync.Mutex
 		errs   []error
 		fences = map[int64]bool{}
+		landed = make(chan struct{}, workers*each)
 	)
+	// A store whose lease is never released makes no progress at all: stop
+	// once no increment has landed for storeStall, rather than wait out
+	// the whole deadline (a slow but working store lands one every few
+	// milliseconds).
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		for {
+			select {
+			case <-landed:
+			case <-ctx.Done():
+				return
+			case <-time.After(storeStall):
+				cancel(fmt.Errorf("no increment landed for %s", storeStall))
+				return
+			}
+		}
+	}()
 	for range workers {
 		wg.Go(func() {
 			for range each {
 				f, err := storeIncrement(ctx, s, keys, id, 30*time.Second)
+				if err == nil {
+					landed <- struct{}{}
+				} else if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+					err = fmt.Errorf("%w (%v)", err, cause)
+				}
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)

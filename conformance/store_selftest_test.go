@@ -469,8 +469,15 @@ func storeExpectChecks(t *testing.T, h StoreHarness, wantFail, mayFail []string)
 			continue
 		}
 		// Toy stores answer at once: a check still waiting after 3s is stuck
-		// on the flaw (a lease that is never released, say).
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		// on the flaw (a lease that is never released, say). The 100
+		// serialised increments of ConcurrentGoroutines take longer on a
+		// loaded machine (over 3s seen in CI); it stops by itself when no
+		// increment lands for storeStall, so it gets more time.
+		limit := 3 * time.Second
+		if c.name == "ConcurrentGoroutines" {
+			limit = 20 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		err := c.run(ctx, &storeEnv{t: t, h: h})
 		cancel()
 		if errors.Is(err, errStoreNotApplicable) {
