@@ -76,6 +76,7 @@ var storeChecks = []storeCheck{
 	{"GetMissing", storeCheckGetMissing},
 	{"PutCreate", storeCheckPutCreate},
 	{"RoundTrip", storeCheckRoundTrip},
+	{"NULKeptOrRefused", storeCheckNULKeptOrRefused},
 	{"PutStaleVersion", storeCheckPutStaleVersion},
 	{"PutCreateExisting", storeCheckPutCreateExisting},
 	{"PutMissingWithVersion", storeCheckPutMissingWithVersion},
@@ -118,7 +119,10 @@ var errStoreNotApplicable = errors.New("not applicable")
 //
 //   - Get of a missing record is NotFound; Put creates with version 1, and a
 //     stale version, version 0 on an existing record or a version on a
-//     missing one is Conflict and changes nothing; every field round-trips;
+//     missing one is Conflict and changes nothing; every field round-trips
+//     (App, Namespace, Ref and Tags with '/', ':' and unicode; no Tags come
+//     back nil), ids with '/' and ':' included; a NUL byte in a text field
+//     is kept exactly or the Put refused, never cut;
 //     CreatedAt is kept and UpdatedAt moves; List is sorted by ID (bytewise);
 //     Delete removes the record and its lease, and a missing one is NotFound;
 //     the store keeps no reference to the caller's slices.

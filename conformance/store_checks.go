@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,19 +24,24 @@ import (
 // storeSample returns a record with every field set.
 func storeSample(id string) *store.Record {
 	return &store.Record{
-		ID:       id,
-		Provider: "jumpseller",
-		Account:  "acct-" + id,
-		Scopes:   []string{"read_orders", "write_products"},
-		Status:   store.Active,
-		Expiry:   time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC),
-		Secret:   []byte("opaque-secret-of-" + id),
+		ID:        id,
+		Provider:  "jumpseller",
+		App:       "client/app:1",
+		Namespace: "tenant-eu",
+		Ref:       "workspace/" + id + ":ü",
+		Tags:      []string{"blue", "eu:west", "plan/pro"},
+		Account:   "acct-" + id,
+		Scopes:    []string{"read_orders", "write_products"},
+		Status:    store.Active,
+		Expiry:    time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC),
+		Secret:    []byte("opaque-secret-of-" + id),
 	}
 }
 
 // storeRecordDiff compares the fields a caller sets, ignoring Version and
 // the store-set timestamps. Times compare to the microsecond (PostgreSQL's
-// precision) and nil equals empty.
+// precision) and nil equals empty, except that no Tags must come back as
+// nil ("nil when none").
 func storeRecordDiff(want, got *store.Record) string {
 	if want == nil || got == nil {
 		return cmp.Diff(want, got)
@@ -45,6 +51,9 @@ func storeRecordDiff(want, got *store.Record) string {
 	if !bytes.Equal(want.Secret, got.Secret) {
 		secret = fmt.Sprintf("Secret: want %d bytes %s, got %d bytes %s\n",
 			len(want.Secret), storeShortHex(want.Secret), len(got.Secret), storeShortHex(got.Secret))
+	}
+	if len(want.Tags) == 0 && got.Tags != nil {
+		secret += fmt.Sprintf("Tags: want nil (no tags), got %#v\n", got.Tags)
 	}
 	w, g := *want, *got
 	w.Secret, g.Secret = nil, nil
@@ -147,23 +156,36 @@ func storeCheckRoundTrip(ctx context.Context, e *storeEnv) error {
 	}
 	large := make([]byte, 64<<10)
 	_, _ = rand.Read(large)
-	var many []string
+	var many, manyTags []string
 	for i := range 50 {
 		many = append(many, fmt.Sprintf("scope_%02d", i))
+		manyTags = append(manyTags, fmt.Sprintf("tag/%02d:ü", i))
 	}
 	zone := time.FixedZone("UTC-3", -3*3600)
 	recs := []*store.Record{
 		{
-			ID: "ünï/cødé:1 two", Provider: "shopline", Account: "商店-42 'quoted' \"double\"",
-			Scopes: []string{"products", "orders", "read_store"}, Status: store.NeedsReauth,
+			ID: "ünï/cødé:1 two", Provider: "shopline",
+			App: "client/ünï:42", Namespace: "ns/eu:1 'q'", Ref: "客户/42:workspace ✓ \"double\" %_",
+			Tags:    []string{"a:b", "blue", "c/d", "plan pro", "ünï"},
+			Account: "商店-42 'quoted' \"double\"",
+			Scopes:  []string{"products", "orders", "read_store"}, Status: store.NeedsReauth,
 			Reason: "invalid_grant: the refresh token was revoked; 100% sure\n(second line)",
 			Expiry: time.Date(2031, 6, 7, 8, 9, 10, 987654000, zone), Secret: every,
 		},
 		{ID: "minimal", Status: store.Revoked},
 		{
-			ID: "large", Provider: "jumpseller", Account: "a", Scopes: many, Status: store.Active,
+			ID: "large", Provider: "jumpseller", App: strings.Repeat("a", 255), Namespace: strings.Repeat("n", 255),
+			Ref: strings.Repeat("r/:", 1000), Tags: manyTags,
+			Account: "a", Scopes: many, Status: store.Active,
 			Expiry: time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC), Secret: large,
 		},
+		// An id as the engine makes them: namespace/client id/provider:account.
+		{
+			ID: "ns/client-id/shopline:merchant-42", Provider: "shopline", App: "client-id", Namespace: "ns",
+			Ref: "customer:42", Tags: []string{"one"}, Account: "merchant-42", Status: store.Active,
+		},
+		// No tags given as an empty slice come back nil.
+		{ID: "empty-tags", App: "client-id", Tags: []string{}, Status: store.Active},
 	}
 	for _, r := range recs {
 		if err := storeCreate(ctx, s, r); err != nil {
@@ -174,6 +196,54 @@ func storeCheckRoundTrip(ctx context.Context, e *storeEnv) error {
 		if err := storeGetEqual(ctx, s, r, "round trip"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// storeCheckNULKeptOrRefused puts records with a NUL byte in each text
+// field: a backend that can hold it returns it exactly; one that cannot
+// (PostgreSQL text) refuses the Put and stores nothing. A value cut at the
+// NUL, or stored without it, fails.
+func storeCheckNULKeptOrRefused(ctx context.Context, e *storeEnv) error {
+	s, err := e.fresh(ctx)
+	if err != nil {
+		return err
+	}
+	const nul = "before\x00after"
+	fields := []struct {
+		name string
+		set  func(r *store.Record)
+	}{
+		{"Provider", func(r *store.Record) { r.Provider = nul }},
+		{"App", func(r *store.Record) { r.App = nul }},
+		{"Namespace", func(r *store.Record) { r.Namespace = nul }},
+		{"Ref", func(r *store.Record) { r.Ref = nul }},
+		{"Tags", func(r *store.Record) { r.Tags = []string{"a", nul} }},
+		{"Account", func(r *store.Record) { r.Account = nul }},
+		{"Scopes", func(r *store.Record) { r.Scopes = []string{nul, "z"} }},
+		{"Reason", func(r *store.Record) { r.Reason = nul }},
+	}
+	kept := 0
+	for _, f := range fields {
+		rec := storeSample("nul-" + strings.ToLower(f.name))
+		f.set(rec)
+		v, err := s.Put(ctx, rec, 0)
+		if err != nil {
+			if _, gerr := s.Get(ctx, rec.ID); driver.CodeOf(gerr) != driver.NotFound {
+				return fmt.Errorf("Put with a NUL byte in %s failed (%v), but Get then gave %v, want NotFound: a refused Put must store nothing", f.name, err, gerr)
+			}
+			continue
+		}
+		kept++
+		rec.Version = v
+		if err := storeGetEqual(ctx, s, rec, "a NUL byte in "+f.name+" (kept, so it must come back exactly)"); err != nil {
+			return err
+		}
+	}
+	if all, err := s.List(ctx); err != nil {
+		return storeNoErr(err, "List of the records kept with a NUL byte")
+	} else if len(all) != kept {
+		return fmt.Errorf("List: %d records, want the %d Put kept", len(all), kept)
 	}
 	return nil
 }
@@ -428,6 +498,7 @@ func storeCheckNoAliasing(ctx context.Context, e *storeEnv) error {
 	want.Version = 1
 	rec.Secret[0] ^= 0xff
 	rec.Scopes[0] = "mutated-after-put"
+	rec.Tags[0] = "mutated-after-put"
 	if err := storeGetEqual(ctx, s, want, "after the caller changed the slices it passed to Put"); err != nil {
 		return err
 	}
@@ -437,6 +508,7 @@ func storeCheckNoAliasing(ctx context.Context, e *storeEnv) error {
 	}
 	got.Secret[0] ^= 0xff
 	got.Scopes[0] = "mutated-after-get"
+	got.Tags[0] = "mutated-after-get"
 	return storeGetEqual(ctx, s, want, "after the caller changed the slices Get returned")
 }
 

@@ -146,6 +146,12 @@ const (
 	storeFlawClaimAlwaysOK              // Claim always succeeds
 	storeFlawClaimsPile                 // expired claims are never removed
 	storeFlawClaimNoExpiry              // claims never expire
+	storeFlawDropsApp                   // App not stored
+	storeFlawDropsNamespace             // Namespace not stored
+	storeFlawDropsRef                   // Ref not stored
+	storeFlawDropsTags                  // Tags not stored
+	storeFlawEmptyTags                  // no Tags come back as an empty slice, not nil
+	storeFlawCutsRefAtNUL               // Ref cut at its first NUL byte
 )
 
 // storeToy is a small map store with one flaw switched on.
@@ -178,7 +184,11 @@ func (s *storeToy) copyOut(r *store.Record) *store.Record {
 		c := *r
 		return &c
 	}
-	return r.Clone()
+	c := r.Clone()
+	if s.flaw == storeFlawEmptyTags && c.Tags == nil {
+		c.Tags = []string{}
+	}
+	return c
 }
 
 func (s *storeToy) Get(_ context.Context, id string) (*store.Record, error) {
@@ -265,6 +275,18 @@ func (s *storeToy) Put(_ context.Context, rec *store.Record, fence int64) (int64
 		}
 	case storeFlawFixedVersion:
 		n.Version = 1
+	case storeFlawDropsApp:
+		n.App = ""
+	case storeFlawDropsNamespace:
+		n.Namespace = ""
+	case storeFlawDropsRef:
+		n.Ref = ""
+	case storeFlawDropsTags:
+		n.Tags = nil
+	case storeFlawCutsRefAtNUL:
+		if i := strings.IndexByte(n.Ref, 0); i >= 0 {
+			n.Ref = n.Ref[:i]
+		}
 	}
 	s.recs[rec.ID] = n
 	return n.Version, nil
@@ -371,6 +393,10 @@ func (h storeToyHarness) RawValues(_ context.Context, _ testing.TB, s store.Stor
 	return out, nil
 }
 
+// storeDropsField is what a store that drops one of the caller's fields
+// fails: every check that reads back a storeSample, whose fields are all set.
+var storeDropsField = []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing"}
+
 // TestStoreSelfTest runs every check against a toy store with each flaw and
 // expects the checks that guard the broken rule to fail, and every check
 // to pass against the toy with no flaw.
@@ -389,15 +415,16 @@ func TestStoreSelfTest(t *testing.T) {
 		{"version never moves", storeFlawFixedVersion, []string{"PutStaleVersion", "VersionsIncrease", "ConcurrentGoroutines"}, nil},
 		{"CreatedAt reset", storeFlawStaleCreatedAt, []string{"Timestamps"}, nil},
 		{"UpdatedAt stuck", storeFlawUpdatedAtStuck, []string{"Timestamps"}, nil},
-		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing"}, nil},
+		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing"}, nil},
 		// Sealed envelopes hold a NUL byte by chance (random nonces): only
 		// RoundTrip, whose secret holds every byte value, always fails.
 		{"secret cut at NUL", storeFlawTruncatesNUL, []string{"RoundTrip"}, []string{"SealedRoundTrip", "TamperedRefused", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}},
-		{"secret bit flipped", storeFlawFlipsBit, []string{"RoundTrip", "PutCreateExisting", "NoAliasing", "Fencing", "SealedRoundTrip", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}, nil},
+		{"secret bit flipped", storeFlawFlipsBit, []string{"RoundTrip", "NULKeptOrRefused", "PutCreateExisting", "NoAliasing", "Fencing", "SealedRoundTrip", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}, nil},
 		{"list unsorted", storeFlawUnsorted, []string{"ListSorted"}, nil},
 		{"delete missing ok", storeFlawDeleteMissingOK, []string{"DeleteMissing"}, nil},
 		{"delete keeps lease", storeFlawDeleteKeepsLease, []string{"DeleteReleasesLease", "FencesIncrease"}, nil},
-		{"aliases caller slices", storeFlawAliases, []string{"NoAliasing"}, nil},
+		// It also hands back the empty Tags it was given, not nil.
+		{"aliases caller slices", storeFlawAliases, []string{"NoAliasing", "RoundTrip"}, nil},
 		{"lock not exclusive", storeFlawSharedLock, []string{"TryLockExclusive", "LeaseExpiry", "UnlockReleases", "UnlockStale", "ConcurrentGoroutines"}, nil},
 		{"lease never expires", storeFlawNoExpiry, []string{"LeaseExpiry", "FencesIncrease", "UnlockStale", "Fencing", "FencingOnCreate"}, nil},
 		{"fence reset with lease", storeFlawFenceReset, []string{"FencesIncrease", "DeleteReleasesLease", "ConcurrentGoroutines"}, nil},
@@ -408,6 +435,12 @@ func TestStoreSelfTest(t *testing.T) {
 		{"claim always succeeds", storeFlawClaimAlwaysOK, []string{"ClaimOnce", "ClaimExpiry", "ClaimConcurrent"}, nil},
 		{"expired claims pile up", storeFlawClaimsPile, []string{"ClaimsDoNotPile"}, nil},
 		{"claims never expire", storeFlawClaimNoExpiry, []string{"ClaimExpiry", "ClaimsDoNotPile"}, nil},
+		{"app dropped", storeFlawDropsApp, storeDropsField, nil},
+		{"namespace dropped", storeFlawDropsNamespace, storeDropsField, nil},
+		{"ref dropped", storeFlawDropsRef, storeDropsField, nil},
+		{"tags dropped", storeFlawDropsTags, storeDropsField, nil},
+		{"no tags as an empty slice", storeFlawEmptyTags, []string{"RoundTrip"}, nil},
+		{"ref cut at NUL", storeFlawCutsRefAtNUL, []string{"NULKeptOrRefused"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

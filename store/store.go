@@ -10,8 +10,9 @@
 //
 // A Store never sees a token in the clear: the engine seals the token with the
 // Keyring before Put and opens it after Get. The Record's other fields
-// (provider, account, scopes, status, expiry) are not secret and stay
-// readable, so that connections can be listed without a key.
+// (provider, application, namespace, reference, tags, account, scopes,
+// status, expiry) are not secret and stay readable, so that connections can
+// be listed without a key.
 package store
 
 import (
@@ -37,13 +38,25 @@ const (
 
 // Record is one stored connection.
 type Record struct {
-	ID       string   // connection id, chosen by the engine
-	Provider string   // driver name
-	Account  string   // the provider's account (store code, merchant id)
-	Scopes   []string // granted scopes
-	Status   Status
-	Reason   string    // why the status is not Active; never a secret
-	Expiry   time.Time // when the access token expires; zero if never
+	ID       string // connection id, chosen by the engine
+	Provider string // driver name
+	// App is the client id of the application that obtained the connection;
+	// "" in records written before applications were recorded.
+	App string
+	// Namespace separates the connections of one application serving many
+	// customers (connector.Options.Namespace); "" when none.
+	Namespace string
+	// Ref is the application's own reference for the connection (its
+	// customer or workspace id), given at authorization; "" when none.
+	Ref string
+	// Tags are the application's labels for the connection, sorted, no
+	// duplicates; nil when none.
+	Tags    []string
+	Account string   // the provider's account (store code, merchant id)
+	Scopes  []string // granted scopes
+	Status  Status
+	Reason  string    // why the status is not Active; never a secret
+	Expiry  time.Time // when the access token expires; zero if never
 	// Secret is the sealed token (Keyring.Seal): opaque bytes to the store.
 	Secret []byte
 	// Version is the record's compare-and-swap version. Put sets it: 1 on
@@ -60,6 +73,7 @@ func (r *Record) Clone() *Record {
 	}
 	c := *r
 	c.Scopes = append([]string(nil), r.Scopes...)
+	c.Tags = append([]string(nil), r.Tags...)
 	c.Secret = append([]byte(nil), r.Secret...)
 	return &c
 }
@@ -90,6 +104,12 @@ type Store interface {
 	// version (rec.Version+1) and sets UpdatedAt (and CreatedAt on create).
 	// A version or fence mismatch is an error with Code Conflict and
 	// changes nothing.
+	//
+	// Every other field of rec is stored as given and Get returns it
+	// exactly (times to the microsecond; empty Tags come back nil). A text
+	// field holding a NUL byte, which some backends cannot hold, is either
+	// kept or refused with an error that changes nothing, never cut. The
+	// store keeps no reference to rec's slices.
 	Put(ctx context.Context, rec *Record, fence int64) (int64, error)
 
 	// Delete removes the record and any lease on it. Deleting a missing

@@ -20,7 +20,9 @@
 //
 //	connections(id text PRIMARY KEY, provider, account, scopes text[], status,
 //	            reason, expiry timestamptz NULL, secret bytea, version bigint,
-//	            created_at, updated_at timestamptz)
+//	            created_at, updated_at timestamptz,
+//	            app, namespace, ref text ('' when none), tags text[] ('{}' when none)),
+//	            indexed by (app, namespace, ref)
 //	leases(id text PRIMARY KEY, fence bigint, holder text, expires_at timestamptz)
 //	claims(key text PRIMARY KEY, expires_at timestamptz), indexed by expires_at
 //
@@ -29,7 +31,16 @@
 // per-connection counter from which each new lease takes a greater fence.
 // A claims row (store.Claimer: one per consumed authorization state) is
 // deleted once expired, by a later Claim. Migration 1 creates connections
-// and leases; migration 2 adds claims.
+// and leases; migration 2 adds claims; migration 3 adds the application's
+// columns to connections (app, namespace, ref, tags: ADD COLUMN with
+// constant defaults, so rows written before read as no application, no
+// reference and no tags) and their index, for finding a connection by
+// reference. The id stays the primary key and opaque: any string, '/' and
+// ':' included.
+//
+// PostgreSQL text cannot hold a NUL byte: Put refuses a record with one in
+// a text field (an error with Code Store, naming the field) and writes
+// nothing.
 //
 // # Locking and fencing
 //
@@ -221,6 +232,14 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX claims_expires_at ON %[1]s.claims (expires_at)`,
 	},
+	{
+		`ALTER TABLE %[1]s.connections
+			ADD COLUMN app       text   NOT NULL DEFAULT '',
+			ADD COLUMN namespace text   NOT NULL DEFAULT '',
+			ADD COLUMN ref       text   NOT NULL DEFAULT '',
+			ADD COLUMN tags      text[] NOT NULL DEFAULT '{}'`,
+		`CREATE INDEX connections_app_ref ON %[1]s.connections (app, namespace, ref)`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and reads.
@@ -293,7 +312,7 @@ type queries struct {
 // claimSweep is the most expired claims one Claim deletes.
 const claimSweep = 100
 
-const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at`
+const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at, app, namespace, ref, tags`
 
 func buildQueries(qs string) queries {
 	conns, leases, claims := qs+".connections", qs+".leases", qs+".claims"
@@ -305,14 +324,15 @@ func buildQueries(qs string) queries {
 		list: `SELECT ` + columns + ` FROM ` + conns + ` ORDER BY id COLLATE "C"`,
 		create: `WITH l AS (SELECT fence FROM ` + leases + ` WHERE id = $1 FOR SHARE)
 			INSERT INTO ` + conns + ` (` + columns + `)
-			SELECT $1, $2, $3, $4, $5, $6, $7::timestamptz, $8, 1, t.now, t.now
+			SELECT $1, $2, $3, $4, $5, $6, $7::timestamptz, $8, 1, t.now, t.now, $10, $11, $12, $13
 			FROM (SELECT clock_timestamp() AS now) t
 			WHERE ` + fmt.Sprintf(fenced, 9, 9) + `
 			ON CONFLICT (id) DO NOTHING
 			RETURNING version`,
 		update: `WITH l AS (SELECT fence FROM ` + leases + ` WHERE id = $1 FOR SHARE)
 			UPDATE ` + conns + ` SET provider = $2, account = $3, scopes = $4, status = $5, reason = $6,
-				expiry = $7::timestamptz, secret = $8, version = version + 1,
+				expiry = $7::timestamptz, secret = $8, app = $11, namespace = $12, ref = $13, tags = $14,
+				version = version + 1,
 				updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
 			WHERE id = $1 AND version = $9 AND ` + fmt.Sprintf(fenced, 10, 10) + `
 			RETURNING version`,
@@ -347,8 +367,12 @@ func scanRecord(row pgx.Row) (*store.Record, error) {
 		status string
 		expiry *time.Time
 	)
-	if err := row.Scan(&r.ID, &r.Provider, &r.Account, &r.Scopes, &status, &r.Reason, &expiry, &r.Secret, &r.Version, &r.CreatedAt, &r.UpdatedAt); err != nil {
+	if err := row.Scan(&r.ID, &r.Provider, &r.Account, &r.Scopes, &status, &r.Reason, &expiry, &r.Secret, &r.Version, &r.CreatedAt, &r.UpdatedAt,
+		&r.App, &r.Namespace, &r.Ref, &r.Tags); err != nil {
 		return nil, err
+	}
+	if len(r.Tags) == 0 {
+		r.Tags = nil // '{}': none
 	}
 	r.Status = store.Status(status)
 	if expiry != nil {
@@ -394,6 +418,9 @@ func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
 
 // Put implements store.Store.
 func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	if field := nulField(rec); field != "" {
+		return 0, store.Errorf(nil, "cannot write connection %q: its %s holds a NUL byte, which PostgreSQL text cannot hold", rec.ID, field)
+	}
 	var expiry *time.Time
 	if !rec.Expiry.IsZero() {
 		e := rec.Expiry
@@ -402,6 +429,10 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	scopes := rec.Scopes
 	if scopes == nil {
 		scopes = []string{}
+	}
+	tags := rec.Tags
+	if tags == nil {
+		tags = []string{}
 	}
 	secret := rec.Secret
 	if secret == nil {
@@ -412,9 +443,11 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 		err error
 	)
 	if rec.Version == 0 {
-		err = s.pool.QueryRow(ctx, s.q.create, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, fence).Scan(&v)
+		err = s.pool.QueryRow(ctx, s.q.create, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, fence,
+			rec.App, rec.Namespace, rec.Ref, tags).Scan(&v)
 	} else {
-		err = s.pool.QueryRow(ctx, s.q.update, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, rec.Version, fence).Scan(&v)
+		err = s.pool.QueryRow(ctx, s.q.update, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, rec.Version, fence,
+			rec.App, rec.Namespace, rec.Ref, tags).Scan(&v)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, s.conflict(ctx, rec, fence)
@@ -423,6 +456,30 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 		return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
 	}
 	return v, nil
+}
+
+// nulField names the first text field of rec that holds a NUL byte, which
+// PostgreSQL text (and text[]) cannot hold, or returns "".
+func nulField(rec *store.Record) string {
+	for _, f := range []struct{ name, value string }{
+		{"id", rec.ID}, {"provider", rec.Provider}, {"app", rec.App}, {"namespace", rec.Namespace},
+		{"ref", rec.Ref}, {"account", rec.Account}, {"status", string(rec.Status)}, {"reason", rec.Reason},
+	} {
+		if strings.IndexByte(f.value, 0) >= 0 {
+			return f.name
+		}
+	}
+	for _, list := range []struct {
+		name   string
+		values []string
+	}{{"scopes", rec.Scopes}, {"tags", rec.Tags}} {
+		for _, v := range list.values {
+			if strings.IndexByte(v, 0) >= 0 {
+				return list.name
+			}
+		}
+	}
+	return ""
 }
 
 // conflict says why a Put changed nothing. It reads after the fact, so the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -240,87 +241,369 @@ func TestPasswordNotInErrors(t *testing.T) {
 	}
 }
 
-// TestConcurrentMigration opens one new schema from 8 goroutines (8 pools)
-// at once: the advisory lock makes exactly one of them migrate.
+// TestConcurrentMigration opens one schema from 8 goroutines (8 pools) at
+// once, new or written by schema version 2: the advisory lock makes
+// exactly one of them migrate, and the old connections are kept.
 func TestConcurrentMigration(t *testing.T) {
 	pool := server(t)
 	setKey(t)
-	schema := freshSchema(t)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Go(func() {
-			s, _, err := postgres.Open(ctx, location(schema))
-			if err == nil {
-				_, err = s.Put(ctx, &store.Record{ID: fmt.Sprint("c", i)}, 0)
-				s.Close()
+	tests := []struct {
+		name   string
+		schema []string // statements that make the store before; nil for none
+	}{
+		{"new schema", nil},
+		{"from version 2", schemaV2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			schema := freshSchema(t)
+			ctx := context.Background()
+			var secrets map[string][]byte
+			if tt.schema != nil {
+				secrets = writeOldSchema(t, pool, schema, tt.schema)
 			}
-			errs[i] = err
+			var wg sync.WaitGroup
+			errs := make([]error, 8)
+			for i := range errs {
+				wg.Go(func() {
+					s, _, err := postgres.Open(ctx, location(schema))
+					if err == nil {
+						_, err = s.Put(ctx, &store.Record{ID: fmt.Sprint("c", i), App: "client-id", Ref: fmt.Sprint("ref/", i), Tags: []string{"t"}}, 0)
+						s.Close()
+					}
+					errs[i] = err
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("opener %d: %v", i, err)
+				}
+			}
+			var want []int32
+			for v := 1; v <= postgres.SchemaVersion; v++ {
+				want = append(want, int32(v))
+			}
+			if d := cmp.Diff(want, migrationsOf(t, pool, schema)); d != "" {
+				t.Errorf("schema_migrations (-want +got):\n%s", d)
+			}
+			if tt.schema == nil {
+				return
+			}
+			s, _, err := postgres.Open(ctx, location(schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for _, r := range oldRecords {
+				got, err := s.Get(ctx, r.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(r.want(secrets[r.id]), got, cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("Get(%q) (-want +got):\n%s", r.id, d)
+				}
+			}
 		})
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("opener %d: %v", i, err)
+}
+
+// The schema as versions 1 and 2 of this package created it (%[1]s is the
+// quoted schema), frozen here: the migration tests write stores from these
+// statements, not from today's migrations, so that a change to those cannot
+// hide a store that no longer opens.
+var (
+	schemaV1 = []string{
+		`CREATE SCHEMA %[1]s`,
+		`CREATE TABLE %[1]s.schema_migrations (
+			version    integer     PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now())`,
+		`CREATE TABLE %[1]s.connections (
+			id         text        PRIMARY KEY,
+			provider   text        NOT NULL,
+			account    text        NOT NULL,
+			scopes     text[]      NOT NULL,
+			status     text        NOT NULL,
+			reason     text        NOT NULL,
+			expiry     timestamptz,
+			secret     bytea       NOT NULL,
+			version    bigint      NOT NULL,
+			created_at timestamptz NOT NULL,
+			updated_at timestamptz NOT NULL
+		)`,
+		`CREATE TABLE %[1]s.leases (
+			id         text        PRIMARY KEY,
+			fence      bigint      NOT NULL,
+			holder     text        NOT NULL,
+			expires_at timestamptz NOT NULL
+		)`,
+		`INSERT INTO %[1]s.schema_migrations (version) VALUES (1)`,
+	}
+	schemaV2 = append(append([]string(nil), schemaV1...),
+		`CREATE TABLE %[1]s.claims (
+			key        text        PRIMARY KEY,
+			expires_at timestamptz NOT NULL
+		)`,
+		`CREATE INDEX claims_expires_at ON %[1]s.claims (expires_at)`,
+		`INSERT INTO %[1]s.schema_migrations (version) VALUES (2)`,
+	)
+)
+
+// oldRecord is a connection as versions 1 and 2 wrote it: every column
+// they had.
+type oldRecord struct {
+	id, provider, account string
+	scopes                []string
+	status, reason        string
+	expiry                *time.Time
+	version               int64
+	created, updated      time.Time
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var oldRecords = []oldRecord{
+	{"shopline:merchant-42", "shopline", "merchant-42", []string{"products", "orders"}, "active", "",
+		ptr(time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)), 3,
+		time.Date(2025, 5, 1, 0, 0, 0, 1000, time.UTC), time.Date(2025, 6, 1, 0, 0, 0, 2000, time.UTC)},
+	{"ns/legacy/jumpseller:store code", "jumpseller", "store code", []string{}, "needs_reauth", "invalid_grant: revoked",
+		nil, 1, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
+}
+
+// want is the record the current code must read from r, its token sealed
+// in secret: what it was, with no application, reference or tags.
+func (r oldRecord) want(secret []byte) *store.Record {
+	rec := &store.Record{ID: r.id, Provider: r.provider, Account: r.account, Scopes: r.scopes, Status: store.Status(r.status),
+		Reason: r.reason, Secret: secret, Version: r.version, CreatedAt: r.created, UpdatedAt: r.updated}
+	if r.expiry != nil {
+		rec.Expiry = *r.expiry
+	}
+	return rec
+}
+
+// writeOldSchema makes, in schema, a store as the given frozen statements
+// left it, holding oldRecords with their tokens sealed under the key of the
+// environment, a lease row on the first one at fence 7 and, from version 2,
+// an unexpired claim. It returns the sealed secrets by id.
+func writeOldSchema(t *testing.T, pool *pgxpool.Pool, schema string, stmts []string) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	qs := pgx.Identifier{schema}.Sanitize()
+	for _, q := range stmts {
+		if _, err := pool.Exec(ctx, fmt.Sprintf(q, qs)); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	var versions []int32
-	rows, _ := pool.Query(ctx, `SELECT version FROM `+pgx.Identifier{schema}.Sanitize()+`.schema_migrations ORDER BY version`)
+	keys, err := store.KeyringFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string][]byte{}
+	for _, r := range oldRecords {
+		sealed, err := keys.Seal(r.id, []byte("token-of-"+r.id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[r.id] = sealed
+		if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.connections
+			(id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			r.id, r.provider, r.account, r.scopes, r.status, r.reason, r.expiry, sealed, r.version, r.created, r.updated); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.leases (id, fence, holder, expires_at) VALUES ($1, 7, '', '-infinity')`, oldRecords[0].id); err != nil {
+		t.Fatal(err)
+	}
+	if len(stmts) > len(schemaV1) {
+		if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.claims (key, expires_at) VALUES ('state:old', now() + interval '1 hour')`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return secrets
+}
+
+func migrationsOf(t *testing.T, pool *pgxpool.Pool, schema string) []int32 {
+	t.Helper()
+	rows, _ := pool.Query(context.Background(), `SELECT version FROM `+pgx.Identifier{schema}.Sanitize()+`.schema_migrations ORDER BY version`)
 	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []int32
-	for v := 1; v <= postgres.SchemaVersion; v++ {
-		want = append(want, int32(v))
-	}
-	if d := cmp.Diff(want, versions); d != "" {
-		t.Errorf("schema_migrations (-want +got):\n%s", d)
-	}
+	return versions
 }
 
-// TestMigrateFromVersion1 opens a schema left at version 1 (no claims
-// table) and checks that it is migrated to version 2 and keeps its data.
-func TestMigrateFromVersion1(t *testing.T) {
-	pool := server(t)
-	setKey(t)
-	schema := freshSchema(t)
-	qs := pgx.Identifier{schema}.Sanitize()
-	ctx := context.Background()
-	s, _, err := postgres.Open(ctx, location(schema))
+// column is a column of connections as information_schema describes it.
+type column struct{ Name, Type, Default string }
+
+func columnsOf(t *testing.T, pool *pgxpool.Pool, schema string) []column {
+	t.Helper()
+	rows, _ := pool.Query(context.Background(), `SELECT column_name, data_type, COALESCE(column_default, '')
+		FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'connections' ORDER BY ordinal_position`, schema)
+	cols, err := pgx.CollectRows(rows, pgx.RowToStructByPos[column])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(ctx, &store.Record{ID: "kept"}, 0); err != nil {
-		t.Fatal(err)
+	return cols
+}
+
+// TestMigrate opens schemas written by schema versions 1 and 2 (from the
+// frozen statements above): the migration runs, every connection comes
+// back as it was, with no application, reference or tags and its token
+// opening, its lease's fence counter goes on, a write with the new fields
+// round-trips, and a second open changes nothing.
+func TestMigrate(t *testing.T) {
+	pool := server(t)
+	setKey(t)
+	tests := []struct {
+		name   string
+		schema []string
+	}{
+		{"from version 1", schemaV1},
+		{"from version 2", schemaV2},
 	}
-	s.Close()
-	for _, q := range []string{`DROP TABLE ` + qs + `.claims`, `DELETE FROM ` + qs + `.schema_migrations WHERE version > 1`} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			schema := freshSchema(t)
+			secrets := writeOldSchema(t, pool, schema, tt.schema)
+
+			s, keys, err := postgres.Open(ctx, location(schema))
+			if err != nil {
+				t.Fatalf("Open of the old schema: %v", err)
+			}
+			for _, r := range oldRecords {
+				want := r.want(secrets[r.id])
+				got, err := s.Get(ctx, r.id)
+				if err != nil {
+					t.Fatalf("Get(%q) after migration: %v", r.id, err)
+				}
+				if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("Get(%q) after migration (-want +got):\n%s", r.id, d)
+				}
+				if got.Tags != nil {
+					t.Errorf("Get(%q).Tags = %#v, want nil", r.id, got.Tags)
+				}
+				if pt, err := keys.Open(r.id, got.Secret); err != nil || string(pt) != "token-of-"+r.id {
+					t.Errorf("token of %q = %q, %v; want it to open", r.id, pt, err)
+				}
+			}
+			if all, err := s.List(ctx); err != nil || len(all) != len(oldRecords) {
+				t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(oldRecords))
+			}
+			if d := cmp.Diff([]int32{1, 2, 3}, migrationsOf(t, pool, schema)); d != "" || postgres.SchemaVersion != 3 {
+				t.Errorf("schema_migrations (SchemaVersion %d) (-want +got):\n%s", postgres.SchemaVersion, d)
+			}
+			cols := columnsOf(t, pool, schema)
+			wantNew := []column{{"app", "text", "''::text"}, {"namespace", "text", "''::text"}, {"ref", "text", "''::text"}, {"tags", "ARRAY", "'{}'::text[]"}}
+			if len(cols) != 15 {
+				t.Fatalf("connections has %d columns, want 15: %v", len(cols), cols)
+			}
+			if d := cmp.Diff(wantNew, cols[11:]); d != "" {
+				t.Errorf("the new columns of connections (-want +got):\n%s", d)
+			}
+			var indexdef string
+			if err := pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'connections_app_ref'`, schema).Scan(&indexdef); err != nil {
+				t.Fatalf("the index connections_app_ref: %v", err)
+			}
+			if !strings.Contains(indexdef, "(app, namespace, ref)") {
+				t.Errorf("index connections_app_ref is %q, want it on (app, namespace, ref)", indexdef)
+			}
+			l, err := s.TryLock(ctx, oldRecords[0].id, time.Minute)
+			if err != nil || l.Fence != 8 {
+				t.Fatalf("TryLock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
+			}
+			if err := s.Claim(ctx, "state:new", time.Minute); err != nil {
+				t.Errorf("Claim after migration: %v", err)
+			}
+			if len(tt.schema) > len(schemaV1) {
+				if err := s.Claim(ctx, "state:old", time.Minute); driver.CodeOf(err) != driver.Conflict {
+					t.Errorf("Claim of the claim made before the migration = %v, want Conflict", err)
+				}
+			}
+
+			// A write with the new fields, under the lease.
+			rec, _ := s.Get(ctx, oldRecords[0].id)
+			rec.App, rec.Namespace, rec.Ref, rec.Tags = "client/id:1", "ns", "customer/42:ü", []string{"blue", "eu:west"}
+			v, err := s.Put(ctx, rec, l.Fence)
+			if err != nil || v != rec.Version+1 {
+				t.Fatalf("Put with the new fields = %d, %v; want version %d", v, err, rec.Version+1)
+			}
+			rec.Version = v
+			got, err := s.Get(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(rec, got, cmpopts.IgnoreFields(store.Record{}, "UpdatedAt")); d != "" {
+				t.Errorf("after a Put with the new fields (-want +got):\n%s", d)
+			}
+			var applied time.Time
+			qs := pgx.Identifier{schema}.Sanitize()
+			if err := pool.QueryRow(ctx, `SELECT applied_at FROM `+qs+`.schema_migrations WHERE version = 3`).Scan(&applied); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+
+			// A second open migrates nothing and changes nothing.
+			s, _, err = postgres.Open(ctx, location(schema))
+			if err != nil {
+				t.Fatalf("second Open: %v", err)
+			}
+			defer s.Close()
+			again, err := s.Get(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(got, again); d != "" {
+				t.Errorf("after a second Open (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff([]int32{1, 2, 3}, migrationsOf(t, pool, schema)); d != "" {
+				t.Errorf("schema_migrations after a second Open (-want +got):\n%s", d)
+			}
+			var applied2 time.Time
+			if err := pool.QueryRow(ctx, `SELECT applied_at FROM `+qs+`.schema_migrations WHERE version = 3`).Scan(&applied2); err != nil || !applied2.Equal(applied) {
+				t.Errorf("migration 3 applied at %v, then %v (%v): a second Open must not run it again", applied, applied2, err)
+			}
+			if d := cmp.Diff(cols, columnsOf(t, pool, schema)); d != "" {
+				t.Errorf("columns after a second Open (-want +got):\n%s", d)
+			}
+		})
 	}
-	s, _, err = postgres.Open(ctx, location(schema))
+}
+
+// TestNULRefused puts a record with a NUL byte in each text field, which
+// PostgreSQL text cannot hold: the Put is an error with Code Store that
+// names the field, and nothing is written.
+func TestNULRefused(t *testing.T) {
+	server(t)
+	setKey(t)
+	ctx := context.Background()
+	s, _, err := postgres.Open(ctx, location(freshSchema(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Get(ctx, "kept"); err != nil {
-		t.Errorf("after migration: %v", err)
+	tests := []struct {
+		field string
+		rec   store.Record
+	}{
+		{"app", store.Record{ID: "c", App: "a\x00"}},
+		{"namespace", store.Record{ID: "c", Namespace: "\x00"}},
+		{"ref", store.Record{ID: "c", Ref: "customer\x0042"}},
+		{"tags", store.Record{ID: "c", Tags: []string{"ok", "x\x00"}}},
+		{"account", store.Record{ID: "c", Account: "\x00"}},
+		{"scopes", store.Record{ID: "c", Scopes: []string{"\x00"}}},
 	}
-	if err := s.Claim(ctx, "state:x", time.Minute); err != nil {
-		t.Errorf("Claim after migration: %v", err)
-	}
-	if err := s.Claim(ctx, "state:x", time.Minute); driver.CodeOf(err) != driver.Conflict {
-		t.Errorf("second Claim after migration = %v, want Conflict", err)
-	}
-	var v int
-	if err := pool.QueryRow(ctx, `SELECT MAX(version) FROM `+qs+`.schema_migrations`).Scan(&v); err != nil {
-		t.Fatal(err)
-	}
-	if v != 2 || postgres.SchemaVersion != 2 {
-		t.Errorf("schema version = %d (SchemaVersion %d), want 2", v, postgres.SchemaVersion)
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			_, err := s.Put(ctx, &tt.rec, 0)
+			if driver.CodeOf(err) != driver.Store || !strings.Contains(err.Error(), "its "+tt.field+" holds a NUL byte") {
+				t.Errorf("Put = %v, want a Store error naming %s", err, tt.field)
+			}
+			if _, err := s.Get(ctx, "c"); driver.CodeOf(err) != driver.NotFound {
+				t.Errorf("Get after the refused Put = %v, want NotFound", err)
+			}
+		})
 	}
 }
 

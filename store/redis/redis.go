@@ -16,12 +16,24 @@
 //
 //	P conn:<id>   hash: version, data (JSON: provider, account, scopes,
 //	              status, reason, expiry), secret (the sealed bytes as given),
-//	              created, updated (Unix µs by the Redis server's clock)
+//	              created, updated (Unix µs by the Redis server's clock),
+//	              app, namespace, ref (the strings as given), tags (JSON array)
 //	P ids         sorted set of ids, all scored 0 (so ordered bytewise), for List
 //	P lease:<id>  string "holder:fence" with a PX expiry: the lease
 //	P fence:<id>  integer: the highest fence granted on id; never deleted
 //	P claim:<key> string "1" with a PX expiry: a claim (store.Claimer, one
 //	              per consumed authorization state); Redis expires it
+//
+// The id is used in keys as it is, whatever bytes it holds ('/' and ':'
+// included): after the fixed prefix and type, the rest of a key is the id,
+// so two ids never share a key.
+//
+// The hash fields app, namespace, ref and tags were added after the others
+// and need no migration: in a hash written before them they are absent,
+// and an absent field reads as "" (tags as nil). They are hash fields of
+// their own, not keys of the data JSON, so that an instance still running
+// the earlier code, whose Put rewrites only the fields it knows, leaves
+// them as they are.
 //
 // # Locking and fencing
 //
@@ -211,7 +223,8 @@ type data struct {
 }
 
 // putScript writes a record if its version and fence allow.
-// KEYS: conn, fence, ids. ARGV: version, fence, data, secret, id.
+// KEYS: conn, fence, ids. ARGV: version, fence, data, secret, id, app,
+// namespace, ref, tags.
 // It returns {status, a, b}: {"ok", created, updated} with the new version
 // in the hash, or {"exists"|"missing"|"version"|"fenced", detail}.
 var putScript = goredis.NewScript(`
@@ -237,7 +250,8 @@ if cur then
   if now <= updated then now = updated + 1 end
 end
 local c, u, v = string.format('%.0f', created), string.format('%.0f', now), string.format('%.0f', want + 1)
-redis.call('HSET', KEYS[1], 'version', v, 'data', ARGV[3], 'secret', ARGV[4], 'created', c, 'updated', u)
+redis.call('HSET', KEYS[1], 'version', v, 'data', ARGV[3], 'secret', ARGV[4], 'created', c, 'updated', u,
+  'app', ARGV[6], 'namespace', ARGV[7], 'ref', ARGV[8], 'tags', ARGV[9])
 redis.call('ZADD', KEYS[3], 0, ARGV[5])
 return {'ok', v}
 `)
@@ -283,8 +297,20 @@ func parseRecord(id string, h map[string]string) (*store.Record, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("connection %q: timestamps: %w", id, err)
 	}
+	// app, namespace, ref and tags are absent from hashes written before
+	// them: "" and nil.
+	var tags []string
+	if t := h["tags"]; t != "" {
+		if err := json.Unmarshal([]byte(t), &tags); err != nil {
+			return nil, fmt.Errorf("connection %q: tags: %w", id, err)
+		}
+		if len(tags) == 0 {
+			tags = nil
+		}
+	}
 	r := &store.Record{
-		ID: id, Provider: d.Provider, Account: d.Account, Scopes: d.Scopes, Status: store.Status(d.Status),
+		ID: id, Provider: d.Provider, App: h["app"], Namespace: h["namespace"], Ref: h["ref"], Tags: tags,
+		Account: d.Account, Scopes: d.Scopes, Status: store.Status(d.Status),
 		Reason: d.Reason, Secret: []byte(h["secret"]), Version: version,
 		CreatedAt: time.UnixMicro(created).UTC(), UpdatedAt: time.UnixMicro(updated).UTC(),
 	}
@@ -349,8 +375,16 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	if err != nil {
 		return 0, store.Errorf(err, "cannot encode connection %q", rec.ID)
 	}
+	tags := []string{}
+	if rec.Tags != nil {
+		tags = rec.Tags
+	}
+	t, err := json.Marshal(tags)
+	if err != nil {
+		return 0, store.Errorf(err, "cannot encode the tags of connection %q", rec.ID)
+	}
 	res, err := putScript.Run(ctx, s.client, []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey()},
-		rec.Version, fence, d, rec.Secret, rec.ID).StringSlice()
+		rec.Version, fence, d, rec.Secret, rec.ID, rec.App, rec.Namespace, rec.Ref, t).StringSlice()
 	if err != nil {
 		return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/connector-go/connector/conformance"
@@ -301,37 +302,162 @@ func TestNoTokenInRedis(t *testing.T) {
 	}
 }
 
-// TestKeys checks the key layout the package documents.
+// TestKeys checks the key layout the package documents, for ids with ':'
+// and '/' as the engine makes them (namespace/client id/provider:account).
 func TestKeys(t *testing.T) {
 	client := server(t)
 	setKey(t)
+	for _, tt := range []struct{ name, id string }{
+		{"colon", "a:b"},
+		{"engine id", "ns/client-id/shopline:merchant-42"},
+		{"separators only", "/:/"},
+	} {
+		id := tt.id
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := freshPrefix(t)
+			ctx := context.Background()
+			s, _, err := redis.Open(ctx, location(prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rec := &store.Record{ID: id, App: "client-id", Ref: "customer/42:ü", Tags: []string{"x"}}
+			if _, err := s.Put(ctx, rec, 0); err != nil {
+				t.Fatal(err)
+			}
+			l, err := s.TryLock(ctx, id, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, _ := keysUnder(ctx, client, prefix)
+			want := []string{prefix + "conn:" + id, prefix + "fence:" + id, prefix + "ids", prefix + "lease:" + id}
+			if d := cmp.Diff(want, sorted(keys)); d != "" {
+				t.Errorf("keys (-want +got):\n%s", d)
+			}
+			if v := client.Get(ctx, prefix+"lease:"+id).Val(); v != fmt.Sprintf("%s:%d", l.Holder, l.Fence) {
+				t.Errorf("lease value %q, want holder:fence", v)
+			}
+			if ttl := client.PTTL(ctx, prefix+"lease:"+id).Val(); ttl <= 0 || ttl > time.Minute {
+				t.Errorf("lease PTTL %v, want within a minute", ttl)
+			}
+			if ttl := client.PTTL(ctx, prefix+"fence:"+id).Val(); ttl != -1 {
+				t.Errorf("fence counter PTTL %v, want none (it must never expire)", ttl)
+			}
+			fields, _ := client.HKeys(ctx, prefix+"conn:"+id).Result()
+			if d := cmp.Diff([]string{"app", "created", "data", "namespace", "ref", "secret", "tags", "updated", "version"}, sorted(fields)); d != "" {
+				t.Errorf("hash fields (-want +got):\n%s", d)
+			}
+			got, err := s.Get(ctx, id)
+			if err != nil || got.Ref != rec.Ref || got.App != rec.App {
+				t.Errorf("Get = %+v, %v; want the record", got, err)
+			}
+		})
+	}
+}
+
+// The hash of a connection as the earlier code wrote it, frozen here: its
+// fields (version, data, secret, created, updated; no app, namespace, ref
+// or tags), its data JSON and its Put script.
+const (
+	oldID      = "ns/legacy/shopline:merchant-42"
+	oldData    = `{"provider":"shopline","account":"merchant-42","scopes":["products","orders"],"status":"active","reason":"","expiry":"2030-01-02T03:04:05.123456Z"}`
+	oldCreated = "1714521600000001" // Unix µs
+	oldUpdated = "1717200000000002"
+)
+
+var oldPutScript = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'version')
+local want = tonumber(ARGV[1])
+if want == 0 then
+  if cur then return {'exists', cur} end
+else
+  if not cur then return {'missing', ''} end
+  if tonumber(cur) ~= want then return {'version', cur} end
+end
+local fence = tonumber(ARGV[2])
+if fence > 0 then
+  local granted = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if granted > fence then return {'fenced', string.format('%.0f', granted)} end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local created = now
+if cur then
+  created = tonumber(redis.call('HGET', KEYS[1], 'created'))
+  local updated = tonumber(redis.call('HGET', KEYS[1], 'updated'))
+  if now <= updated then now = updated + 1 end
+end
+local c, u, v = string.format('%.0f', created), string.format('%.0f', now), string.format('%.0f', want + 1)
+redis.call('HSET', KEYS[1], 'version', v, 'data', ARGV[3], 'secret', ARGV[4], 'created', c, 'updated', u)
+redis.call('ZADD', KEYS[3], 0, ARGV[5])
+return {'ok', v}
+`)
+
+// TestReadsEarlierHashes writes a connection as the earlier code did (its
+// fields, its fence counter at 7) and reads it with this code: it comes
+// back as it was, with no application, reference or tags; a write with the
+// new fields round-trips; and a write by an instance still running the
+// earlier code keeps them.
+func TestReadsEarlierHashes(t *testing.T) {
+	client := server(t)
 	prefix := freshPrefix(t)
 	ctx := context.Background()
-	s, _, err := redis.Open(ctx, location(prefix))
+	secret := []byte{0, 1, 2, 0xff, 'x'}
+	if err := client.HSet(ctx, prefix+"conn:"+oldID, "version", "3", "data", oldData, "secret", secret,
+		"created", oldCreated, "updated", oldUpdated).Err(); err != nil {
+		t.Fatal(err)
+	}
+	client.ZAdd(ctx, prefix+"ids", goredis.Z{Score: 0, Member: oldID})
+	client.Set(ctx, prefix+"fence:"+oldID, "7", 0)
+
+	s := redis.New(client, prefix)
+	want := &store.Record{
+		ID: oldID, Provider: "shopline", Account: "merchant-42", Scopes: []string{"products", "orders"}, Status: store.Active,
+		Expiry: time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC), Secret: secret, Version: 3,
+		CreatedAt: time.UnixMicro(1714521600000001).UTC(), UpdatedAt: time.UnixMicro(1717200000000002).UTC(),
+	}
+	got, err := s.Get(ctx, oldID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	if _, err := s.Put(ctx, &store.Record{ID: "a:b"}, 0); err != nil {
-		t.Fatal(err)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Get of an earlier hash (-want +got):\n%s", d)
 	}
-	l, err := s.TryLock(ctx, "a:b", time.Minute)
+	if all, err := s.List(ctx); err != nil || len(all) != 1 || cmp.Diff(want, all[0]) != "" {
+		t.Errorf("List = %v, %v; want the earlier record", all, err)
+	}
+	l, err := s.TryLock(ctx, oldID, time.Minute)
+	if err != nil || l.Fence != 8 {
+		t.Fatalf("TryLock = %+v, %v; want fence 8", l, err)
+	}
+
+	rec := got.Clone()
+	rec.App, rec.Namespace, rec.Ref, rec.Tags = "client/id:1", "ns", "customer/42:ü", []string{"blue", "eu:west"}
+	if rec.Version, err = s.Put(ctx, rec, l.Fence); err != nil || rec.Version != 4 {
+		t.Fatalf("Put with the new fields = %d, %v; want version 4", rec.Version, err)
+	}
+	got, err = s.Get(ctx, oldID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := keysUnder(ctx, client, prefix)
-	want := []string{prefix + "conn:a:b", prefix + "fence:a:b", prefix + "ids", prefix + "lease:a:b"}
-	if d := cmp.Diff(want, sorted(keys)); d != "" {
-		t.Errorf("keys (-want +got):\n%s", d)
+	if d := cmp.Diff(rec, got, cmpopts.IgnoreFields(store.Record{}, "UpdatedAt")); d != "" {
+		t.Errorf("after a Put with the new fields (-want +got):\n%s", d)
 	}
-	if v := client.Get(ctx, prefix+"lease:a:b").Val(); v != fmt.Sprintf("%s:%d", l.Holder, l.Fence) {
-		t.Errorf("lease value %q, want holder:fence", v)
+
+	// An instance still on the earlier code writes: the fields it does not
+	// know stay.
+	res, err := oldPutScript.Run(ctx, client, []string{prefix + "conn:" + oldID, prefix + "fence:" + oldID, prefix + "ids"},
+		4, 0, strings.Replace(oldData, "merchant-42", "renamed", 1), secret, oldID).StringSlice()
+	if err != nil || res[0] != "ok" {
+		t.Fatalf("the earlier Put script = %q, %v", res, err)
 	}
-	if ttl := client.PTTL(ctx, prefix+"lease:a:b").Val(); ttl <= 0 || ttl > time.Minute {
-		t.Errorf("lease PTTL %v, want within a minute", ttl)
+	got, err = s.Get(ctx, oldID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ttl := client.PTTL(ctx, prefix+"fence:a:b").Val(); ttl != -1 {
-		t.Errorf("fence counter PTTL %v, want none (it must never expire)", ttl)
+	rec.Account, rec.Version = "renamed", 5
+	if d := cmp.Diff(rec, got, cmpopts.IgnoreFields(store.Record{}, "UpdatedAt")); d != "" {
+		t.Errorf("after a Put by the earlier code (-want +got):\n%s", d)
 	}
 }
 

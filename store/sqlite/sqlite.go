@@ -12,7 +12,10 @@
 //
 //	connections(id TEXT PRIMARY KEY, provider, account, scopes (JSON array),
 //	            status, reason, expiry (Unix ns or NULL), secret BLOB,
-//	            version, created_at, updated_at (Unix ns))
+//	            version, created_at, updated_at (Unix ns),
+//	            app, namespace, ref (TEXT, '' when none),
+//	            tags (JSON array, '[]' when none)),
+//	            indexed by (app, namespace, ref)
 //	leases(id TEXT PRIMARY KEY, fence, holder, expires_at (Unix ns))
 //	claims(key TEXT PRIMARY KEY, expires_at (Unix ns)), indexed by expires_at
 //
@@ -21,7 +24,12 @@
 // which every new lease takes a strictly greater fence. A claims row
 // (store.Claimer: one per consumed authorization state) is deleted once
 // expired, by a later Claim. Schema version 1 has connections and leases;
-// version 2 adds claims.
+// version 2 adds claims; version 3 adds the application's columns to
+// connections (app, namespace, ref, tags: ALTER TABLE … ADD COLUMN with
+// defaults, so rows written before read as no application, no reference
+// and no tags) and their index, for finding a connection by reference.
+// The id stays the primary key and opaque: any string, '/' and ':'
+// included.
 //
 // # Locking and fencing
 //
@@ -337,13 +345,22 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX claims_expires_at ON claims (expires_at)`,
 	},
+	{
+		`ALTER TABLE connections ADD COLUMN app       TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE connections ADD COLUMN namespace TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE connections ADD COLUMN ref       TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE connections ADD COLUMN tags      TEXT NOT NULL DEFAULT '[]'`,
+		`CREATE INDEX connections_app_ref ON connections (app, namespace, ref)`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and reads.
 var SchemaVersion = len(migrations)
 
 // migrate creates or upgrades the schema in one BEGIN IMMEDIATE
-// transaction, so that processes opening a new file at once do it once.
+// transaction, so that processes opening a new file, or one written by an
+// older schema, at once do it once: the others wait for the write lock (or
+// openDB retries them) and then find the schema current.
 func (s *Store) migrate(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -381,22 +398,29 @@ func (s *Store) migrate(ctx context.Context) error {
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at`
+const columns = `id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at, app, namespace, ref, tags`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRecord(row scanner) (*store.Record, error) {
 	var (
-		r                store.Record
-		scopes, status   string
-		expiry           sql.NullInt64
-		created, updated int64
+		r                    store.Record
+		scopes, status, tags string
+		expiry               sql.NullInt64
+		created, updated     int64
 	)
-	if err := row.Scan(&r.ID, &r.Provider, &r.Account, &scopes, &status, &r.Reason, &expiry, &r.Secret, &r.Version, &created, &updated); err != nil {
+	if err := row.Scan(&r.ID, &r.Provider, &r.Account, &scopes, &status, &r.Reason, &expiry, &r.Secret, &r.Version, &created, &updated,
+		&r.App, &r.Namespace, &r.Ref, &tags); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &r.Scopes); err != nil {
 		return nil, fmt.Errorf("scopes of connection %q: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+		return nil, fmt.Errorf("tags of connection %q: %w", r.ID, err)
+	}
+	if len(r.Tags) == 0 {
+		r.Tags = nil // "[]": none
 	}
 	r.Status = store.Status(status)
 	if expiry.Valid {
@@ -449,6 +473,10 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	if err != nil {
 		return 0, store.Errorf(err, "cannot encode the scopes of connection %q", rec.ID)
 	}
+	tags, err := json.Marshal(nonNil(rec.Tags))
+	if err != nil {
+		return 0, store.Errorf(err, "cannot encode the tags of connection %q", rec.ID)
+	}
 	var expiry sql.NullInt64
 	if !rec.Expiry.IsZero() {
 		expiry = sql.NullInt64{Int64: rec.Expiry.UnixNano(), Valid: true}
@@ -465,16 +493,19 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	var v int64
 	if rec.Version == 0 {
 		err = s.db.QueryRowContext(ctx, `INSERT INTO connections (`+columns+`)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ? WHERE `+fenced+`
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ? WHERE `+fenced+`
 			ON CONFLICT (id) DO NOTHING RETURNING version`,
 			rec.ID, rec.Provider, rec.Account, string(scopes), string(rec.Status), rec.Reason, expiry, secret, now, now,
+			rec.App, rec.Namespace, rec.Ref, string(tags),
 			fence, rec.ID, fence).Scan(&v)
 	} else {
 		err = s.db.QueryRowContext(ctx, `UPDATE connections SET
 			provider = ?, account = ?, scopes = ?, status = ?, reason = ?, expiry = ?, secret = ?,
+			app = ?, namespace = ?, ref = ?, tags = ?,
 			version = version + 1, updated_at = MAX(?, updated_at + 1)
 			WHERE id = ? AND version = ? AND `+fenced+` RETURNING version`,
-			rec.Provider, rec.Account, string(scopes), string(rec.Status), rec.Reason, expiry, secret, now,
+			rec.Provider, rec.Account, string(scopes), string(rec.Status), rec.Reason, expiry, secret,
+			rec.App, rec.Namespace, rec.Ref, string(tags), now,
 			rec.ID, rec.Version, fence, rec.ID, fence).Scan(&v)
 	}
 	if errors.Is(err, sql.ErrNoRows) {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
@@ -331,48 +334,276 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-// TestMigrateFromVersion1 opens a database left at schema version 1 (no
-// claims table) and checks that it is migrated and keeps its data.
-func TestMigrateFromVersion1(t *testing.T) {
-	t.Setenv(store.EnvKey, "")
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "connector.db")
-	s, _, err := sqlite.Open(ctx, path)
+// The schema as versions 1 and 2 of this package created it, frozen here:
+// the migration tests write stores from these statements, not from
+// today's migrations, so that a change to those cannot hide a store that
+// no longer opens.
+var (
+	schemaV1 = []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL)`,
+		`CREATE TABLE connections (
+			id         TEXT    PRIMARY KEY,
+			provider   TEXT    NOT NULL,
+			account    TEXT    NOT NULL,
+			scopes     TEXT    NOT NULL,
+			status     TEXT    NOT NULL,
+			reason     TEXT    NOT NULL,
+			expiry     INTEGER,
+			secret     BLOB    NOT NULL,
+			version    INTEGER NOT NULL,
+			created_at INTEGER NOT NULL,
+			updated_at INTEGER NOT NULL
+		)`,
+		`CREATE TABLE leases (
+			id         TEXT    PRIMARY KEY,
+			fence      INTEGER NOT NULL,
+			holder     TEXT    NOT NULL,
+			expires_at INTEGER NOT NULL
+		)`,
+		`INSERT INTO schema_version (version) VALUES (1)`,
+	}
+	schemaV2 = append(append([]string(nil), schemaV1...),
+		`CREATE TABLE claims (
+			key        TEXT    PRIMARY KEY,
+			expires_at INTEGER NOT NULL
+		)`,
+		`CREATE INDEX claims_expires_at ON claims (expires_at)`,
+		`INSERT INTO schema_version (version) VALUES (2)`,
+	)
+)
+
+// oldRecord is a connection as versions 1 and 2 wrote it: every column
+// they had.
+type oldRecord struct {
+	id, provider, account, scopes, status, reason string
+	expiry                                        sql.NullInt64
+	version, created, updated                     int64
+}
+
+var oldRecords = []oldRecord{
+	{"shopline:merchant-42", "shopline", "merchant-42", `["products","orders"]`, "active", "",
+		sql.NullInt64{Int64: time.Date(2030, 1, 2, 3, 4, 5, 123456789, time.UTC).UnixNano(), Valid: true},
+		3, time.Date(2025, 5, 1, 0, 0, 0, 1, time.UTC).UnixNano(), time.Date(2025, 6, 1, 0, 0, 0, 2, time.UTC).UnixNano()},
+	{"ns/legacy/jumpseller:store code", "jumpseller", "store code", `[]`, "needs_reauth", "invalid_grant: revoked",
+		sql.NullInt64{}, 1, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()},
+}
+
+// want is the record the current code must read from r, its token sealed
+// in secret: what it was, with no application, reference or tags.
+func (r oldRecord) want(t *testing.T, secret []byte) *store.Record {
+	t.Helper()
+	rec := &store.Record{ID: r.id, Provider: r.provider, Account: r.account, Status: store.Status(r.status), Reason: r.reason,
+		Secret: secret, Version: r.version, CreatedAt: time.Unix(0, r.created).UTC(), UpdatedAt: time.Unix(0, r.updated).UTC()}
+	if err := json.Unmarshal([]byte(r.scopes), &rec.Scopes); err != nil {
+		t.Fatal(err)
+	}
+	if r.expiry.Valid {
+		rec.Expiry = time.Unix(0, r.expiry.Int64).UTC()
+	}
+	return rec
+}
+
+// writeOldStore makes, at path, a store as the given frozen schema left it
+// (the file mode 0600, in WAL mode, with its key file), holding oldRecords
+// with their tokens sealed, a lease row on the first one at fence 7 and,
+// from version 2, an unexpired claim. It returns the sealed secrets by id.
+func writeOldStore(t *testing.T, path string, schema []string) map[string][]byte {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(ctx, &store.Record{ID: "kept"}, 0); err != nil {
+	f.Close()
+	keys, err := store.KeyringForFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range schema {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	secrets := map[string][]byte{}
+	for _, r := range oldRecords {
+		sealed, err := keys.Seal(r.id, []byte("token-of-"+r.id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[r.id] = sealed
+		if _, err := db.Exec(`INSERT INTO connections (id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.id, r.provider, r.account, r.scopes, r.status, r.reason, r.expiry, sealed, r.version, r.created, r.updated); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO leases (id, fence, holder, expires_at) VALUES (?, 7, '', 0)`, oldRecords[0].id); err != nil {
+		t.Fatal(err)
+	}
+	if len(schema) > len(schemaV1) {
+		if _, err := db.Exec(`INSERT INTO claims (key, expires_at) VALUES ('state:old', ?)`, time.Now().Add(time.Hour).UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return secrets
+}
+
+// schemaOf returns the versions in schema_version and the columns of
+// connections of the database at path.
+func schemaOf(t *testing.T, path string) (versions []int, columns []string) {
+	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{`DROP TABLE claims`, `DELETE FROM schema_version WHERE version > 1`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, _, err = sqlite.Open(ctx, path)
+	rows, err := db.Query(`SELECT version FROM schema_version ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	if _, err := s.Get(ctx, "kept"); err != nil {
-		t.Errorf("after migration: %v", err)
+	for rows.Next() {
+		var v int
+		rows.Scan(&v)
+		versions = append(versions, v)
 	}
-	if err := s.Claim(ctx, "state:x", time.Minute); err != nil {
-		t.Errorf("Claim after migration: %v", err)
+	rows.Close()
+	rows, err = db.Query(`SELECT name FROM pragma_table_info('connections') ORDER BY cid`)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := s.Claim(ctx, "state:x", time.Minute); driver.CodeOf(err) != driver.Conflict {
-		t.Errorf("second Claim after migration = %v, want Conflict", err)
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		columns = append(columns, c)
 	}
-	var v int
-	db.QueryRow(`SELECT MAX(version) FROM schema_version`).Scan(&v)
-	if v != 2 || sqlite.SchemaVersion != 2 {
-		t.Errorf("schema version = %d (SchemaVersion %d), want 2", v, sqlite.SchemaVersion)
+	rows.Close()
+	return versions, columns
+}
+
+// TestMigrate opens stores written by schema versions 1 and 2 (from the
+// frozen statements above): the migration runs, every connection comes
+// back as it was, with no application, reference or tags and its token
+// opening under the key file, its lease's fence counter goes on, a write
+// with the new fields round-trips, and a second open changes nothing.
+func TestMigrate(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	t.Setenv(store.EnvOldKeys, "")
+	wantColumns := []string{"id", "provider", "account", "scopes", "status", "reason", "expiry", "secret", "version",
+		"created_at", "updated_at", "app", "namespace", "ref", "tags"}
+	tests := []struct {
+		name   string
+		schema []string
+	}{
+		{"from version 1", schemaV1},
+		{"from version 2", schemaV2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "connector.db")
+			secrets := writeOldStore(t, path, tt.schema)
+
+			s, keys, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open of the old store: %v", err)
+			}
+			for _, r := range oldRecords {
+				want := r.want(t, secrets[r.id])
+				got, err := s.Get(ctx, r.id)
+				if err != nil {
+					t.Fatalf("Get(%q) after migration: %v", r.id, err)
+				}
+				if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("Get(%q) after migration (-want +got):\n%s", r.id, d)
+				}
+				if got.Tags != nil {
+					t.Errorf("Get(%q).Tags = %#v, want nil", r.id, got.Tags)
+				}
+				if pt, err := keys.Open(r.id, got.Secret); err != nil || string(pt) != "token-of-"+r.id {
+					t.Errorf("token of %q = %q, %v; want it to open", r.id, pt, err)
+				}
+			}
+			if all, err := s.List(ctx); err != nil || len(all) != len(oldRecords) {
+				t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(oldRecords))
+			}
+			versions, columns := schemaOf(t, path)
+			if d := cmp.Diff([]int{1, 2, 3}, versions); d != "" || sqlite.SchemaVersion != 3 {
+				t.Errorf("schema_version (SchemaVersion %d) (-want +got):\n%s", sqlite.SchemaVersion, d)
+			}
+			if d := cmp.Diff(wantColumns, columns); d != "" {
+				t.Errorf("columns of connections (-want +got):\n%s", d)
+			}
+			l, err := s.TryLock(ctx, oldRecords[0].id, time.Minute)
+			if err != nil || l.Fence != 8 {
+				t.Fatalf("TryLock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
+			}
+			if err := s.Claim(ctx, "state:new", time.Minute); err != nil {
+				t.Errorf("Claim after migration: %v", err)
+			}
+			if len(tt.schema) > len(schemaV1) {
+				if err := s.Claim(ctx, "state:old", time.Minute); driver.CodeOf(err) != driver.Conflict {
+					t.Errorf("Claim of the claim made before the migration = %v, want Conflict", err)
+				}
+			}
+
+			// A write with the new fields, under the lease.
+			rec, _ := s.Get(ctx, oldRecords[0].id)
+			rec.App, rec.Namespace, rec.Ref, rec.Tags = "client/id:1", "ns", "customer/42:ü", []string{"blue", "eu:west"}
+			v, err := s.Put(ctx, rec, l.Fence)
+			if err != nil || v != rec.Version+1 {
+				t.Fatalf("Put with the new fields = %d, %v; want version %d", v, err, rec.Version+1)
+			}
+			rec.Version = v
+			got, err := s.Get(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(rec, got, cmpopts.IgnoreFields(store.Record{}, "UpdatedAt")); d != "" {
+				t.Errorf("after a Put with the new fields (-want +got):\n%s", d)
+			}
+			var index string
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var planID, parent, notUsed int
+			if err := db.QueryRow(`EXPLAIN QUERY PLAN SELECT id FROM connections WHERE app = ? AND namespace = ? AND ref = ?`,
+				rec.App, rec.Namespace, rec.Ref).Scan(&planID, &parent, &notUsed, &index); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(index, "connections_app_ref") {
+				t.Errorf("a lookup by (app, namespace, ref) is planned as %q, want the index connections_app_ref", index)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// A second open migrates nothing and changes nothing.
+			s, _, err = sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("second Open: %v", err)
+			}
+			defer s.Close()
+			again, err := s.Get(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(got, again); d != "" {
+				t.Errorf("after a second Open (-want +got):\n%s", d)
+			}
+			versions, columns = schemaOf(t, path)
+			if d := cmp.Diff([]int{1, 2, 3}, versions); d != "" {
+				t.Errorf("schema_version after a second Open (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(wantColumns, columns); d != "" {
+				t.Errorf("columns of connections after a second Open (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 
@@ -381,9 +612,44 @@ func TestMigrateFromVersion1(t *testing.T) {
 // first, and writes one record. All must succeed and share one key.
 func TestConcurrentFirstUse(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
-	dir := t.TempDir()
-	path := filepath.Join(dir, "sub", "connector.db")
-	const procs = 6
+	path := filepath.Join(t.TempDir(), "sub", "connector.db")
+	firstUse(t, path, 6)
+}
+
+// TestConcurrentMigration starts several processes on a store written by
+// schema version 2: they migrate it once, between them, and each writes
+// one record with the new fields; the old connections are kept.
+func TestConcurrentMigration(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	t.Setenv(store.EnvOldKeys, "")
+	path := filepath.Join(t.TempDir(), "connector.db")
+	secrets := writeOldStore(t, path, schemaV2)
+	firstUse(t, path, 6)
+	versions, _ := schemaOf(t, path)
+	if d := cmp.Diff([]int{1, 2, 3}, versions); d != "" {
+		t.Errorf("schema_version (-want +got):\n%s", d)
+	}
+	s, _, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, r := range oldRecords {
+		got, err := s.Get(context.Background(), r.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(r.want(t, secrets[r.id]), got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("Get(%q) (-want +got):\n%s", r.id, d)
+		}
+	}
+}
+
+// firstUse runs procs processes that each open the store at path and write
+// one record, c0, c1, …, with a reference and tags, and checks that all
+// succeeded and their records open under one key.
+func firstUse(t *testing.T, path string, procs int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make([]error, procs)
 	outs := make([]bytes.Buffer, procs)
@@ -404,17 +670,24 @@ func TestConcurrentFirstUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	all, err := s.List(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != procs {
-		t.Fatalf("%d records, want %d", len(all), procs)
-	}
-	for _, r := range all {
+	n := 0
+	for i := range procs {
+		id := "c" + strconv.Itoa(i)
+		r, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Errorf("record %s: %v", id, err)
+			continue
+		}
+		n++
 		if pt, err := keys.Open(r.ID, r.Secret); err != nil || string(pt) != "token-"+r.ID {
 			t.Errorf("record %s: Open = %q, %v (all processes must share one key file)", r.ID, pt, err)
 		}
+		if r.Ref != "ref/"+id+":1" || !slices.Equal(r.Tags, []string{"t:" + id}) {
+			t.Errorf("record %s: Ref %q, Tags %q; want those it was written with", id, r.Ref, r.Tags)
+		}
+	}
+	if n != procs {
+		t.Fatalf("%d records, want %d", n, procs)
 	}
 }
 
@@ -435,7 +708,8 @@ func TestHelperFirstUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(ctx, &store.Record{ID: id, Secret: sealed}, 0); err != nil {
+	rec := &store.Record{ID: id, App: "client-id", Ref: "ref/" + id + ":1", Tags: []string{"t:" + id}, Secret: sealed}
+	if _, err := s.Put(ctx, rec, 0); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("first-use-ok")
