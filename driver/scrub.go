@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Redacted is what ScrubString and Excerpt put in place of a secret.
@@ -140,8 +141,8 @@ func (sc *scrubber) scrubErr(err error, depth int) (error, bool) {
 			inner, changed = sc.leaf(e.Err), true
 		}
 		c := *e
-		c.Msg, c.OAuthError, c.OAuthDescription = sc.scrub(e.Msg), sc.scrub(e.OAuthError), sc.scrub(e.OAuthDescription)
-		c.Excerpt, c.ContentType = sc.scrub(e.Excerpt), sc.scrub(e.ContentType)
+		c.Msg, c.OAuthError, c.OAuthDescription = sc.scrub(e.Msg), sc.scrub(e.OAuthError), rebound(sc.scrub(e.OAuthDescription))
+		c.Excerpt, c.ContentType = rebound(sc.scrub(e.Excerpt)), sc.scrub(e.ContentType)
 		if !changed && c.Msg == e.Msg && c.OAuthError == e.OAuthError && c.OAuthDescription == e.OAuthDescription &&
 			c.Excerpt == e.Excerpt && c.ContentType == e.ContentType {
 			return e, false
@@ -200,8 +201,8 @@ func (sc *scrubber) keepIdentity(r *scrubbedError, err error) {
 	var e *Error
 	if errors.As(err, &e) && CodeOf(r) != e.Code {
 		c := *e
-		c.Msg, c.OAuthError, c.OAuthDescription = sc.scrub(e.Msg), sc.scrub(e.OAuthError), sc.scrub(e.OAuthDescription)
-		c.Excerpt, c.ContentType, c.Err = sc.scrub(e.Excerpt), sc.scrub(e.ContentType), nil
+		c.Msg, c.OAuthError, c.OAuthDescription = sc.scrub(e.Msg), sc.scrub(e.OAuthError), rebound(sc.scrub(e.OAuthDescription))
+		c.Excerpt, c.ContentType, c.Err = rebound(sc.scrub(e.Excerpt)), sc.scrub(e.ContentType), nil
 		r.as = &c
 	}
 }
@@ -432,4 +433,18 @@ func prefixFunction(f string) []int {
 		pi[i] = q
 	}
 	return pi
+}
+
+// rebound keeps an excerpt within ExcerptLimit once scrubbing has replaced
+// a secret by a longer mark (the start of one cut by Excerpt, say).
+func rebound(s string) string {
+	const ellipsis = "…"
+	if len(s) <= ExcerptLimit+len(ellipsis) {
+		return s
+	}
+	cut := ExcerptLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }

@@ -290,3 +290,21 @@ func TestScrubTokenEndpointAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestScrubKeepsExcerptsBounded: a secret cut by Excerpt and replaced by
+// a mark longer than its head leaves the excerpt within ExcerptLimit.
+func TestScrubKeepsExcerptsBounded(t *testing.T) {
+	secret := strings.Repeat("abcdefghij", 4)
+	body := strings.Repeat("x", driver.ExcerptLimit-2) + " " + secret
+	e := &driver.Error{Code: driver.BadResponse, Excerpt: driver.Excerpt([]byte(body)), OAuthDescription: driver.Excerpt([]byte(body))}
+	got := driver.Scrub(e, secret)
+	var se *driver.Error
+	if !errors.As(got, &se) {
+		t.Fatalf("Scrub returned %T", got)
+	}
+	for name, s := range map[string]string{"Excerpt": se.Excerpt, "OAuthDescription": se.OAuthDescription} {
+		if len(s) > driver.ExcerptLimit+len("…") {
+			t.Errorf("%s is %d bytes after scrubbing, over the limit: %q", name, len(s), s)
+		}
+	}
+}
