@@ -105,7 +105,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", st)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider or redirect URI; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
 		},
 		{
 			name: "state issued for another provider",
@@ -121,7 +121,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", st)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider or redirect URI; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
 		},
 		{
 			name: "state signed with another key",
@@ -132,7 +132,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", st)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider or redirect URI; start the authorization again"},
+			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
 		},
 		{
 			name: "reused state",

@@ -13,13 +13,31 @@ import (
 	"github.com/connector-go/connector/store"
 )
 
+// Status is the state of a connection.
+type Status = store.Status
+
+// The statuses of a connection.
+const (
+	// StatusActive: the grant is usable.
+	StatusActive = store.Active
+	// StatusNeedsReauth: the provider rejected the grant; a user must
+	// authorize again. The stored grant is kept.
+	StatusNeedsReauth = store.NeedsReauth
+	// StatusRevoked: the grant was revoked through the connector.
+	StatusRevoked = store.Revoked
+)
+
 // ConnectionInfo describes a stored connection, without its secrets.
 type ConnectionInfo struct {
-	ID        string
+	ID        string // provider:account
 	Provider  string
 	Account   string
+	App       string // the client id of the application that obtained it; "" for one written before applications were recorded
+	Namespace string // the application's namespace (Options.Namespace)
+	Ref       string // the application's reference, given at authorization
+	Tags      []string
 	Scopes    []string
-	Status    store.Status
+	Status    Status
 	Reason    string    // why Status is not active
 	Expiry    time.Time // of the access token
 	Version   int64
@@ -28,15 +46,17 @@ type ConnectionInfo struct {
 }
 
 func infoOf(r *store.Record) ConnectionInfo {
-	return ConnectionInfo{ID: r.ID, Provider: r.Provider, Account: r.Account, Scopes: append([]string(nil), r.Scopes...),
+	return ConnectionInfo{ID: idOf(r), Provider: r.Provider, Account: r.Account, App: r.App, Namespace: r.Namespace,
+		Ref: r.Ref, Tags: append([]string(nil), r.Tags...), Scopes: append([]string(nil), r.Scopes...),
 		Status: r.Status, Reason: r.Reason, Expiry: r.Expiry, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // Connection is one merchant's grant to the application. It is safe for
 // concurrent use; the Connector hands out one *Connection per id.
 type Connection struct {
-	c  *Connector
-	id string
+	c   *Connector
+	id  string // provider:account
+	key string // the store's id: qualified by the application (connections.go)
 
 	// snap is the current state; replaced whole, never modified.
 	snap atomic.Pointer[snapshot]

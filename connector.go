@@ -38,9 +38,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
@@ -68,6 +71,8 @@ type Connector struct {
 
 	apiBase   *url.URL // the API base URL, parsed once; nil without one
 	apiOrigin origin   // its origin: the only one the token is sent to
+
+	prefix string // the store-id prefix of the application's connections (connections.go)
 
 	mu    sync.Mutex
 	conns map[string]*Connection
@@ -195,7 +200,9 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		HTTP: newRetryDoer(&c.opts),
 		Now:  opts.Clock,
 	}
+	c.prefix = appPrefix(opts.Namespace, opts.ClientID)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	live.Store(c, struct{}{})
 	if realClock {
 		c.coarse = true
 		coarseStart()
@@ -230,6 +237,7 @@ func (c *Connector) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.cancel()
+		live.Delete(c)
 		c.releasePending()
 		if c.coarse {
 			coarseStop()
@@ -270,19 +278,59 @@ func (c *Connector) errorf(code Code, op, format string, args ...any) *Error {
 	return e
 }
 
+// AuthRequest is what an application attaches to one authorization. It
+// travels in the signed state (at most 1 KiB together), comes back with the
+// callback and is stored with the connection.
+type AuthRequest struct {
+	// Ref is the application's own reference for the connection: its
+	// customer or workspace id. Find the connection by it with
+	// Connector.ConnectionByRef. At most 256 bytes.
+	Ref string
+	// Tags label the connection (List filters by them). At most 16 of at
+	// most 64 bytes each; duplicates are dropped.
+	Tags []string
+	// Scopes, when set, replace Options.Scopes for this authorization;
+	// validated like them.
+	Scopes []string
+	// Params adds query parameters to the authorization URL (SHOPLINE's
+	// merchant_id, say). The parameters the connector sets itself —
+	// client_id, redirect_uri, response_type, scope, state — are refused.
+	Params url.Values
+}
+
+// reservedParams are the authorization URL's parameters the connector sets.
+var reservedParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state"}
+
+// Limits of AuthRequest.
+const (
+	maxRefLen = 256
+	maxTags   = 16
+	maxTagLen = 64
+)
+
 // AuthCodeURL returns the provider's authorization URL for a fresh one-time
-// state, bound to this provider and redirect URI and valid for
-// Options.StateTTL. The state is signed, not remembered (state.go): any
-// instance of the application that shares the store and its keys can take
-// the callback. Send the user there; the provider redirects back to the
-// redirect URI, whose query goes to HandleCallback. extra adds query
-// parameters (SHOPLINE's merchant_id, say).
+// state, as AuthURL does, with extra as its query parameters.
 func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
+	return c.AuthURL(AuthRequest{Params: extra})
+}
+
+// AuthURL returns the provider's authorization URL for a fresh one-time
+// state, bound to this provider, application and redirect URI, valid for
+// Options.StateTTL and carrying r's reference, tags and scopes. The state
+// is signed, not remembered (state.go): any instance of the application
+// that shares the store and its keys can take the callback. Send the user
+// there; the provider redirects back to the redirect URI, whose query goes
+// to HandleCallback.
+func (c *Connector) AuthURL(r AuthRequest) (string, error) {
 	if c.opts.Mode == ModeOff {
 		return "", c.errorf(CodeAuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
 	}
 	if c.opts.RedirectURL == "" {
 		return "", c.errorf(CodeInvalidConfig, "authorize", "CallbackURL (the redirect URI) is required to authorize")
+	}
+	ar, err := c.authRequest(r)
+	if err != nil {
+		return "", err
 	}
 	ep := c.env.Config.Endpoint.AuthURL
 	u, err := url.Parse(ep)
@@ -293,22 +341,78 @@ func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
 	for k, v := range c.spec.AuthParams {
 		q[k] = v
 	}
-	for k, v := range extra {
+	for k, v := range r.Params {
 		q[k] = v
 	}
 	q.Set("client_id", c.opts.ClientID)
 	q.Set("redirect_uri", c.opts.RedirectURL)
 	q.Set("response_type", "code")
-	if len(c.opts.Scopes) > 0 {
+	scopes := c.opts.Scopes
+	if ar.scopes != nil {
+		scopes = ar.scopes
+	}
+	if len(scopes) > 0 {
 		sep := c.spec.ScopeSeparator
 		if sep == "" {
 			sep = " "
 		}
-		q.Set("scope", strings.Join(c.opts.Scopes, sep))
+		q.Set("scope", strings.Join(scopes, sep))
 	}
-	q.Set("state", c.issueState(c.now()))
+	state, err := c.issueState(c.now(), ar)
+	if err != nil {
+		return "", err
+	}
+	q.Set("state", state)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// authRequest checks r and returns what its state carries.
+func (c *Connector) authRequest(r AuthRequest) (authRequest, error) {
+	bad := func(format string, args ...any) (authRequest, error) {
+		return authRequest{}, c.errorf(CodeInvalidConfig, "authorize", format, args...)
+	}
+	for _, k := range reservedParams {
+		if _, ok := r.Params[k]; ok {
+			return bad("the authorization parameter %q is set by the connector (use AuthRequest.Scopes for scopes)", k)
+		}
+	}
+	if len(r.Ref) > maxRefLen || !printable(r.Ref) {
+		return bad("the reference must be printable text of at most %d bytes", maxRefLen)
+	}
+	tags := slices.Clone(r.Tags)
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	if len(tags) > maxTags {
+		return bad("at most %d tags, got %d", maxTags, len(tags))
+	}
+	for _, t := range tags {
+		if t == "" || len(t) > maxTagLen || !printable(t) {
+			return bad("a tag must be printable text of 1 to %d bytes", maxTagLen)
+		}
+	}
+	ar := authRequest{ref: r.Ref, tags: tags}
+	if r.Scopes != nil {
+		if err := driver.ValidateScopes(c.spec, r.Scopes); err != nil {
+			return authRequest{}, err
+		}
+		ar.scopes = slices.Clone(r.Scopes)
+		if ar.scopes == nil {
+			ar.scopes = []string{}
+		}
+	}
+	return ar, nil
+}
+
+// printable reports whether s is valid UTF-8 without control or format
+// characters (spaces are fine in references and tags).
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsGraphic(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // HandleCallback completes an authorization from the query of the request
@@ -317,10 +421,18 @@ func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
 // state (CodeInvalidState, without calling the token endpoint), then
 // exchanges the code as Exchange does.
 func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Connection, error) {
+	conn, err := c.handleCallback(ctx, query)
+	if err != nil {
+		err = c.canceled(ctx, "callback", err)
+	}
+	return conn, err
+}
+
+func (c *Connector) handleCallback(ctx context.Context, query url.Values) (*Connection, error) {
 	if oe := query.Get("error"); oe != "" {
 		// The state is checked (and consumed) first: a forged error
 		// callback is an invalid state, not a denial.
-		if _, why, err := c.takeState(ctx, query.Get("state")); err != nil {
+		if _, _, why, err := c.takeState(ctx, query.Get("state")); err != nil {
 			return nil, err
 		} else if why != "" {
 			return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
@@ -334,7 +446,7 @@ func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Conn
 		e.OAuthDescription = driver.Excerpt([]byte(driver.ScrubString(query.Get("error_description"), c.opts.ClientSecret)))
 		return nil, e
 	}
-	return c.Exchange(ctx, query.Get("state"), query.Get("code"))
+	return c.exchange(ctx, query.Get("state"), query.Get("code"))
 }
 
 // Exchange checks state, exchanges code at the token endpoint with the
@@ -347,7 +459,15 @@ func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Conn
 // If identification fails after the exchange, the connection is still
 // persisted (with an empty account) and returned together with the error.
 func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connection, error) {
-	issued, why, err := c.takeState(ctx, state)
+	conn, err := c.exchange(ctx, state, code)
+	if err != nil {
+		err = c.canceled(ctx, "exchange", err)
+	}
+	return conn, err
+}
+
+func (c *Connector) exchange(ctx context.Context, state, code string) (*Connection, error) {
+	issued, ar, why, err := c.takeState(ctx, state)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +480,14 @@ func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connecti
 	if c.opts.Mode == ModeOff {
 		return nil, c.errorf(CodeAuthorizationRequired, "exchange", "InitiateOAuth=OFF forbids calling the token endpoint")
 	}
-	tok, err := driver.StandardExchange(ctx, c.env, code)
+	env := c.env
+	if ar.scopes != nil {
+		// The scopes of this authorization, for an answer that names none.
+		e := *env
+		e.Config.Scopes = ar.scopes
+		env = &e
+	}
+	tok, err := driver.StandardExchange(ctx, env, code)
 	if err == nil {
 		err = c.checkAnswer(tok, "exchange")
 	}
@@ -382,7 +509,7 @@ func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connecti
 		}
 		tok.AccountID = account
 	}
-	conn, err := c.save(ctx, tok)
+	conn, err := c.save(ctx, tok, ar)
 	if err != nil {
 		return nil, err
 	}
@@ -410,54 +537,7 @@ func (c *Connector) Import(ctx context.Context, tok *Token) (*Connection, error)
 			t.AccountID = acc
 		}
 	}
-	return c.save(ctx, t)
-}
-
-// connectionID is provider:account, so that a re-authorization of the same
-// account updates its connection; provider:manual when the account is unknown.
-func (c *Connector) connectionID(tok *Token) string {
-	acc := tok.AccountID
-	if acc == "" {
-		acc = "manual"
-	}
-	return c.name + ":" + acc
-}
-
-// save writes tok as the active grant of its connection (creating it or
-// replacing the grant) and returns the live Connection.
-func (c *Connector) save(ctx context.Context, tok *Token) (*Connection, error) {
-	id := c.connectionID(tok)
-	conn := c.connection(id)
-	for attempt := 0; ; attempt++ {
-		var base *store.Record
-		cur, err := c.store.Get(ctx, id)
-		switch {
-		case err == nil:
-			base = cur
-		case CodeOf(err) == CodeNotFound:
-			base = &store.Record{ID: id, Provider: c.name}
-		default:
-			return nil, c.storeErr("save", err)
-		}
-		rec, err := c.record(base, tok, nil, store.Active, "")
-		if err != nil {
-			return nil, err
-		}
-		v, err := c.store.Put(ctx, rec, 0)
-		if err == nil {
-			rec.Version = v
-			conn.set(c.snapshotOf(rec, tok, nil))
-			if cur != nil && cur.Status == store.Active {
-				// A re-authorization starts a new grant at the provider;
-				// the one it replaces would stay alive there.
-				c.retireReplaced(ctx, cur)
-			}
-			return conn, nil
-		}
-		if CodeOf(err) != CodeConflict || attempt >= 3 {
-			return nil, c.storeErr("save", err)
-		}
-	}
+	return c.save(ctx, t, authRequest{})
 }
 
 // checkAnswer refuses, before anything is stored, a token whose tokens
@@ -488,70 +568,6 @@ func (c *Connector) storeErr(op string, err error) error {
 	e := c.errorf(CodeStore, op, "store failed")
 	e.Err = err
 	return e
-}
-
-// Connection returns the stored connection id. Every call with the same id
-// returns the same *Connection, so that its callers share one cached token
-// and one refresh.
-func (c *Connector) Connection(ctx context.Context, id string) (*Connection, error) {
-	conn := c.connection(id)
-	if conn.snap.Load() != nil {
-		return conn, nil
-	}
-	if _, err := conn.load(ctx); err != nil {
-		return nil, err
-	}
-	return conn, nil
-}
-
-func (c *Connector) connection(id string) *Connection {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	conn, ok := c.conns[id]
-	if !ok {
-		conn = &Connection{c: c, id: id, flight: make(chan struct{}, 1)}
-		c.conns[id] = conn
-	}
-	return conn
-}
-
-// Connections lists the stored connections of this connector's provider.
-func (c *Connector) Connections(ctx context.Context) ([]ConnectionInfo, error) {
-	recs, err := c.store.List(ctx)
-	if err != nil {
-		return nil, c.storeErr("list", err)
-	}
-	var out []ConnectionInfo
-	for _, r := range recs {
-		if r.Provider == c.name {
-			out = append(out, infoOf(r))
-		}
-	}
-	return out, nil
-}
-
-// Default returns the only stored connection of this provider. With none it
-// fails with CodeAuthorizationRequired; with several, with
-// CodeInvalidConfig (name one with Connection).
-func (c *Connector) Default(ctx context.Context) (*Connection, error) {
-	list, err := c.Connections(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 && c.supplied != nil {
-		return c.Import(ctx, c.supplied)
-	}
-	switch len(list) {
-	case 0:
-		return nil, c.errorf(CodeAuthorizationRequired, "connect", "no stored connection for %s; authorize first (connector auth)", c.name)
-	case 1:
-		return c.Connection(ctx, list[0].ID)
-	}
-	ids := make([]string, len(list))
-	for i, l := range list {
-		ids[i] = l.ID
-	}
-	return nil, c.errorf(CodeInvalidConfig, "connect", "several connections for %s (%s); name one", c.name, strings.Join(ids, ", "))
 }
 
 // RefreshDue refreshes every active connection of this provider whose

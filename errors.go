@@ -31,6 +31,7 @@ const (
 	CodeUnsupported           = driver.Unsupported
 	CodeProviderError         = driver.ProviderError
 	CodeInternal              = driver.Internal
+	CodeCanceled              = driver.Canceled
 )
 
 // CodeOf returns the Code of the first *Error in err's chain, or CodeUnknown.

@@ -26,3 +26,7 @@ func (conn *Connection) Held() (*Token, []string) {
 	}
 	return s.tok, append([]string(nil), s.unused...)
 }
+
+// StoreKey returns the id of the connection's record in the store: the
+// connection id qualified by the application (connections.go).
+func (conn *Connection) StoreKey() string { return conn.key }

@@ -76,7 +76,7 @@ func TestRefreshNamingAnotherAccount(t *testing.T) {
 	ctx := context.Background()
 	old, _ := conn.Token(ctx)
 	account := conn.Info().Account
-	before, err := st.Get(ctx, conn.ID())
+	before, err := st.Get(ctx, conn.StoreKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestRefreshNamingAnotherAccount(t *testing.T) {
 		t.Fatalf("%d records stored, want the one connection", len(recs))
 	}
 	after := recs[0]
-	if after.ID != conn.ID() || after.Account != account || after.Status != store.NeedsReauth {
+	if after.ID != conn.StoreKey() || after.Account != account || after.Status != store.NeedsReauth {
 		t.Errorf("stored %s account %q status %s; want %s account %q needs_reauth", after.ID, after.Account, after.Status, conn.ID(), account)
 	}
 	if string(after.Secret) != string(before.Secret) {
@@ -137,7 +137,7 @@ func TestHostileAnswersStoreNothing(t *testing.T) {
 			sim, clk, st, conn := shoplineWorld(t, nil)
 			ctx := context.Background()
 			old, _ := conn.Token(ctx)
-			before, _ := st.Get(ctx, conn.ID())
+			before, _ := st.Get(ctx, conn.StoreKey())
 			clk.Advance(old.Expiry.Sub(clk.Now()) + time.Minute)
 			sim.InjectFault(simulator.Fault{Grant: "refresh_token", Set: tt.set})
 			if tok, err := conn.Token(ctx); err == nil {
@@ -145,7 +145,7 @@ func TestHostileAnswersStoreNothing(t *testing.T) {
 			} else if strings.ContainsAny(err.Error(), "\r\n\x1b") {
 				t.Errorf("the error holds a control character: %q", err)
 			}
-			after, _ := st.Get(ctx, conn.ID())
+			after, _ := st.Get(ctx, conn.StoreKey())
 			if after.Version != before.Version || string(after.Secret) != string(before.Secret) {
 				t.Error("the refused answer was stored")
 			}

@@ -87,7 +87,7 @@ func TestOnLeaseWait(t *testing.T) {
 	})
 	conn := w.authorize(t, c)
 	// Another process took the lease and died.
-	if _, err := w.store.TryLock(context.Background(), conn.ID(), lease); err != nil {
+	if _, err := w.store.TryLock(context.Background(), conn.StoreKey(), lease); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Advance(2 * time.Hour)

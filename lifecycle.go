@@ -73,7 +73,7 @@ func (conn *Connection) release() { <-conn.flight }
 
 // load reads the record from the store and makes it the snapshot.
 func (conn *Connection) load(ctx context.Context) (*snapshot, error) {
-	rec, err := conn.c.store.Get(ctx, conn.id)
+	rec, err := conn.c.get(ctx, conn.id)
 	if err != nil {
 		return nil, conn.c.storeErr("load", err)
 	}
@@ -101,6 +101,32 @@ func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
 // slowToken is Token's path when the cached token is missing or near expiry,
 // and Refresh's (seen != nil: refresh unless the token is no longer seen).
 func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, error) {
+	tok, err := conn.renew(ctx, seen)
+	if err != nil {
+		return nil, conn.c.canceled(ctx, "token", err)
+	}
+	return tok, nil
+}
+
+// canceled returns err as CodeCanceled, with the context's error in its
+// chain, when ctx ended and err is what that would cause (a wait or a
+// request cut short); other errors (invalid_grant, say) stay as they are.
+func (c *Connector) canceled(ctx context.Context, op string, err error) error {
+	cerr := ctx.Err()
+	if cerr == nil {
+		return err
+	}
+	switch CodeOf(err) {
+	case CodeStore, CodeUnavailable, CodeRefreshUncertain, CodeUnknown:
+	default:
+		return err
+	}
+	e := c.errorf(CodeCanceled, op, "the caller's context ended: %v", cerr)
+	e.Err = errors.Join(cerr, err)
+	return e
+}
+
+func (conn *Connection) renew(ctx context.Context, seen *Token) (*Token, error) {
 	if err := conn.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -147,7 +173,7 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 	}()
 
 	// Re-read under the lease: another instance may have refreshed.
-	rec, err := c.store.Get(ctx, conn.id)
+	rec, err := c.store.Get(ctx, conn.key)
 	if err != nil {
 		return nil, c.storeErr("refresh", err)
 	}
@@ -284,7 +310,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 	var deadline, start time.Time // set on the first conflict
 	told := false                 // OnLeaseWait was called
 	for {
-		lease, err := c.store.TryLock(ctx, conn.id, c.opts.LeaseTTL)
+		lease, err := c.store.TryLock(ctx, conn.key, c.opts.LeaseTTL)
 		if err == nil {
 			return lease, nil, nil
 		}
@@ -301,7 +327,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 			told = true
 			c.opts.OnLeaseWait(ctx, infoOf(s.rec), start.Add(c.opts.LeaseTTL))
 		}
-		if rec, err := c.store.Get(ctx, conn.id); err == nil && rec.Version != s.rec.Version {
+		if rec, err := c.store.Get(ctx, conn.key); err == nil && rec.Version != s.rec.Version {
 			ns, err := conn.adopt(rec)
 			if err != nil {
 				return nil, nil, err
@@ -337,7 +363,7 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *s
 	switch {
 	case code == CodeInvalidGrant || code == CodeReauthRequired:
 		// Someone may have refreshed meanwhile (a lapsed lease elsewhere).
-		if rec, gerr := c.store.Get(ctx, conn.id); gerr == nil && rec.Version != s.rec.Version {
+		if rec, gerr := c.store.Get(ctx, conn.key); gerr == nil && rec.Version != s.rec.Version {
 			if ns, aerr := conn.adopt(rec); aerr == nil && ns.fresh(c.now()) {
 				return ns.tok, nil
 			}

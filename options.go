@@ -32,6 +32,11 @@ const (
 type Options struct {
 	ClientID     string
 	ClientSecret string
+	// Namespace separates the connections of one application serving many
+	// customers (one namespace per customer, say): connectors of different
+	// namespaces sharing a store never see each other's connections. A
+	// connection always belongs to its client id as well.
+	Namespace string
 	// RedirectURL is the redirect_uri, sent identically at authorize and
 	// exchange (and at refresh, for providers that want it).
 	RedirectURL string

@@ -164,7 +164,7 @@ func (c *Connector) retireReplaced(ctx context.Context, old *store.Record) {
 		perr = errors.Join(perr, err)
 	}
 	if perr != nil {
-		c.warn(ctx, "could not revoke the grant a re-authorization replaced", "connection", old.ID, "code", CodeOf(perr).String())
+		c.warn(ctx, "could not revoke the grant a re-authorization replaced", "connection", idOf(old), "code", CodeOf(perr).String())
 	}
 }
 

@@ -20,6 +20,13 @@ import (
 // returned after the connection has been marked; calling Revoke again
 // retries what failed (revoking twice is harmless).
 func (conn *Connection) Revoke(ctx context.Context) error {
+	if err := conn.revoke(ctx); err != nil {
+		return conn.c.canceled(ctx, "revoke", err)
+	}
+	return nil
+}
+
+func (conn *Connection) revoke(ctx context.Context) error {
 	c := conn.c
 	s := conn.snap.Load()
 	if s == nil {
@@ -33,7 +40,7 @@ func (conn *Connection) Revoke(ctx context.Context) error {
 		perr = conn.revokeGrant(ctx, s)
 	}
 	for attempt := 0; ; attempt++ {
-		rec, err := c.store.Get(ctx, conn.id)
+		rec, err := c.store.Get(ctx, conn.key)
 		if err != nil {
 			return c.storeErr("revoke", err)
 		}

@@ -44,6 +44,12 @@ const (
 	testClientSecret = "conformance-client-secret-9f8e7d6c5b4a"
 )
 
+// appKey is the store id the engine gives connection id of an application
+// (the root package's connections.go).
+func appKey(namespace, clientID, id string) string {
+	return url.PathEscape(namespace) + "/" + url.PathEscape(clientID) + "/" + id
+}
+
 // fakeClock is a settable clock shared by the engine and the simulator.
 type fakeClock struct {
 	mu sync.Mutex
@@ -216,11 +222,17 @@ func (f *fixture) remember(c *connector.Connection) *connector.Token {
 // stored returns the token persisted for id, decrypted.
 func (f *fixture) stored(id string) (*store.Record, *connector.Token) {
 	f.t.Helper()
-	rec, err := f.store.Get(context.Background(), id)
+	// The store qualifies connection ids by the application:
+	// namespace/client-id/provider:account.
+	key := appKey("", testClientID, id)
+	rec, err := f.store.Get(context.Background(), key)
 	if err != nil {
-		f.t.Fatalf("store.Get(%q): %v", id, err)
+		f.t.Fatalf("store.Get(%q): %v", key, err)
 	}
-	plain, err := f.keys.Open(id, rec.Secret)
+	if rec.App != testClientID {
+		f.t.Errorf("the record of %s names application %q, want %q", id, rec.App, testClientID)
+	}
+	plain, err := f.keys.Open(key, rec.Secret)
 	if err != nil {
 		f.t.Fatalf("stored token of %q does not open: %v", id, err)
 	}

@@ -124,6 +124,7 @@ type Params struct {
 	APIURL           string        // URL: the API base
 	Timeout          time.Duration // Timeout, whole seconds
 	Profile          string        // Profile: reserved for declarative providers
+	Namespace        string        // Namespace: the application's namespace in the store
 
 	given uint32 // bit i is set when table[i] was in the string
 }

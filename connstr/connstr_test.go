@@ -759,7 +759,7 @@ func TestProperties(t *testing.T) {
 	want := []string{"Provider", "AuthScheme", "InitiateOAuth", "OAuthClientId", "OAuthClientSecret", "CallbackURL",
 		"Scope", "OAuthAccessToken", "OAuthRefreshToken", "OAuthExpiresIn", "OAuthTokenTimestamp",
 		"OAuthSettingsLocation", "OAuthAuthorizationURL", "OAuthAccessTokenURL", "OAuthRefreshTokenURL",
-		"OAuthRevokeURL", "URL", "Timeout", "Profile"}
+		"OAuthRevokeURL", "URL", "Timeout", "Namespace", "Profile"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("Properties() names mismatch (-want +got):\n%s", diff)
 	}

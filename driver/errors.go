@@ -62,6 +62,11 @@ const (
 	ProviderError
 	// Internal: a bug or an impossible state inside the connector.
 	Internal
+	// Canceled: the caller's context was cancelled or its deadline passed
+	// before the operation completed; errors.Is(err, context.Canceled) (or
+	// context.DeadlineExceeded) holds. A rotated token is never lost to it:
+	// a refresh already sent is persisted or kept pending as usual.
+	Canceled
 )
 
 var codeNames = [...]string{
@@ -84,6 +89,7 @@ var codeNames = [...]string{
 	Unsupported:           "unsupported",
 	ProviderError:         "provider_error",
 	Internal:              "internal",
+	Canceled:              "canceled",
 }
 
 // String returns the code's stable snake_case name.

@@ -207,7 +207,8 @@ func TestCodeString(t *testing.T) {
 		{driver.Unsupported, "unsupported"},
 		{driver.ProviderError, "provider_error"},
 		{driver.Internal, "internal"},
-		{driver.Internal + 1, "code(19)"},
+		{driver.Canceled, "canceled"},
+		{driver.Canceled + 1, "code(20)"},
 		{driver.Code(-1), "code(-1)"},
 		{driver.Code(1000), "code(1000)"},
 	}

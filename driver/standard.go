@@ -533,7 +533,7 @@ func ValidateScopes(spec *Spec, requested []string) error {
 	for _, s := range requested {
 		if !known[s] {
 			return &Error{Code: InvalidScope, Op: "authorize", Provider: spec.Name,
-				Msg: "unknown scope " + strconv.Quote(Excerpt([]byte(s))) + " (see the provider's scope list: connector providers)"}
+				Msg: "unknown scope " + strconv.Quote(Excerpt([]byte(s))) + " (not among the provider's scopes: Spec().Scopes)"}
 		}
 	}
 	return nil

@@ -39,15 +39,31 @@ func (o *flowOptions) register(fs *flag.FlagSet) {
 
 type authOptions struct {
 	flow flowOptions
+	ref  string
+	tags tagFlags
+}
+
+// tagFlags collects repeated --tag flags.
+type tagFlags []string
+
+func (t *tagFlags) String() string { return strings.Join(*t, ",") }
+
+func (t *tagFlags) Set(v string) error {
+	*t = append(*t, v)
+	return nil
 }
 
 func authCommand() *command {
 	o := &authOptions{}
 	return &command{
 		name:    "auth",
-		args:    "[--no-browser] [--timeout 5m]",
+		args:    "[--ref REF] [--tag TAG]... [--no-browser] [--timeout 5m]",
 		summary: "authorize the app: serve the CallbackURL, print the authorization URL, store the connection and print its id",
-		flags:   o.flow.register,
+		flags: func(fs *flag.FlagSet) {
+			o.flow.register(fs)
+			fs.StringVar(&o.ref, "ref", "", "your own reference for the connection (your customer's id), stored with it; select it later with --ref")
+			fs.Var(&o.tags, "tag", "a label stored with the connection (repeatable)")
+		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("auth takes no arguments, got %q", args[0])
@@ -58,6 +74,7 @@ func authCommand() *command {
 }
 
 func runAuth(ctx context.Context, e *env, o *authOptions) error {
+	e.authReq = connector.AuthRequest{Ref: o.ref, Tags: o.tags}
 	p, err := e.params(true)
 	if err != nil {
 		return err
@@ -140,7 +157,7 @@ func authorizeLoopback(ctx context.Context, e *env, c *connector.Connector, p *c
 // authorizeOOB prints the authorization URL and reads the code the provider
 // shows from standard input.
 func authorizeOOB(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, o flowOptions) (*connector.Connection, error) {
-	authURL, err := c.AuthCodeURL(nil)
+	authURL, err := c.AuthURL(e.authReq)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +338,7 @@ func startCallback(ctx context.Context, e *env, c *connector.Connector, u *url.U
 
 // serveCallback is startCallback on listeners already open.
 func serveCallback(ctx context.Context, e *env, c *connector.Connector, u *url.URL, ls []net.Listener) (*callbackFlow, error) {
-	authURL, err := c.AuthCodeURL(nil)
+	authURL, err := c.AuthURL(e.authReq)
 	if err != nil {
 		for _, l := range ls {
 			l.Close()

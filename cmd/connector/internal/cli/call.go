@@ -15,10 +15,10 @@ import (
 )
 
 type callOptions struct {
-	connection string
-	data       string
-	headers    headerFlags
-	flow       flowOptions
+	sel     selector
+	data    string
+	headers headerFlags
+	flow    flowOptions
 }
 
 // headerFlags collects repeated --header "Name: value" flags.
@@ -43,10 +43,10 @@ func callCommand() *command {
 	o := &callOptions{}
 	return &command{
 		name:    "call",
-		args:    "[--connection ID] METHOD PATH [--data BODY|@file|@-] [--header 'Name: value']",
+		args:    "[--connection ID | --ref REF] METHOD PATH [--data BODY|@file|@-] [--header 'Name: value']",
 		summary: "send an authenticated request to the provider's API and print the answer's body",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.connection, "connection", "", "the connection id (default: the provider's only connection)")
+			o.sel.register(fs)
 			fs.StringVar(&o.data, "data", "", "the request body (JSON); @file reads a file, @- standard input")
 			fs.Var(&o.headers, "header", "an extra request header, \"Name: value\" (repeatable)")
 			o.flow.register(fs)
@@ -77,7 +77,7 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	if err := sameOrigin(c, path); err != nil {
 		return err
 	}
-	conn, _, err := usableToken(ctx, e, c, p, o.connection, o.flow)
+	conn, _, err := usableToken(ctx, e, c, p, o.sel, o.flow)
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,7 @@ func commands() []*command {
 		callCommand(),
 		connectionsCommand(),
 		revokeCommand(),
+		deleteCommand(),
 		providersCommand(),
 		sandboxCommand(),
 		demoCommand(),
@@ -139,6 +140,9 @@ type env struct {
 	verbose bool
 	// secrets are scrubbed from every message the command prints.
 	secrets []string
+	// authReq is what an authorization run by the command attaches to
+	// the connection (auth --ref and --tag, or a --ref that names none yet).
+	authReq connector.AuthRequest
 }
 
 func (e *env) now() time.Time {
@@ -219,12 +223,30 @@ func (e *env) open(ctx context.Context, p *connstr.Params, extra ...func(*connec
 	return connector.OpenParams(ctx, p, opts...)
 }
 
-// pick returns the connection named id, or the provider's only one.
-func pick(ctx context.Context, c *connector.Connector, id string) (*connector.Connection, error) {
-	if id == "" {
-		return c.Default(ctx)
+// selector names a connection: by --connection ID, by --ref REF (the
+// application's reference, given at auth), or neither (the provider's only
+// connection).
+type selector struct {
+	connection string
+	ref        string
+}
+
+func (s *selector) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.connection, "connection", "", "the connection id, provider:account (default: the provider's only connection)")
+	fs.StringVar(&s.ref, "ref", "", "the connection with this reference (given with auth --ref)")
+}
+
+// pick returns the connection s names.
+func pick(ctx context.Context, c *connector.Connector, s selector) (*connector.Connection, error) {
+	switch {
+	case s.connection != "" && s.ref != "":
+		return nil, usageErrorf("--connection and --ref both name a connection: give one")
+	case s.ref != "":
+		return c.ConnectionByRef(ctx, s.ref)
+	case s.connection != "":
+		return c.Connection(ctx, s.connection)
 	}
-	return c.Connection(ctx, id)
+	return c.Default(ctx)
 }
 
 // exitError is an error with its own exit code and message.
@@ -294,6 +316,9 @@ func (e *env) report(err error) ExitCode {
 	code := exitCodeOf(err)
 	if code == ExitReauth && !strings.Contains(msg, "connector auth") {
 		msg += " (run connector auth)"
+	}
+	if connector.CodeOf(err) == connector.CodeInvalidScope {
+		msg += " (connector providers lists each provider's scopes)"
 	}
 	if connector.CodeOf(err) == connector.CodeInvalidClient {
 		msg += " (check OAuthClientId and OAuthClientSecret against the app registered with the provider)"

@@ -323,12 +323,13 @@ func TestAuthTokenCallConnections(t *testing.T) {
 			if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") {
 				t.Fatalf("connections printed:\n%s", r.out)
 			}
+			// ID PROVIDER ACCOUNT APP REF SCOPES EXPIRY STATUS
 			fields := strings.Fields(lines[1])
-			if len(fields) != 6 || fields[0] != wantID || fields[1] != name || fields[2] != f.account || fields[5] != "active" {
+			if len(fields) != 8 || fields[0] != wantID || fields[1] != name || fields[2] != f.account || fields[3] != "test-app" || fields[7] != "active" {
 				t.Errorf("connections row = %q", lines[1])
 			}
-			if _, err := time.Parse(time.RFC3339, fields[4]); err != nil {
-				t.Errorf("EXPIRY %q is not RFC 3339", fields[4])
+			if _, err := time.Parse(time.RFC3339, fields[6]); err != nil {
+				t.Errorf("EXPIRY %q is not RFC 3339", fields[6])
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/store"
 )
 
@@ -37,24 +38,30 @@ func runConnections(ctx context.Context, e *env) error {
 		return err
 	}
 	defer st.Close()
-	recs, err := st.List(ctx)
+	list, err := connector.ListConnections(ctx, st)
 	if err != nil {
 		return err
 	}
-	return writeConnections(e.Out, recs)
+	return writeConnections(e.Out, list)
 }
 
-// writeConnections writes the table of connections.
-func writeConnections(w io.Writer, recs []*store.Record) error {
+// writeConnections writes the table of connections. APP is the client id
+// of the application that obtained each one (namespace/client-id with a
+// namespace; - for one written before applications were recorded).
+func writeConnections(w io.Writer, list []connector.ConnectionInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPROVIDER\tACCOUNT\tSCOPES\tEXPIRY\tSTATUS")
-	for _, r := range recs {
+	fmt.Fprintln(tw, "ID\tPROVIDER\tACCOUNT\tAPP\tREF\tSCOPES\tEXPIRY\tSTATUS")
+	for _, r := range list {
 		scopes := strings.Join(r.Scopes, ",")
 		expiry := "never"
 		if !r.Expiry.IsZero() {
 			expiry = r.Expiry.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Provider, orDash(r.Account), orDash(scopes), expiry, r.Status)
+		app := r.App
+		if r.Namespace != "" {
+			app = r.Namespace + "/" + app
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Provider, orDash(r.Account), orDash(app), orDash(r.Ref), orDash(scopes), expiry, r.Status)
 	}
 	return tw.Flush()
 }

@@ -101,7 +101,7 @@ func runDemo(ctx context.Context, e *env, o *demoOptions) error {
 		return err
 	}
 	defer st.Close()
-	recs, err := st.List(ctx)
+	recs, err := connector.ListConnections(ctx, st)
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,8 @@ func storedGrant(t *testing.T, location, id string) (*store.Record, *connector.T
 		t.Fatalf("open the store: %v", err)
 	}
 	defer st.Close()
-	rec, err := st.Get(ctx, id)
-	if err != nil {
-		t.Fatalf("get %s: %v", id, err)
-	}
-	plain, err := keys.Open(id, rec.Secret)
+	rec := storedRecord(t, ctx, st, id)
+	plain, err := keys.Open(rec.ID, rec.Secret)
 	if err != nil {
 		t.Fatalf("open the sealed token of %s: %v", id, err)
 	}
@@ -120,6 +117,30 @@ func storedGrant(t *testing.T, location, id string) (*store.Record, *connector.T
 		t.Fatalf("stored token of %s: %v", id, err)
 	}
 	return rec, &tok
+}
+
+// storedRecord returns the record of connection id (provider:account),
+// whichever application it belongs to: the store qualifies ids by the
+// application (namespace/client-id/provider:account).
+func storedRecord(t *testing.T, ctx context.Context, st store.Store, id string) *store.Record {
+	t.Helper()
+	recs, err := st.List(ctx)
+	if err != nil {
+		t.Fatalf("list the store: %v", err)
+	}
+	var found *store.Record
+	for _, r := range recs {
+		if r.ID == id || strings.HasSuffix(r.ID, "/"+id) {
+			if found != nil {
+				t.Fatalf("two records are connection %s: %s and %s", id, found.ID, r.ID)
+			}
+			found = r
+		}
+	}
+	if found == nil {
+		t.Fatalf("no record of connection %s in the store", id)
+	}
+	return found
 }
 
 // oneLine checks that a failed command printed nothing on standard output

@@ -86,12 +86,12 @@ func hostileStoredIDs(t *testing.T, location string) []string {
 		t.Fatalf("open the store: %v", err)
 	}
 	defer st.Close()
-	recs, err := st.List(ctx)
+	list, err := connector.ListConnections(ctx, st)
 	if err != nil {
 		t.Fatalf("list the store: %v", err)
 	}
 	var ids []string
-	for _, r := range recs {
+	for _, r := range list {
 		ids = append(ids, r.ID)
 	}
 	return ids

@@ -25,7 +25,7 @@ func TestLeaseWaitSaysSo(t *testing.T) {
 	}
 	defer s.Close()
 	// The dead process's lease.
-	if _, err := s.TryLock(context.Background(), id, 2*time.Second); err != nil {
+	if _, err := s.TryLock(context.Background(), storedRecord(t, context.Background(), s, id).ID, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(2 * time.Hour)

@@ -11,17 +11,17 @@ import (
 )
 
 type revokeOptions struct {
-	connection string
+	sel selector
 }
 
 func revokeCommand() *command {
 	o := &revokeOptions{}
 	return &command{
 		name:    "revoke",
-		args:    "[--connection ID]",
+		args:    "[--connection ID | --ref REF]",
 		summary: "revoke the grant at the provider where it can, and mark the connection revoked",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.connection, "connection", "", "the connection id (default: the provider's only connection)")
+			o.sel.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -42,7 +42,7 @@ func runRevoke(ctx context.Context, e *env, o *revokeOptions) error {
 		return err
 	}
 	defer c.Close()
-	conn, err := pick(ctx, c, o.connection)
+	conn, err := pick(ctx, c, o.sel)
 	if err != nil {
 		return err
 	}

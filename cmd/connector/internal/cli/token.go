@@ -15,18 +15,18 @@ import (
 var flushTimeout = 15 * time.Second
 
 type tokenOptions struct {
-	connection string
-	flow       flowOptions
+	sel  selector
+	flow flowOptions
 }
 
 func tokenCommand() *command {
 	o := &tokenOptions{}
 	return &command{
 		name:    "token",
-		args:    "[--connection ID]",
+		args:    "[--connection ID | --ref REF]",
 		summary: "print a valid access token alone on standard output, refreshing it if needed",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.connection, "connection", "", "the connection id (default: the provider's only connection)")
+			o.sel.register(fs)
 			o.flow.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
@@ -48,7 +48,7 @@ func runToken(ctx context.Context, e *env, o *tokenOptions) error {
 		return err
 	}
 	defer c.Close()
-	conn, tok, err := usableToken(ctx, e, c, p, o.connection, o.flow)
+	conn, tok, err := usableToken(ctx, e, c, p, o.sel, o.flow)
 	if err != nil {
 		return err
 	}
@@ -64,8 +64,8 @@ func runToken(ctx context.Context, e *env, o *tokenOptions) error {
 // terminal, it runs the authorization flow first (InitiateOAuth=GETANDREFRESH
 // with a CallbackURL); otherwise it returns the error, whose Code makes the
 // command exit 3.
-func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, id string, o flowOptions) (*connector.Connection, *connector.Token, error) {
-	conn, err := pick(ctx, c, id)
+func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, sel selector, o flowOptions) (*connector.Connection, *connector.Token, error) {
+	conn, err := pick(ctx, c, sel)
 	var tok *connector.Token
 	if err == nil {
 		tok, err = conn.Token(ctx)
@@ -81,16 +81,18 @@ func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr
 		}
 	}
 	code := connector.CodeOf(err)
-	if code != connector.CodeAuthorizationRequired && code != connector.CodeReauthRequired || !canFlow(e, p) {
+	if code != connector.CodeAuthorizationRequired && code != connector.CodeReauthRequired && (sel.ref == "" || code != connector.CodeNotFound) || !canFlow(e, p) {
 		return nil, nil, err
 	}
+	// A connection authorized now gets the reference it was asked by.
+	e.authReq.Ref = sel.ref
 	e.printf("connector: %s", describe(err))
 	e.printf("Starting the authorization flow (InitiateOAuth=GETANDREFRESH).")
 	if conn, err = authorize(ctx, e, c, p, o); err != nil {
 		return nil, nil, err
 	}
-	if id != "" && conn.ID() != id {
-		e.printf("connector: note: the authorization connected %s, not %s", conn.ID(), id)
+	if sel.connection != "" && conn.ID() != sel.connection {
+		e.printf("connector: note: the authorization connected %s, not %s", conn.ID(), sel.connection)
 	}
 	if tok, err = conn.Token(ctx); err != nil {
 		return nil, nil, err
