@@ -1,0 +1,39 @@
+// Package profile reads providers described as data: a YAML profile
+// (documented in docs/profiles.md, with schema.json beside this file for
+// editors) becomes a driver.Provider through the same driver contract as
+// a Go driver, and gets a simulator of its provider for free.
+//
+// Connection strings speak CData's `Profile=…`; CData's own API Profiles
+// (.apip) are not read (RefuseAPIP says so and points at the format).
+//
+// # Loading
+//
+//	p, err := profile.Load("tiendanube.yaml")
+//	// a wrong profile: *driver.Error{Code: InvalidConfig} holding a
+//	// *profile.FieldError with the file, the line and the field
+//
+// Catalog returns the profiles embedded in the module (Jumpseller,
+// SHOPLINE and other commerce providers); each fact in them cites the
+// provider's documentation, and facts that could not be verified are
+// marked so (Profile.Unverified).
+//
+// # One engine
+//
+// Profile.Driver returns a driver.Provider whose ParseToken, Identify,
+// Refresh and Revoke read the profile and call the driver package's
+// helpers (driver.ParseStandardToken, driver.NewTokenRequest,
+// driver.StandardRevoke, driver.ValidateToken): a registered profile is a
+// provider like any other. Properties such as a shop's subdomain fill
+// {placeholders} in the profile's URLs: Bind them first (Missing lists
+// those without a value).
+//
+// Three things a profile can say need a hook the engine does not have
+// yet; this package's drivers implement them already (APIAuthorizer,
+// Exchanger, Prober) and Profile.EngineNeeds names what a profile needs.
+//
+// # Simulators
+//
+// Profile.Simulator returns an http.Handler that plays the provider,
+// strict about the profile's own wire format, with the methods of
+// simulator.Server (AddClient, Approve, SetClock, InjectFault, Stats…).
+package profile
