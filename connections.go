@@ -166,6 +166,11 @@ func (c *Connector) save(ctx context.Context, tok *Token, ar authRequest) (*Conn
 		if err == nil {
 			rec.Version = v
 			conn.set(c.snapshotOf(rec, tok, nil))
+			kind := Created
+			if cur != nil {
+				kind = Reauthorized
+			}
+			c.emit(ctx, Event{Kind: kind, Connection: infoOf(rec)})
 			if cur != nil && cur.Status == store.Active {
 				// A re-authorization starts a new grant at the provider;
 				// the one it replaces would stay alive there.
@@ -328,8 +333,10 @@ func (conn *Connection) Delete(ctx context.Context, o DeleteOptions) error {
 		}
 		return c.canceled(ctx, "delete", c.storeErr("delete", err))
 	}
+	info := conn.Info()
 	forget(conn.key)
 	c.log(ctx, "connection deleted", "connection", conn.id)
+	c.emit(ctx, Event{Kind: Deleted, Connection: info})
 	return nil
 }
 

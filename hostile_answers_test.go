@@ -71,7 +71,11 @@ func shoplineWorld(t *testing.T, mutate func(*connector.Options)) (*simulator.Se
 func TestRefreshNamingAnotherAccount(t *testing.T) {
 	var reauth atomic.Int32
 	sim, clk, st, conn := shoplineWorld(t, func(o *connector.Options) {
-		o.OnReauthRequired = func(context.Context, connector.ConnectionInfo, error) { reauth.Add(1) }
+		o.OnEvent = func(_ context.Context, e connector.Event) {
+			if e.Kind == connector.NeedsReauth {
+				reauth.Add(1)
+			}
+		}
 	})
 	ctx := context.Background()
 	old, _ := conn.Token(ctx)
@@ -98,7 +102,7 @@ func TestRefreshNamingAnotherAccount(t *testing.T) {
 		t.Error("the error holds a token")
 	}
 	if reauth.Load() != 1 {
-		t.Errorf("OnReauthRequired fired %d times, want 1", reauth.Load())
+		t.Errorf("the NeedsReauth event came %d times, want 1", reauth.Load())
 	}
 	recs, _ := st.List(ctx)
 	if len(recs) != 1 {

@@ -64,7 +64,7 @@ func TestDefaultLeaseFollowsBudget(t *testing.T) {
 	}
 }
 
-// TestOnLeaseWait: a refresh that finds the lease held by another process
+// TestOnLeaseWait: the LeaseWait event: a refresh that finds the lease held by another process
 // says so at once (which connection, until when), waits for the lease to
 // lapse, then refreshes.
 func TestOnLeaseWait(t *testing.T) {
@@ -79,9 +79,12 @@ func TestOnLeaseWait(t *testing.T) {
 	lease := 2 * time.Second
 	c := w.connector(t, func(o *connector.Options) {
 		o.Retry.Budget, o.LeaseTTL = 300*time.Millisecond, lease
-		o.OnLeaseWait = func(_ context.Context, info connector.ConnectionInfo, until time.Time) {
+		o.OnEvent = func(_ context.Context, e connector.Event) {
+			if e.Kind != connector.LeaseWait {
+				return
+			}
 			mu.Lock()
-			waits = append(waits, wait{info.ID, until, time.Now()})
+			waits = append(waits, wait{e.Connection.ID, e.Until, time.Now()})
 			mu.Unlock()
 		}
 	})
@@ -102,17 +105,17 @@ func TestOnLeaseWait(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if len(waits) != 1 {
-		t.Fatalf("OnLeaseWait called %d times, want once", len(waits))
+		t.Fatalf("LeaseWait came %d times, want once", len(waits))
 	}
 	got := waits[0]
 	if got.id != conn.ID() {
-		t.Errorf("OnLeaseWait names %q, want %q", got.id, conn.ID())
+		t.Errorf("LeaseWait names %q, want %q", got.id, conn.ID())
 	}
 	if d := got.at.Sub(start); d > 1500*time.Millisecond {
-		t.Errorf("OnLeaseWait came %v after the wait began, want at once", d)
+		t.Errorf("LeaseWait came %v after the wait began, want at once", d)
 	}
 	if got.until.Before(start) || got.until.After(start.Add(lease+time.Second)) {
-		t.Errorf("OnLeaseWait's until = %v, want within the lease (%v) of %v", got.until, lease, start)
+		t.Errorf("LeaseWait's Until = %v, want within the lease (%v) of %v", got.until, lease, start)
 	}
 }
 

@@ -28,7 +28,7 @@ import (
 // Failure rules:
 //   - invalid_grant: re-read (another instance may have rotated the token);
 //     if still invalid, mark the connection needs_reauth (the stored grant is
-//     kept), call OnReauthRequired, return CodeReauthRequired. Never retried.
+//     kept), send NeedsReauth, return CodeReauthRequired. Never retried.
 //   - the answer was lost after the request was sent (RefreshUncertain): the
 //     connection stays active when the provider keeps the previous refresh
 //     token valid until the new access token is used (Spec.RefreshReplaySafe,
@@ -299,7 +299,7 @@ func (conn *Connection) statusErr(s *snapshot) error {
 }
 
 // leaseWaitNotice is how long a refresh waits for another holder's lease
-// before OnLeaseWait is called.
+// before a LeaseWait event is sent.
 const leaseWaitNotice = 500 * time.Millisecond
 
 // lock takes the store's lease. While another process holds it, it polls
@@ -308,7 +308,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 	c := conn.c
 	wait := 2 * time.Millisecond
 	var deadline, start time.Time // set on the first conflict
-	told := false                 // OnLeaseWait was called
+	told := false                 // the LeaseWait event was sent
 	for {
 		lease, err := c.store.TryLock(ctx, conn.key, c.opts.LeaseTTL)
 		if err == nil {
@@ -321,11 +321,11 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 			start = time.Now()
 			deadline = start.Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
 		}
-		if !told && c.opts.OnLeaseWait != nil && time.Since(start) >= leaseWaitNotice {
+		if !told && time.Since(start) >= leaseWaitNotice {
 			// A wait this long is no ordinary contention: the holder may
 			// have died. Its lease ends by then at the latest.
 			told = true
-			c.opts.OnLeaseWait(ctx, infoOf(s.rec), start.Add(c.opts.LeaseTTL))
+			c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
 		}
 		if rec, err := c.store.Get(ctx, conn.key); err == nil && rec.Version != s.rec.Version {
 			ns, err := conn.adopt(rec)
@@ -360,6 +360,9 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *s
 	c := conn.c
 	code := CodeOf(err)
 	c.warn(ctx, "refresh failed", "connection", conn.id, "code", code.String())
+	final := code == CodeInvalidGrant || code == CodeReauthRequired || code == CodeRefreshUncertain && !c.spec.RefreshReplaySafe ||
+		code == CodeInvalidClient || code == CodeInvalidConfig
+	c.emit(ctx, Event{Kind: RefreshFailed, Connection: infoOf(s.rec), Err: err, Retry: !final})
 	switch {
 	case code == CodeInvalidGrant || code == CodeReauthRequired:
 		// Someone may have refreshed meanwhile (a lapsed lease elsewhere).
@@ -395,9 +398,7 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *stor
 	}
 	e := c.errorf(CodeReauthRequired, "refresh", "connection %s needs reauthorization: %s", conn.id, reason)
 	e.Err = cause
-	if c.opts.OnReauthRequired != nil {
-		c.opts.OnReauthRequired(ctx, infoOf(rec), e)
-	}
+	c.emit(ctx, Event{Kind: NeedsReauth, Connection: infoOf(rec), Err: e})
 	return e
 }
 
@@ -414,9 +415,7 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 		if c.opts.Logger.Enabled(ctx, slog.LevelInfo) { // spares the arguments' allocation
 			c.log(ctx, "token refreshed", "connection", conn.id, "version", v)
 		}
-		if c.opts.OnRefresh != nil {
-			c.opts.OnRefresh(ctx, infoOf(rec))
-		}
+		c.emit(ctx, Event{Kind: Refreshed, Connection: infoOf(rec)})
 		return nil, nil
 	}
 	if CodeOf(err) == CodeConflict {
@@ -435,9 +434,7 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 	conn.pending = p
 	conn.pendingMu.Unlock()
 	c.opts.Logger.ErrorContext(ctx, "refreshed token could not be persisted; kept in memory unused, retrying", "provider", c.name, "connection", conn.id, "error", err.Error())
-	if c.opts.OnStoreError != nil {
-		c.opts.OnStoreError(ctx, infoOf(rec), c.storeErr("persist", err))
-	}
+	c.emit(ctx, Event{Kind: StoreWriteFailed, Connection: infoOf(rec), Err: c.storeErr("persist", err)})
 	go conn.retryPending(p)
 	return p, nil
 }
@@ -470,9 +467,8 @@ func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
 			conn.set(c.snapshotOf(rec, p.tok, p.unused))
 		}
 		c.log(ctx, "pending token persisted", "connection", conn.id, "version", v)
-		if c.opts.OnRefresh != nil {
-			c.opts.OnRefresh(ctx, infoOf(rec))
-		}
+		c.emit(ctx, Event{Kind: StoreWriteRecovered, Connection: infoOf(rec)})
+		c.emit(ctx, Event{Kind: Refreshed, Connection: infoOf(rec)})
 	} else {
 		c.opts.Logger.ErrorContext(ctx, "pending token lost a compare-and-swap to a newer version", "provider", c.name, "connection", conn.id)
 	}

@@ -223,8 +223,14 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 				var storeErrs, refreshed atomic.Int32
 				c := w.connector(t, func(o *connector.Options) {
 					o.Store = fs
-					o.OnStoreError = func(context.Context, connector.ConnectionInfo, error) { storeErrs.Add(1) }
-					o.OnRefresh = func(context.Context, connector.ConnectionInfo) { refreshed.Add(1) }
+					o.OnEvent = func(_ context.Context, e connector.Event) {
+						switch e.Kind {
+						case connector.StoreWriteFailed:
+							storeErrs.Add(1)
+						case connector.Refreshed:
+							refreshed.Add(1)
+						}
+					}
 				})
 				ctx := context.Background()
 				conn := w.authorize(t, c)
@@ -243,7 +249,7 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 					t.Fatalf("refreshes = %d, want 1", st.Refreshes)
 				}
 				if storeErrs.Load() != 1 || refreshed.Load() != 0 {
-					t.Errorf("OnStoreError %d times, OnRefresh %d times; want 1 and 0 (no hook sees an unsaved token)", storeErrs.Load(), refreshed.Load())
+					t.Errorf("StoreWriteFailed %d times, Refreshed %d times; want 1 and 0 (no event before the token is stored)", storeErrs.Load(), refreshed.Load())
 				}
 				if connector.CodeOf(conn.PendingWrite()) != connector.CodeStore {
 					t.Errorf("PendingWrite = %v, want a store error", conn.PendingWrite())
@@ -268,7 +274,7 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 						t.Fatalf("after the store recovered: %v, %v; want the rotated token", nt, err)
 					}
 					if refreshed.Load() != 1 {
-						t.Errorf("OnRefresh %d times once stored, want 1", refreshed.Load())
+						t.Errorf("Refreshed %d times once stored, want 1", refreshed.Load())
 					}
 					c2 := w.connector(t)
 					conn2, err := c2.Connection(ctx, conn.ID())
@@ -314,7 +320,11 @@ func TestStampedeAcrossConnectors(t *testing.T) {
 	// Eight connectors on one store stand for eight processes.
 	w := newWorld(t)
 	var refreshed atomic.Int32
-	w.opts.OnRefresh = func(context.Context, connector.ConnectionInfo) { refreshed.Add(1) }
+	w.opts.OnEvent = func(_ context.Context, e connector.Event) {
+		if e.Kind == connector.Refreshed {
+			refreshed.Add(1)
+		}
+	}
 	ctx := context.Background()
 	first := w.authorize(t, w.connector(t))
 	tok, _ := first.Token(ctx)
@@ -353,7 +363,7 @@ func TestStampedeAcrossConnectors(t *testing.T) {
 		t.Errorf("%d refreshes across 8 connectors, want 1", n)
 	}
 	if n := refreshed.Load(); n != 1 {
-		t.Errorf("OnRefresh called %d times, want 1", n)
+		t.Errorf("Refreshed came %d times, want 1", n)
 	}
 }
 

@@ -86,20 +86,12 @@ type Options struct {
 	// Nothing is logged when nil.
 	Logger *slog.Logger
 
-	// OnRefresh is called after a refreshed token has been persisted.
-	OnRefresh func(ctx context.Context, c ConnectionInfo)
-	// OnReauthRequired is called when a connection is marked needs_reauth.
-	OnReauthRequired func(ctx context.Context, c ConnectionInfo, err error)
-	// OnStoreError is called when a rotated token could not be written; the
-	// token is kept in memory, unused, and its write retried in the
-	// background.
-	OnStoreError func(ctx context.Context, c ConnectionInfo, err error)
-	// OnLeaseWait is called once, from the waiting goroutine, when a
-	// refresh has waited half a second for the connection's lease, held by
-	// another process (or another Connector) that may have died: it waits
-	// until that holder writes a token or its lease lapses, by until at the
-	// latest. The CLI says so on standard error.
-	OnLeaseWait func(ctx context.Context, c ConnectionInfo, until time.Time)
+	// OnEvent receives every change of a connection's state — created,
+	// reauthorized, refreshed, refresh failed, needs reauthorization,
+	// revoked, deleted, a store write failed and recovered, a long lease
+	// wait — synchronously, from the goroutine that made it (see
+	// EventKind). Events never hold a secret.
+	OnEvent func(ctx context.Context, e Event)
 }
 
 // RetryPolicy bounds the retries of one request: 429 and 503 (honouring

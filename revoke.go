@@ -51,6 +51,7 @@ func (conn *Connection) revoke(ctx context.Context) error {
 			if tok, unused, oerr := c.open(rec); oerr == nil {
 				conn.set(c.snapshotOf(rec, tok, unused))
 			}
+			c.emit(ctx, Event{Kind: Revoked, Connection: infoOf(rec), Err: perr})
 			break
 		}
 		if CodeOf(err) != CodeConflict || attempt >= 3 {

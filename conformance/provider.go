@@ -114,8 +114,10 @@ func newFixture(t *testing.T, h ProviderHarness, mutate ...func(*connector.Optio
 		Clock:   f.clock.Now,
 		Timeout: 5 * time.Second,
 		Retry:   connector.RetryPolicy{Max: 3, WaitMin: time.Millisecond, WaitMax: 20 * time.Millisecond, Budget: 10 * time.Second},
-		OnReauthRequired: func(context.Context, connector.ConnectionInfo, error) {
-			f.reauths.Add(1)
+		OnEvent: func(_ context.Context, e connector.Event) {
+			if e.Kind == connector.NeedsReauth {
+				f.reauths.Add(1)
+			}
 		},
 	}
 	for _, m := range mutate {
@@ -747,7 +749,7 @@ func testInvalidGrant(t *testing.T, h ProviderHarness) {
 			t.Errorf("invalid_grant: %d token requests, want exactly 1 (never retried)", n)
 		}
 		if n := f.reauths.Load(); n != 1 {
-			t.Errorf("OnReauthRequired called %d times, want 1", n)
+			t.Errorf("the NeedsReauth event came %d times, want 1", n)
 		}
 		rec, stored := f.stored(c.ID())
 		if rec.Status != store.NeedsReauth {

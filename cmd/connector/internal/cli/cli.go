@@ -211,9 +211,12 @@ func (e *env) open(ctx context.Context, p *connstr.Params, extra ...func(*connec
 		}
 		// A refresh waiting for another process's lease (one killed
 		// mid-refresh, say) says so at once rather than sit silent.
-		o.OnLeaseWait = func(_ context.Context, c connector.ConnectionInfo, until time.Time) {
+		o.OnEvent = func(_ context.Context, ev connector.Event) {
+			if ev.Kind != connector.LeaseWait {
+				return
+			}
 			waitOnce.Do(func() {
-				e.printf("connector: waiting for another process's refresh of %s (its lock lapses by %s at the latest)", c.ID, until.Local().Format("15:04:05"))
+				e.printf("connector: waiting for another process's refresh of %s (its lock lapses by %s at the latest)", ev.Connection.ID, ev.Until.Local().Format("15:04:05"))
 			})
 		}
 		if e.verbose {
