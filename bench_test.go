@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,7 +174,9 @@ func (c cannedRT) RoundTrip(r *http.Request) (*http.Response, error) {
 // in-process transport: the engine's own CPU and allocations per refresh,
 // without the network (docs/benchmarks.md).
 func BenchmarkRefreshEngine(b *testing.B) {
-	body := []byte(`{"access_token":"0000000000000000000000000000000000000000000000000000000000000001","token_type":"bearer","expires_in":3600,"refresh_token":"r000000000000000000000000000000000000000000000000000000000000001","created_at":1790000000}`)
+	// created_at is now: a token that expired on arrival is no refresh.
+	body := []byte(`{"access_token":"0000000000000000000000000000000000000000000000000000000000000001","token_type":"bearer","expires_in":3600,"refresh_token":"r000000000000000000000000000000000000000000000000000000000000001","created_at":` +
+		strconv.FormatInt(time.Now().Unix(), 10) + `}`)
 	c, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret",
 		Endpoint: driver.Endpoint{TokenURL: "http://127.0.0.1:1/token"}, HTTPClient: &http.Client{Transport: cannedRT{body}}})
 	if err != nil {

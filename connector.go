@@ -72,7 +72,9 @@ type Connector struct {
 	apiBase   *url.URL // the API base URL, parsed once; nil without one
 	apiOrigin origin   // its origin: the only one the token is sent to
 
-	prefix string // the store-id prefix of the application's connections (connections.go)
+	prefix string      // the store-id prefix of the application's connections (connections.go)
+	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
+	tel    *telemetry
 
 	mu    sync.Mutex
 	conns map[string]*Connection
@@ -197,9 +199,12 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		Provider: p,
 		Config: driver.Config{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
 			RedirectURL: opts.RedirectURL, Scopes: scopes, Endpoint: ep},
-		HTTP: newRetryDoer(&c.opts),
-		Now:  opts.Clock,
+		Now: opts.Clock,
 	}
+	c.tel = newTelemetry(c)
+	c.env.HTTP = tracedDoer{c: c, next: newRetryDoer(&c.opts)}
+	c.raw = c.store
+	c.store = tracedStore{Store: c.raw, c: c}
 	c.prefix = appPrefix(opts.Namespace, opts.ClientID)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	live.Store(c, struct{}{})
@@ -229,7 +234,7 @@ func (c *Connector) Spec() driver.Spec {
 }
 
 // Store returns the store the connector persists to.
-func (c *Connector) Store() store.Store { return c.store }
+func (c *Connector) Store() store.Store { return c.raw }
 
 // Close stops background work (pending store writes) and closes the store
 // if Open opened it.

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
@@ -158,6 +160,21 @@ func (conn *Connection) renew(ctx context.Context, seen *Token) (*Token, error) 
 		}
 		return nil, c.errorf(CodeAuthorizationRequired, "token", "the access token of %s has expired and InitiateOAuth=OFF forbids refreshing it", conn.id)
 	}
+	ctx, span := c.tel.tracer.Start(ctx, "connector.refresh")
+	if span.IsRecording() {
+		span.SetAttributes(c.connAttrs(conn.id)...)
+	}
+	start := time.Now()
+	tok, err := conn.refreshLocked(ctx, s, seen)
+	c.refreshDone(ctx, start, err)
+	endSpan(span, err)
+	return tok, err
+}
+
+// refreshLocked takes the lease and refreshes, unless another instance
+// already did.
+func (conn *Connection) refreshLocked(ctx context.Context, s *snapshot, seen *Token) (*Token, error) {
+	c := conn.c
 	lease, adopted, err := conn.lock(ctx, s)
 	if err != nil {
 		return nil, err
@@ -320,6 +337,10 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 		if deadline.IsZero() {
 			start = time.Now()
 			deadline = start.Add(c.opts.LeaseTTL + c.opts.Retry.Budget)
+			c.tel.leaseWaits.Add(ctx, 1, c.tel.byProvider)
+			var span trace.Span
+			ctx, span = c.tel.tracer.Start(ctx, "connector.lease.wait", trace.WithAttributes(c.connAttrs(conn.id)...))
+			defer span.End()
 		}
 		if !told && time.Since(start) >= leaseWaitNotice {
 			// A wait this long is no ordinary contention: the holder may

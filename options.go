@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
@@ -92,6 +95,12 @@ type Options struct {
 	// wait — synchronously, from the goroutine that made it (see
 	// EventKind). Events never hold a secret.
 	OnEvent func(ctx context.Context, e Event)
+
+	// TracerProvider and MeterProvider receive the connector's spans and
+	// metrics (docs/observability.md); otel's global providers when nil,
+	// which record nothing until the application installs real ones.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // RetryPolicy bounds the retries of one request: 429 and 503 (honouring

@@ -3,6 +3,8 @@ package connector
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/connector-go/connector/store"
 )
 
@@ -20,10 +22,13 @@ import (
 // returned after the connection has been marked; calling Revoke again
 // retries what failed (revoking twice is harmless).
 func (conn *Connection) Revoke(ctx context.Context) error {
-	if err := conn.revoke(ctx); err != nil {
-		return conn.c.canceled(ctx, "revoke", err)
+	ctx, span := conn.c.tel.tracer.Start(ctx, "connector.revoke", trace.WithAttributes(conn.c.connAttrs(conn.id)...))
+	err := conn.revoke(ctx)
+	if err != nil {
+		err = conn.c.canceled(ctx, "revoke", err)
 	}
-	return nil
+	endSpan(span, err)
+	return err
 }
 
 func (conn *Connection) revoke(ctx context.Context) error {

@@ -155,7 +155,8 @@ func (c *Connector) takeState(ctx context.Context, state string) (issued time.Ti
 	// once expired; TryLock, the fallback, leaves a lease behind per state.
 	key, hold := "state:"+nonce, issued.Add(ttl).Sub(now)+time.Minute
 	var lerr error
-	if cl, ok := c.store.(store.Claimer); ok {
+	if _, ok := c.raw.(store.Claimer); ok {
+		cl := c.store.(store.Claimer) // the traced store forwards it
 		lerr = cl.Claim(ctx, key, hold)
 	} else {
 		_, lerr = c.store.TryLock(ctx, key, hold)

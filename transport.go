@@ -4,6 +4,9 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // transport authenticates API requests for one Connection.
@@ -56,6 +59,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	t.conn.c.tel.apiRequests.Add(ctx, 1, metric.WithAttributes(attribute.String("provider", t.conn.c.name), attribute.Int("status", resp.StatusCode)))
 	if loc := resp.Header.Get("Location"); loc != "" && isRedirect(resp.StatusCode) {
 		// Refused here rather than in Client's CheckRedirect, so that the
 		// error net/http wraps names our request, not the target's whole
