@@ -65,3 +65,39 @@ func ExampleCodeOf() {
 	// Output:
 	// not linked in: connector: unknown provider "shopify" (known: jumpseller, shopline; forgotten import?)
 }
+
+// A platform ties each connection to its own customer: the reference
+// travels in the signed state, is stored with the connection, and finds it
+// later from any instance that shares the store.
+func ExampleConnector_ConnectionByRef() {
+	sim := jumpseller.NewSimulator()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	sim.AddClient("my-app", "my-secret", "http://127.0.0.1:8085/callback")
+	ep := sim.Endpoint(srv.URL)
+	ctx := context.Background()
+	c, err := connector.Open(ctx, "Provider=jumpseller;OAuthClientId=my-app;OAuthClientSecret=my-secret;"+
+		"CallbackURL=http://127.0.0.1:8085/callback;Scope=read_store;OAuthSettingsLocation=memory://example-ref;"+
+		"OAuthAuthorizationURL="+ep.AuthURL+";OAuthAccessTokenURL="+ep.TokenURL+";URL="+ep.APIBaseURL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	authURL, _ := c.AuthURL(connector.AuthRequest{Ref: "customer-42", Tags: []string{"eu"}})
+	callback, _ := sim.Approve(authURL)
+	if _, err := c.HandleCallback(ctx, callback.Query()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	conn, err := c.ConnectionByRef(ctx, "customer-42")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	info := conn.Info()
+	fmt.Println(info.ID, info.App, info.Ref, info.Tags)
+	// Output:
+	// jumpseller:sandbox-store my-app customer-42 [eu]
+}
