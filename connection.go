@@ -75,7 +75,8 @@ type snapshot struct {
 	// refreshAtCoarse is refreshAt - coarseMargin in Unix nanoseconds
 	// (MaxInt64 when the token never expires): the fast path's bound.
 	refreshAtCoarse int64
-	usable          bool // status active and an access token present
+	usable          bool     // status active and an access token present
+	authz           []string // the Authorization header value: "Bearer " + the access token
 	// unused holds access tokens issued by refreshes and perhaps never
 	// presented: presenting one completes its rotation (retire.go). Nil for
 	// most providers.
@@ -94,6 +95,9 @@ func (s *snapshot) expired(now time.Time) bool {
 
 func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *snapshot {
 	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
+	if s.usable {
+		s.authz = []string{"Bearer " + tok.AccessToken}
+	}
 	if !tok.Expiry.IsZero() {
 		s.refreshAt = tok.Expiry.Add(-c.opts.leewayFor(tok))
 		s.refreshAtCoarse = s.refreshAt.Add(-coarseMargin).UnixNano()
@@ -152,7 +156,9 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 // Client returns an *http.Client for the provider's API: it sets the bearer
 // token and the provider's required headers, refreshes once and retries
 // once on a 401, and retries idempotent requests on 429 honouring
-// Retry-After. ctx bounds the token refreshes it may run.
+// Retry-After. ctx is not used (each request's own context bounds the
+// refresh it may run); it stays for compatibility and goes with the next
+// API revision.
 //
 // The token goes only to the API's origin (the scheme, host and port of
 // its base URL): a request for another origin is refused with
@@ -165,7 +171,7 @@ func (conn *Connection) Client(ctx context.Context) *http.Client {
 	if hc := conn.c.opts.HTTPClient; hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}
-	return &http.Client{Transport: &transport{conn: conn, base: base}, Timeout: conn.c.opts.Timeout, CheckRedirect: conn.c.checkRedirect}
+	return &http.Client{Transport: &transport{conn: conn, base: base}, CheckRedirect: conn.c.checkRedirect}
 }
 
 // NewRequest returns a request for the provider's API: path is resolved
@@ -176,7 +182,7 @@ func (conn *Connection) NewRequest(ctx context.Context, method, path string, bod
 	if c.apiBase == nil {
 		return nil, c.errorf(CodeInvalidConfig, "request", "the provider has no API base URL")
 	}
-	target := c.apiBase.String() + strings.TrimPrefix(path, "/")
+	target := c.apiBaseStr + strings.TrimPrefix(path, "/")
 	if strings.Contains(path, "://") {
 		target = path
 	}

@@ -69,8 +69,9 @@ type Connector struct {
 	ownsStore bool   // Open opened the store; Close closes it
 	supplied  *Token // a grant given in the connection string
 
-	apiBase   *url.URL // the API base URL, parsed once; nil without one
-	apiOrigin origin   // its origin: the only one the token is sent to
+	apiBase    *url.URL // the API base URL, parsed once; nil without one
+	apiBaseStr string   // apiBase as a string
+	apiOrigin  origin   // its origin: the only one the token is sent to
 
 	prefix string      // the store-id prefix of the application's connections (connections.go)
 	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
@@ -165,7 +166,7 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		if err != nil || u.Host == "" {
 			return nil, bad("the API base URL is not an absolute URL")
 		}
-		c.apiBase, c.apiOrigin = u, originOf(u)
+		c.apiBase, c.apiBaseStr, c.apiOrigin = u, u.String(), originOf(u)
 	}
 	scopes := opts.Scopes
 	if len(scopes) == 0 {

@@ -35,9 +35,22 @@ func (o origin) String() string {
 	return o.scheme + "://" + net.JoinHostPort(o.host, o.port)
 }
 
-// sameOrigin reports whether u is on the API's origin.
+// sameOrigin reports whether u is on the API's origin, without allocating.
 func (c *Connector) sameOrigin(u *url.URL) bool {
-	return c.apiOrigin.scheme != "" && originOf(u) == c.apiOrigin
+	o := c.apiOrigin
+	if o.scheme == "" || !strings.EqualFold(u.Scheme, o.scheme) || !strings.EqualFold(u.Hostname(), o.host) {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		switch o.scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return port == o.port
 }
 
 // redactedTarget shows where a URL points without its query, fragment or

@@ -43,6 +43,8 @@ type telemetry struct {
 	// Attribute sets built once: the refresh path's cost is measured
 	// against a bare POST (docs/benchmarks.md).
 	refreshOK, byProvider metric.MeasurementOption
+	provider              string
+	byStatus              statusOptions // API requests' options, by status (transport.go)
 }
 
 // A span of a store call or a token request is started only inside a span
@@ -59,7 +61,7 @@ func newTelemetry(c *Connector) *telemetry {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter(scope)
-	t := &telemetry{tracer: tp.Tracer(scope),
+	t := &telemetry{tracer: tp.Tracer(scope), provider: c.name,
 		refreshOK:  metric.WithAttributeSet(attribute.NewSet(attribute.String("provider", c.name), attribute.String("outcome", "ok"))),
 		byProvider: metric.WithAttributeSet(attribute.NewSet(attribute.String("provider", c.name)))}
 	// Errors here mean an invalid instrument name, a bug: the noop

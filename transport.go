@@ -1,8 +1,10 @@
 package connector
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,56 +20,62 @@ type transport struct {
 // RoundTrip sets the bearer token and the provider's headers, refreshes and
 // retries once on a 401, and retries idempotent requests on 429. A request
 // for another origin than the API's is refused before anything is sent:
-// the token and the provider's headers go nowhere else (Client's redirect
-// policy refuses such redirects first, with a clearer error; this is the
-// rule for every round trip, redirects and caller-built requests alike).
+// the token and the provider's headers go nowhere else (a redirect to
+// another origin is refused here too, with an error naming it). Each
+// exchange is bounded by Options.Timeout, inside the transport: an
+// http.Client.Timeout over a transport net/http does not know would cost a
+// goroutine and a timer per request.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if c := t.conn.c; !c.sameOrigin(req.URL) {
+	c := t.conn.c
+	if !c.sameOrigin(req.URL) {
 		closeBody(req)
 		return nil, c.errorf(CodeInvalidConfig, "api", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
 	}
-	tok, err := t.conn.Token(ctx)
+	authz, err := t.conn.authorization(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	resp, err := t.send(req, tok)
+	resp, err := t.send(req, authz, false)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized && replayable {
 		drain(resp)
-		if tok, err = t.conn.Refresh(ctx); err != nil {
+		tok, err := t.conn.Refresh(ctx)
+		if err != nil {
 			return nil, err
 		}
-		if resp, err = t.send(req, tok); err != nil {
+		if resp, err = t.send(req, []string{"Bearer " + tok.AccessToken}, true); err != nil {
 			return nil, err
 		}
 	}
-	pol := t.conn.c.opts.Retry
+	pol := c.opts.Retry
 	for attempt := 0; resp.StatusCode == http.StatusTooManyRequests && idempotent(req.Method) && replayable && attempt < pol.Max; attempt++ {
 		wait := Backoff(pol.WaitMin, pol.WaitMax, attempt, resp)
 		drain(resp)
 		select {
 		case <-ctx.Done():
-			return nil, t.conn.c.errorf(CodeUnavailable, "api", "rate limited and gave up waiting: %v", ctx.Err())
+			return nil, c.errorf(CodeUnavailable, "api", "rate limited and gave up waiting: %v", ctx.Err())
 		case <-time.After(wait):
 		}
-		if resp, err = t.send(req, tok); err != nil {
+		if resp, err = t.send(req, authz, true); err != nil {
 			return nil, err
 		}
 	}
-	t.conn.c.tel.apiRequests.Add(ctx, 1, metric.WithAttributes(attribute.String("provider", t.conn.c.name), attribute.Int("status", resp.StatusCode)))
+	if c.tel.apiRequests.Enabled(ctx) {
+		c.tel.apiRequests.Add(ctx, 1, c.tel.statusOption(resp.StatusCode))
+	}
 	if loc := resp.Header.Get("Location"); loc != "" && isRedirect(resp.StatusCode) {
 		// Refused here rather than in Client's CheckRedirect, so that the
 		// error net/http wraps names our request, not the target's whole
 		// URL (its query included).
-		if u, err := req.URL.Parse(loc); err == nil && !t.conn.c.sameOrigin(u) {
+		if u, err := req.URL.Parse(loc); err == nil && !c.sameOrigin(u) {
 			drain(resp)
-			e := t.conn.c.errorf(CodeProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
-				redactedTarget(u), t.conn.c.apiOrigin)
+			e := c.errorf(CodeProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
+				redactedTarget(u), c.apiOrigin)
 			e.Status = resp.StatusCode
 			return nil, e
 		}
@@ -83,24 +91,84 @@ func isRedirect(status int) bool {
 	return false
 }
 
-// send clones req with a fresh body, the token and the provider headers.
-func (t *transport) send(req *http.Request, tok *Token) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	if req.GetBody != nil {
+// send sends a copy of req with the Authorization value authz and the
+// provider's headers, within Options.Timeout; again is set for a second
+// attempt, whose body is rewound. The caller's request is not modified.
+func (t *transport) send(req *http.Request, authz []string, again bool) (*http.Response, error) {
+	c := t.conn.c
+	ctx, cancel := req.Context(), context.CancelFunc(nil)
+	if d := c.opts.Timeout; d > 0 {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
+			ctx, cancel = context.WithTimeout(ctx, d)
+		}
+	}
+	r := req.WithContext(ctx) // a shallow copy; its header is replaced below
+	if again && req.GetBody != nil {
 		b, err := req.GetBody()
 		if err != nil {
+			if cancel != nil {
+				cancel()
+			}
 			return nil, err
 		}
 		r.Body = b
 	}
-	for k, v := range t.conn.c.spec.APIHeaders {
-		if r.Header.Get(k) == "" {
-			r.Header[k] = v
+	h := make(http.Header, len(req.Header)+len(c.spec.APIHeaders)+1)
+	for k, v := range req.Header {
+		h[k] = v // shared, not copied: neither we nor net/http change them
+	}
+	for k, v := range c.spec.APIHeaders {
+		if _, ok := h[k]; !ok {
+			h[k] = v
 		}
 	}
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return t.base.RoundTrip(r)
+	h["Authorization"] = authz
+	r.Header = h
+	resp, err := t.base.RoundTrip(r)
+	return cancelOnClose(resp, err, cancel)
 }
+
+// authorization returns the Authorization header value of a valid token:
+// built once per token (the snapshot keeps it), without an allocation when
+// the cached token is fresh.
+func (conn *Connection) authorization(ctx context.Context) ([]string, error) {
+	if s := conn.snap.Load(); s != nil && s.usable {
+		if conn.c.coarse {
+			if now := coarse.now.Load(); now != 0 && now < s.refreshAtCoarse {
+				return s.authz, nil
+			}
+		}
+		if s.fresh(conn.c.opts.Clock()) {
+			return s.authz, nil
+		}
+	}
+	tok, err := conn.slowToken(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if s := conn.snap.Load(); s != nil && s.tok == tok {
+		return s.authz, nil
+	}
+	return []string{"Bearer " + tok.AccessToken}, nil
+}
+
+// statusOption returns the measurement option of an API status, built once
+// per status.
+func (t *telemetry) statusOption(status int) metric.MeasurementOption {
+	if status < 100 || status >= len(t.byStatus)+100 {
+		return metric.WithAttributes(attribute.String("provider", t.provider), attribute.Int("status", status))
+	}
+	p := &t.byStatus[status-100]
+	if o := p.Load(); o != nil {
+		return *o
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("provider", t.provider), attribute.Int("status", status)))
+	p.Store(&o)
+	return o
+}
+
+// statusOptions holds one option per HTTP status 100–599.
+type statusOptions [500]atomic.Pointer[metric.MeasurementOption]
 
 func idempotent(method string) bool {
 	switch method {
