@@ -452,7 +452,7 @@ func (c *Connector) handleCallback(ctx context.Context, query url.Values) (*Conn
 		e.OAuthDescription = driver.Excerpt([]byte(driver.ScrubString(query.Get("error_description"), c.opts.ClientSecret)))
 		return nil, e
 	}
-	return c.exchange(ctx, query.Get("state"), query.Get("code"))
+	return c.exchange(ctx, query.Get("state"), query.Get("code"), query)
 }
 
 // Exchange checks state, exchanges code at the token endpoint with the
@@ -465,14 +465,16 @@ func (c *Connector) handleCallback(ctx context.Context, query url.Values) (*Conn
 // If identification fails after the exchange, the connection is still
 // persisted (with an empty account) and returned together with the error.
 func (c *Connector) Exchange(ctx context.Context, state, code string) (*Connection, error) {
-	conn, err := c.exchange(ctx, state, code)
+	conn, err := c.exchange(ctx, state, code, url.Values{"state": {state}, "code": {code}})
 	if err != nil {
 		err = c.canceled(ctx, "exchange", err)
 	}
 	return conn, err
 }
 
-func (c *Connector) exchange(ctx context.Context, state, code string) (*Connection, error) {
+// exchange is Exchange with the callback's whole query, for a driver that
+// needs more of it than the code (driver.Exchanger).
+func (c *Connector) exchange(ctx context.Context, state, code string, query url.Values) (*Connection, error) {
 	issued, ar, why, err := c.takeState(ctx, state)
 	if err != nil {
 		return nil, err
@@ -493,7 +495,12 @@ func (c *Connector) exchange(ctx context.Context, state, code string) (*Connecti
 		e.Config.Scopes = ar.scopes
 		env = &e
 	}
-	tok, err := driver.StandardExchange(ctx, env, code)
+	var tok *Token
+	if ex, ok := c.p.(driver.Exchanger); ok {
+		tok, err = ex.Exchange(ctx, env, query)
+	} else {
+		tok, err = driver.StandardExchange(ctx, env, code)
+	}
 	if err == nil {
 		err = c.checkAnswer(tok, "exchange")
 	}

@@ -104,7 +104,11 @@ func (c *Connector) presentOne(ctx context.Context, at string) error {
 	for k, v := range c.spec.APIHeaders {
 		req.Header[k] = v
 	}
-	req.Header.Set("Authorization", "Bearer "+at)
+	if az, ok := c.p.(driver.APIAuthorizer); ok {
+		az.AuthorizeAPIRequest(req, &Token{AccessToken: at})
+	} else {
+		req.Header.Set("Authorization", "Bearer "+at)
+	}
 	resp, err := c.env.HTTP.Do(req)
 	if err != nil {
 		e := c.errorf(CodeUnavailable, "revoke", "token info unreachable")

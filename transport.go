@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/connector-go/connector/driver"
 )
 
 // transport authenticates API requests for one Connection.
@@ -32,23 +34,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, c.errorf(CodeInvalidConfig, "api", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
 	}
-	authz, err := t.conn.authorization(ctx)
+	authz, tok, err := t.conn.authorization(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	resp, err := t.send(req, authz, false)
+	resp, err := t.send(req, authz, tok, false)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized && replayable {
 		drain(resp)
-		tok, err := t.conn.Refresh(ctx)
-		if err != nil {
+		if tok, err = t.conn.Refresh(ctx); err != nil {
 			return nil, err
 		}
-		if resp, err = t.send(req, []string{"Bearer " + tok.AccessToken}, true); err != nil {
+		authz = []string{"Bearer " + tok.AccessToken}
+		if resp, err = t.send(req, authz, tok, true); err != nil {
 			return nil, err
 		}
 	}
@@ -61,7 +63,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, c.errorf(CodeUnavailable, "api", "rate limited and gave up waiting: %v", ctx.Err())
 		case <-time.After(wait):
 		}
-		if resp, err = t.send(req, authz, true); err != nil {
+		if resp, err = t.send(req, authz, tok, true); err != nil {
 			return nil, err
 		}
 	}
@@ -91,10 +93,11 @@ func isRedirect(status int) bool {
 	return false
 }
 
-// send sends a copy of req with the Authorization value authz and the
-// provider's headers, within Options.Timeout; again is set for a second
-// attempt, whose body is rewound. The caller's request is not modified.
-func (t *transport) send(req *http.Request, authz []string, again bool) (*http.Response, error) {
+// send sends a copy of req with tok (the Authorization value authz, or as
+// the driver's APIAuthorizer sets it) and the provider's headers, within
+// Options.Timeout; again is set for a second attempt, whose body is
+// rewound. The caller's request is not modified.
+func (t *transport) send(req *http.Request, authz []string, tok *Token, again bool) (*http.Response, error) {
 	c := t.conn.c
 	ctx, cancel := req.Context(), context.CancelFunc(nil)
 	if d := c.opts.Timeout; d > 0 {
@@ -122,8 +125,12 @@ func (t *transport) send(req *http.Request, authz []string, again bool) (*http.R
 			h[k] = v
 		}
 	}
-	h["Authorization"] = authz
 	r.Header = h
+	if az, ok := c.p.(driver.APIAuthorizer); ok {
+		az.AuthorizeAPIRequest(r, tok)
+	} else {
+		h["Authorization"] = authz
+	}
 	resp, err := t.base.RoundTrip(r)
 	return cancelOnClose(resp, err, cancel)
 }
@@ -131,25 +138,25 @@ func (t *transport) send(req *http.Request, authz []string, again bool) (*http.R
 // authorization returns the Authorization header value of a valid token:
 // built once per token (the snapshot keeps it), without an allocation when
 // the cached token is fresh.
-func (conn *Connection) authorization(ctx context.Context) ([]string, error) {
+func (conn *Connection) authorization(ctx context.Context) ([]string, *Token, error) {
 	if s := conn.snap.Load(); s != nil && s.usable {
 		if conn.c.coarse {
 			if now := coarse.now.Load(); now != 0 && now < s.refreshAtCoarse {
-				return s.authz, nil
+				return s.authz, s.tok, nil
 			}
 		}
 		if s.fresh(conn.c.opts.Clock()) {
-			return s.authz, nil
+			return s.authz, s.tok, nil
 		}
 	}
 	tok, err := conn.slowToken(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s := conn.snap.Load(); s != nil && s.tok == tok {
-		return s.authz, nil
+		return s.authz, tok, nil
 	}
-	return []string{"Bearer " + tok.AccessToken}, nil
+	return []string{"Bearer " + tok.AccessToken}, tok, nil
 }
 
 // statusOption returns the measurement option of an API status, built once

@@ -72,6 +72,31 @@ type Revoker interface {
 	Revoke(ctx context.Context, env *Env, tok *Token) error
 }
 
+// Exchanger is implemented by a driver whose code exchange is not the
+// standard authorization_code request, or needs more of the callback than
+// the code (BigCommerce's context, Shopify's shop): the engine passes the
+// whole callback query (its state already checked). Without it the engine
+// calls StandardExchange.
+type Exchanger interface {
+	Exchange(ctx context.Context, env *Env, callback url.Values) (*Token, error)
+}
+
+// APIAuthorizer is implemented by a driver whose API takes the token some
+// other way than "Authorization: Bearer …" (Shopify's
+// X-Shopify-Access-Token, Tiendanube's "Authentication: bearer …"). The
+// engine calls it on its own copy of each API request (and token-info
+// request), after the origin check: set headers on req, nothing else.
+type APIAuthorizer interface {
+	AuthorizeAPIRequest(req *http.Request, tok *Token)
+}
+
+// Prober is implemented by a driver that knows a GET path under the API
+// base that a token with the default scopes may read ({account} filled
+// in): the CLI's demo and health checks call it.
+type Prober interface {
+	ProbePath(account string) string
+}
+
 // Simulated is implemented by a driver that ships a simulator of its
 // provider: an http.Handler that behaves like the provider on the wire. The
 // conformance suite, the CLI's sandbox and demo, and users' tests run

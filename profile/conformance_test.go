@@ -48,9 +48,6 @@ func conformanceGaps(p *profile.Profile) []string {
 	if !p.Answer.Refresh.Issued && p.Answer.Expiry.Format != profile.ExpiryNever {
 		gaps = append(gaps, "it issues no refresh tokens")
 	}
-	if needs := p.EngineNeeds(); len(needs) > 0 {
-		gaps = append(gaps, "the engine lacks the hooks "+strings.Join(needs, ", "))
-	}
 	return gaps
 }
 

@@ -29,7 +29,7 @@
 //
 // Three things a profile can say need a hook the engine does not have
 // yet; this package's drivers implement them already (APIAuthorizer,
-// Exchanger, Prober) and Profile.EngineNeeds names what a profile needs.
+// Exchanger, Prober) and Profile.Hooks names those a profile relies on.
 //
 // # Simulators
 //

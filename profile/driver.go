@@ -39,32 +39,13 @@ var (
 	_ driver.Revoker   = revoker{}
 )
 
-// APIAuthorizer is implemented by the drivers of this package: it puts the
-// access token on an API request the way the provider wants it
-// (Authorization: Bearer, X-Shopify-Access-Token, Tiendanube's
-// "Authentication: bearer …"). The engine sets "Authorization: Bearer"
-// itself today; this is the hook it needs to call instead (see
-// docs/profiles.md, "What the engine needs").
-type APIAuthorizer interface {
-	AuthorizeAPIRequest(req *http.Request, tok *driver.Token)
-}
-
-// Exchanger is implemented by the drivers of this package: it exchanges
-// the authorization code of a callback, sending the profile's extra
-// parameters, the callback parameters it echoes (BigCommerce's context)
-// and its body format (multipart included). The engine calls
-// driver.StandardExchange today, which sends none of those; this is the
-// hook it needs to call instead.
-type Exchanger interface {
-	Exchange(ctx context.Context, env *driver.Env, callback url.Values) (*driver.Token, error)
-}
-
-// Prober is implemented by the drivers of this package: ProbePath returns
-// a GET path under the API base that a token with the default scopes may
-// read, for a demo or a health check, with {account} filled in.
-type Prober interface {
-	ProbePath(account string) string
-}
+// APIAuthorizer, Exchanger and Prober are the driver package's hooks,
+// which the drivers of this package implement.
+type (
+	APIAuthorizer = driver.APIAuthorizer
+	Exchanger     = driver.Exchanger
+	Prober        = driver.Prober
+)
 
 // Driver returns the profile as a driver.Provider: the same contract as
 // a Go driver, registered and run by the same engine. It implements
@@ -483,11 +464,11 @@ func (r revoker) revokeRequest(ctx context.Context, endpoint string, cfg driver.
 	return req, nil
 }
 
-// EngineNeeds names the engine hooks the profile needs that the engine
-// does not call yet (see docs/profiles.md, "What the engine needs"); empty
-// when the profile runs on today's engine as it is. The drivers of this
-// package implement each hook already.
-func (p *Profile) EngineNeeds() []string {
+// Hooks names the driver hooks beyond the standard requests that the
+// profile's driver relies on (driver.Exchanger, driver.APIAuthorizer), with
+// the profile fields that call for them; empty when the standard requests
+// do. The engine calls both.
+func (p *Profile) Hooks() []string {
 	var out []string
 	var why []string
 	if p.Token.Format == formatMultipart {

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,14 +88,7 @@ func (w *lcWorld) env() *driver.Env {
 		Scopes: spec.DefaultScopes, Endpoint: spec.Endpoint}}
 }
 
-// needs reports whether the profile needs the engine hook named.
-func needs(p *profile.Profile, hook string) bool {
-	return slices.ContainsFunc(p.EngineNeeds(), func(s string) bool { return strings.HasPrefix(s, hook) })
-}
-
-// authorize runs the authorization: through the engine's callback, or,
-// where the profile needs the Exchanger hook the engine does not call
-// yet, through the driver's Exchange and Connector.Import.
+// authorize runs the authorization through the engine's callback.
 func (w *lcWorld) authorize() *connector.Connection {
 	w.t.Helper()
 	ctx := context.Background()
@@ -114,44 +105,27 @@ func (w *lcWorld) authorize() *connector.Connection {
 			w.t.Errorf("the callback lacks %s", k)
 		}
 	}
-	if !needs(w.p, "Exchanger") {
-		c, err := w.conn.HandleCallback(ctx, redirect.Query())
-		if err != nil {
-			w.t.Fatalf("HandleCallback: %v", err)
-		}
-		return c
-	}
-	// The engine's exchange (driver.StandardExchange) sends none of
-	// what the profile adds, and the strict simulator refuses it.
-	if _, err := w.conn.HandleCallback(ctx, redirect.Query()); err == nil {
-		w.t.Errorf("the simulator accepted a code exchange without %v", w.p.EngineNeeds())
-	}
-	redirect, _ = w.sim.Approve(u)
-	tok, err := w.drv.(profile.Exchanger).Exchange(ctx, w.env(), redirect.Query())
+	c, err := w.conn.HandleCallback(ctx, redirect.Query())
 	if err != nil {
-		w.t.Fatalf("Exchanger.Exchange: %v", err)
-	}
-	c, err := w.conn.Import(ctx, tok)
-	if err != nil {
-		w.t.Fatalf("Import: %v", err)
+		w.t.Fatalf("HandleCallback: %v", err)
 	}
 	return c
 }
 
-// apiGet reads the profile's probe: through the connection's client, or,
-// where the token goes in another header than Authorization: Bearer,
-// with the driver's APIAuthorizer.
+// apiGet reads the profile's probe through the connection's client; for a
+// profile whose token goes in another header than Authorization: Bearer,
+// it also checks that the simulator refuses the token sent as Bearer.
 func (w *lcWorld) apiGet(c *connector.Connection) int {
 	w.t.Helper()
 	ctx := context.Background()
 	u := w.opts.Endpoint.APIBaseURL + w.drv.(profile.Prober).ProbePath(c.Info().Account)
-	if !needs(w.p, "APIAuthorizer") {
-		resp, err := c.Client(ctx).Get(u)
-		if err != nil {
-			w.t.Fatalf("GET probe: %v", err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+	resp, err := c.Client(ctx).Get(u)
+	if err != nil {
+		w.t.Fatalf("GET probe: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if len(w.p.Hooks()) == 0 || w.p.API.TokenScheme == "Bearer" && w.p.API.TokenHeader == "Authorization" {
 		return resp.StatusCode
 	}
 	tok, err := c.Token(ctx)
@@ -163,22 +137,14 @@ func (w *lcWorld) apiGet(c *connector.Connection) int {
 		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := w.srv.Client().Do(req)
+	bearer, err := w.srv.Client().Do(req)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		w.t.Errorf("the simulator accepted the token as Authorization: Bearer (%d), not in %s", resp.StatusCode, w.p.API.TokenHeader)
+	bearer.Body.Close()
+	if bearer.StatusCode != http.StatusUnauthorized {
+		w.t.Errorf("the simulator accepted the token as Authorization: Bearer (%d), not in %s", bearer.StatusCode, w.p.API.TokenHeader)
 	}
-	req.Header.Del("Authorization")
-	w.drv.(profile.APIAuthorizer).AuthorizeAPIRequest(req, tok)
-	resp, err = w.srv.Client().Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp.StatusCode
 }
 
@@ -186,8 +152,7 @@ func (w *lcWorld) apiGet(c *connector.Connection) int {
 // through the engine against its own simulator: authorize, exchange,
 // normalisation, identity, an API call, expiry and refresh with the
 // profile's rotation (or a token that never expires), a rejected grant,
-// and revocation. Steps that need an engine hook the engine lacks go
-// through the driver's own hook instead (EngineNeeds).
+// and revocation.
 func TestProfileLifecycle(t *testing.T) {
 	for _, p := range profile.Catalog() {
 		t.Run(p.Name, func(t *testing.T) {
