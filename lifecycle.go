@@ -174,7 +174,6 @@ func (conn *Connection) renew(ctx context.Context, seen *Token) (*Token, error) 
 // refreshLocked takes the lease and refreshes, unless another instance
 // already did.
 func (conn *Connection) refreshLocked(ctx context.Context, s *snapshot, seen *Token) (*Token, error) {
-	c := conn.c
 	lease, adopted, err := conn.lock(ctx, s)
 	if err != nil {
 		return nil, err
@@ -182,6 +181,31 @@ func (conn *Connection) refreshLocked(ctx context.Context, s *snapshot, seen *To
 	if adopted != nil {
 		return adopted.tok, nil
 	}
+	tok, _, err := conn.refreshLeased(ctx, s, seen, lease)
+	return tok, err
+}
+
+// leaseOutcome is what refreshLeased did, beyond the token it returns.
+type leaseOutcome struct {
+	// refreshed: this call's refreshed token was persisted and is the one
+	// returned. False when another instance had refreshed (its token is
+	// adopted and returned), and when the refresh failed.
+	refreshed bool
+	// failed is the refresh's error when a still-valid cached token is
+	// returned instead of an error (a transient failure).
+	failed error
+	// changed: the re-read under the lease found the record written by
+	// another instance since (a new token, or another status), and this
+	// call refreshed nothing.
+	changed bool
+}
+
+// refreshLeased refreshes with the lease held, unless the re-read shows
+// that another instance already did (then it adopts that instance's
+// token). It gives the lease up when it is done, unless a rotated token
+// waits for the store.
+func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *Token, lease *store.Lease) (*Token, leaseOutcome, error) {
+	c := conn.c
 	keep := false
 	defer func() {
 		if !keep {
@@ -192,17 +216,17 @@ func (conn *Connection) refreshLocked(ctx context.Context, s *snapshot, seen *To
 	// Re-read under the lease: another instance may have refreshed.
 	rec, err := c.store.Get(ctx, conn.key)
 	if err != nil {
-		return nil, c.storeErr("refresh", err)
+		return nil, leaseOutcome{}, c.storeErr("refresh", err)
 	}
 	if rec.Version != s.rec.Version {
 		if s, err = conn.adopt(rec); err != nil {
-			return nil, err
+			return nil, leaseOutcome{}, err
 		}
 		if seen == nil && s.fresh(c.now()) || seen != nil && s.usable && s.tok.AccessToken != seen.AccessToken {
-			return s.tok, nil
+			return s.tok, leaseOutcome{changed: true}, nil
 		}
 		if err := conn.statusErr(s); err != nil {
-			return nil, err
+			return nil, leaseOutcome{changed: true}, err
 		}
 	}
 
@@ -212,32 +236,43 @@ func (conn *Connection) refreshLocked(ctx context.Context, s *snapshot, seen *To
 		err = c.checkAnswer(nt, "refresh")
 	}
 	if err != nil {
-		return conn.refreshFailed(ctx, s, lease, err)
+		tok, ferr := conn.refreshFailed(ctx, s, lease, err)
+		if ferr == nil && tok.AccessToken == s.tok.AccessToken {
+			return tok, leaseOutcome{failed: err}, nil // the cached token, still valid
+		}
+		return tok, leaseOutcome{}, ferr
 	}
 	if acc := s.rec.Account; acc != "" && nt.AccountID != "" && nt.AccountID != acc {
 		// A grant of another account must not take this connection's
 		// place: refuse it whole.
-		return nil, conn.markReauth(ctx, s, lease, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
+		return nil, leaseOutcome{}, conn.markReauth(ctx, s, lease, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
 	}
 	unused = c.rotated(unused, s.tok, nt)
 	next, err := c.record(s.rec, nt, unused, store.Active, "")
 	if err != nil {
-		return nil, err
+		return nil, leaseOutcome{}, err
 	}
 	p, err := conn.persist(ctx, next, nt, unused, lease)
 	if p != nil {
 		// Kept in memory, unused; the lease stays ours until the write lands.
 		keep = true
-		return conn.whilePending(s, seen, p)
+		tok, err := conn.whilePending(s, seen, p)
+		if err == nil {
+			// The stored token, still valid, while ours waits unused.
+			return tok, leaseOutcome{failed: conn.PendingWrite()}, nil
+		}
+		return tok, leaseOutcome{}, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, leaseOutcome{}, err
 	}
 	ns := conn.snap.Load()
 	if !ns.usable || ns.expired(c.now()) {
-		return nil, conn.statusOr(ns, c.errorf(CodeUnavailable, "refresh", "connection %s has no valid token after the refresh", conn.id))
+		return nil, leaseOutcome{}, conn.statusOr(ns, c.errorf(CodeUnavailable, "refresh", "connection %s has no valid token after the refresh", conn.id))
 	}
-	return ns.tok, nil
+	// persist published nt, unless a newer version won the
+	// compare-and-swap: then the stored token is the one in use.
+	return ns.tok, leaseOutcome{refreshed: ns.tok == nt}, nil
 }
 
 // whilePending is what a caller gets while a rotated token waits for the

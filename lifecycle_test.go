@@ -538,14 +538,15 @@ func TestRefreshDueKeepsIdleGrantsAlive(t *testing.T) {
 	}
 	tok, _ := conn.Token(ctx)
 
-	if ids, err := c.RefreshDue(ctx, 72*time.Hour); err != nil || len(ids) != 0 {
-		t.Fatalf("RefreshDue on a fresh grant = %v, %v; want nothing refreshed", ids, err)
+	due := connector.DueOptions{Window: 72 * time.Hour}
+	if res, err := c.RefreshDue(ctx, due); err != nil || res.Due != 0 || len(res.Refreshed) != 0 {
+		t.Fatalf("RefreshDue on a fresh grant = %+v, %v; want nothing due", res, err)
 	}
 	// Two days before the access token expires, nobody has used the grant.
 	clk.Advance(tok.Expiry.Sub(clk.Now()) - 48*time.Hour)
-	ids, err := c.RefreshDue(ctx, 72*time.Hour)
-	if err != nil || len(ids) != 1 || ids[0] != conn.ID() {
-		t.Fatalf("RefreshDue = %v, %v; want [%s]", ids, err, conn.ID())
+	res, err := c.RefreshDue(ctx, due)
+	if err != nil || res.Due != 1 || len(res.Refreshed) != 1 || res.Refreshed[0] != conn.ID() {
+		t.Fatalf("RefreshDue = %+v, %v; want [%s] refreshed", res, err, conn.ID())
 	}
 	// Six months later (hours past the new access token's expiry) the
 	// grant still refreshes: RefreshDue renewed its refresh token.

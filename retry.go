@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/connector-go/connector/driver"
@@ -102,7 +103,7 @@ func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 // retryablehttp with CheckRetry and Backoff, each attempt bounded by
 // o.Timeout and the whole request by o.Retry.Budget.
 func newRetryDoer(o *Options) *budgetDoer {
-	base := http.DefaultTransport
+	base := defaultTokenTransport()
 	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
 		base = o.HTTPClient.Transport
 	}
@@ -123,6 +124,33 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.PrepareRetry = rewindBody
 	return &budgetDoer{c: rc, budget: o.Retry.Budget}
+}
+
+// tokenTransports holds, per *http.Transport that was http.DefaultTransport
+// when a Connector was made, the clone its token requests go through.
+var tokenTransports sync.Map // *http.Transport → *http.Transport
+
+// defaultTokenTransport is the transport of token, revoke and token-info
+// requests when Options.HTTPClient gives none: http.DefaultTransport's
+// settings, except that it keeps idle connections for twice the
+// scheduler's default concurrency per host. A RefreshDue sweep then reuses
+// its connections to the token endpoint rather than open one (a TLS
+// handshake, a socket left in TIME_WAIT) per refresh beyond the two
+// http.DefaultTransport keeps. A DefaultTransport that a program replaced
+// with its own RoundTripper is used as it is.
+func defaultTokenTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	if c, ok := tokenTransports.Load(t); ok {
+		return c.(*http.Transport)
+	}
+	c := t.Clone()
+	c.MaxIdleConnsPerHost = max(c.MaxIdleConnsPerHost, 2*DefaultDueConcurrency)
+	c.MaxIdleConns = max(c.MaxIdleConns, 2*DefaultDueConcurrency)
+	got, _ := tokenTransports.LoadOrStore(t, c)
+	return got.(*http.Transport)
 }
 
 // attemptTimeout bounds each attempt (the exchange and the reading of its

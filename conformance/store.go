@@ -106,12 +106,17 @@ var storeChecks = []storeCheck{
 	{"ClaimExpiry", storeCheckClaimExpiry},
 	{"ClaimConcurrent", storeCheckClaimConcurrent},
 	{"ClaimsDoNotPile", storeCheckClaimsDoNotPile},
+	{"DueOrder", storeCheckDueOrder},
+	{"DueLimit", storeCheckDueLimit},
+	{"DueUpdates", storeCheckDueUpdates},
+	{"DueDelete", storeCheckDueDelete},
 }
 
 // errStoreNotApplicable is returned by a check whose capability the harness
 // lacks (no StoreLocator for ConcurrentProcesses, no StoreDumper for
 // NoPlaintextAtRest), or whose optional interface the store lacks
-// (store.Claimer for the claim checks). TestStore skips the check.
+// (store.Claimer for the claim checks, store.DueLister for the due
+// checks). TestStore skips the check.
 var errStoreNotApplicable = errors.New("not applicable")
 
 // TestStore checks that the stores h makes keep every rule of the
@@ -144,6 +149,14 @@ var errStoreNotApplicable = errors.New("not applicable")
 //     one key at once exactly one succeeds; with a StoreClaimCounter, or a
 //     StoreDumper whose dump shows claim keys, 20 expired claims held fewer
 //     after one more Claim than before (claims do not pile up).
+//   - If the store implements store.DueLister (else these are skipped): Due
+//     returns exactly the Active records with an expiry at or before its
+//     time — not those without an expiry, a later one, or another status —
+//     each as Get returns it, by expiry then id (bytewise; ties included),
+//     at most limit of them (the most urgent; all for a limit <= 0); an
+//     expiry moved past the time or cleared, or a status other than Active,
+//     takes a record out, and moved back it returns in its place; a deleted
+//     record is not returned, and one created again under its id is.
 //
 // Backends whose test binary runs the processes check must also call
 // StoreHelperProcess from a test named TestHelperStoreProcess.

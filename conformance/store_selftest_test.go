@@ -88,12 +88,14 @@ func TestStoreMemoryRealClock(t *testing.T) {
 }
 
 // TestStoreWithoutClaimer checks that a store without the optional
-// store.Claimer passes: the claim checks are not applicable to it.
+// interfaces (store.Claimer, store.DueLister) passes: the claim and due
+// checks are not applicable to it.
 func TestStoreWithoutClaimer(t *testing.T) {
 	storeExpectChecks(t, storeNoClaimerHarness{}, nil, nil)
 }
 
-// storeNoClaimer hides the Claim method of a known-good toy.
+// storeNoClaimer hides the optional methods (Claim, Due) of a known-good
+// toy.
 type storeNoClaimer struct{ store.Store }
 
 type storeNoClaimerHarness struct{ storeToyHarness }
@@ -152,6 +154,13 @@ const (
 	storeFlawDropsTags                  // Tags not stored
 	storeFlawEmptyTags                  // no Tags come back as an empty slice, not nil
 	storeFlawCutsRefAtNUL               // Ref cut at its first NUL byte
+	storeFlawDueByID                    // Due ordered by id, not expiry
+	storeFlawDueNoLimit                 // Due ignores its limit
+	storeFlawDueAnyStatus               // Due returns records of every status
+	storeFlawDueZeroExpiry              // Due returns Active records without an expiry
+	storeFlawDueExclusive               // Due leaves out a record expiring exactly at its time
+	storeFlawDueStaleIndex              // Due judges records as they were created
+	storeFlawDueKeepsDeleted            // Due returns deleted records
 )
 
 // storeToy is a small map store with one flaw switched on.
@@ -164,19 +173,25 @@ type storeToy struct {
 	fences map[string]int64
 	claims map[string]time.Time
 	seq    int
+	// created and gone are what the flawed Due of storeFlawDueStaleIndex
+	// and storeFlawDueKeepsDeleted read: each record as it was created, and
+	// the deleted ones.
+	created map[string]*store.Record
+	gone    map[string]*store.Record
 }
 
 func newStoreToy(f storeFlaw) *storeToy {
 	return &storeToy{
 		flaw: f, clock: &storeFakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{},
-		claims: map[string]time.Time{},
+		claims: map[string]time.Time{}, created: map[string]*store.Record{}, gone: map[string]*store.Record{},
 	}
 }
 
 var (
-	_ store.Store   = (*storeToy)(nil)
-	_ store.Claimer = (*storeToy)(nil)
+	_ store.Store     = (*storeToy)(nil)
+	_ store.Claimer   = (*storeToy)(nil)
+	_ store.DueLister = (*storeToy)(nil)
 )
 
 func (s *storeToy) copyOut(r *store.Record) *store.Record {
@@ -289,7 +304,58 @@ func (s *storeToy) Put(_ context.Context, rec *store.Record, fence int64) (int64
 		}
 	}
 	s.recs[rec.ID] = n
+	if !exists {
+		s.created[rec.ID] = n.Clone()
+		delete(s.gone, rec.ID)
+	}
 	return n.Version, nil
+}
+
+func (s *storeToy) Due(_ context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type entry struct{ judged, out *store.Record }
+	var due []entry
+	consider := func(judged, out *store.Record) {
+		ok := store.IsDue(judged, before)
+		switch s.flaw {
+		case storeFlawDueAnyStatus:
+			ok = !judged.Expiry.IsZero() && !judged.Expiry.After(before)
+		case storeFlawDueZeroExpiry:
+			ok = judged.Status == store.Active && !judged.Expiry.After(before)
+		case storeFlawDueExclusive:
+			ok = judged.Status == store.Active && !judged.Expiry.IsZero() && judged.Expiry.Before(before)
+		}
+		if ok {
+			due = append(due, entry{judged, out})
+		}
+	}
+	for id, r := range s.recs {
+		judged := r
+		if s.flaw == storeFlawDueStaleIndex {
+			judged = s.created[id]
+		}
+		consider(judged, r)
+	}
+	if s.flaw == storeFlawDueKeepsDeleted {
+		for _, r := range s.gone {
+			consider(r, r)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if s.flaw == storeFlawDueByID {
+			return due[i].out.ID < due[j].out.ID
+		}
+		return store.CompareDue(due[i].judged, due[j].judged) < 0
+	})
+	if limit > 0 && len(due) > limit && s.flaw != storeFlawDueNoLimit {
+		due = due[:limit]
+	}
+	out := make([]*store.Record, len(due))
+	for i, e := range due {
+		out[i] = s.copyOut(e.out)
+	}
+	return out, nil
 }
 
 func (s *storeToy) Delete(_ context.Context, id string) error {
@@ -301,6 +367,7 @@ func (s *storeToy) Delete(_ context.Context, id string) error {
 		}
 		return store.ErrNotFound(id)
 	}
+	s.gone[id] = s.recs[id]
 	delete(s.recs, id)
 	if s.flaw != storeFlawDeleteKeepsLease {
 		delete(s.leases, id)
@@ -415,7 +482,7 @@ func TestStoreSelfTest(t *testing.T) {
 		{"version never moves", storeFlawFixedVersion, []string{"PutStaleVersion", "VersionsIncrease", "ConcurrentGoroutines"}, nil},
 		{"CreatedAt reset", storeFlawStaleCreatedAt, []string{"Timestamps"}, nil},
 		{"UpdatedAt stuck", storeFlawUpdatedAtStuck, []string{"Timestamps"}, nil},
-		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing"}, nil},
+		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing", "DueOrder", "DueLimit"}, nil},
 		// Sealed envelopes hold a NUL byte by chance (random nonces): only
 		// RoundTrip, whose secret holds every byte value, always fails.
 		{"secret cut at NUL", storeFlawTruncatesNUL, []string{"RoundTrip"}, []string{"SealedRoundTrip", "TamperedRefused", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}},
@@ -441,6 +508,13 @@ func TestStoreSelfTest(t *testing.T) {
 		{"tags dropped", storeFlawDropsTags, storeDropsField, nil},
 		{"no tags as an empty slice", storeFlawEmptyTags, []string{"RoundTrip"}, nil},
 		{"ref cut at NUL", storeFlawCutsRefAtNUL, []string{"NULKeptOrRefused"}, nil},
+		{"due by id", storeFlawDueByID, []string{"DueOrder", "DueLimit", "DueUpdates", "DueDelete"}, nil},
+		{"due ignores its limit", storeFlawDueNoLimit, []string{"DueLimit"}, nil},
+		{"due of every status", storeFlawDueAnyStatus, []string{"DueOrder", "DueLimit", "DueUpdates"}, nil},
+		{"due without an expiry", storeFlawDueZeroExpiry, []string{"DueOrder", "DueLimit", "DueUpdates"}, nil},
+		{"due excludes its time", storeFlawDueExclusive, []string{"DueOrder", "DueLimit"}, nil},
+		{"due index never updated", storeFlawDueStaleIndex, []string{"DueUpdates"}, nil},
+		{"due keeps deleted records", storeFlawDueKeepsDeleted, []string{"DueDelete"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/connector-go/connector/driver"
@@ -147,6 +148,43 @@ type Claimer interface {
 	// key is already claimed and its claim has not expired. Expired claims
 	// are removed by the store (lazily is fine) so that claims never pile up.
 	Claim(ctx context.Context, key string, ttl time.Duration) error
+}
+
+// DueLister is implemented by stores that can find the connections due for
+// a refresh without reading every record: the scheduler
+// (connector.Connector.RefreshDue) asks it for the records whose access
+// token expires by a time, the most urgent first. Without it the scheduler
+// falls back to List and filters, which reads every record.
+//
+// DueLister is optional and found by type assertion, so that stores written
+// before it keep working. conformance.TestStore checks a store that
+// implements it: Due returns exactly the Active records with a non-zero
+// Expiry at or before before, whole as Get returns them, ordered by Expiry
+// (to the microsecond) and then by ID (bytewise), at most limit of them
+// (every one when limit <= 0); a record whose Expiry moves past before, is
+// cleared, or whose Status leaves Active is no longer returned, and comes
+// back once it is due and Active again; a deleted record is not returned.
+type DueLister interface {
+	// Due returns the Active records whose Expiry is set and not after
+	// before, ordered by Expiry then ID, at most limit (all when limit <= 0).
+	// The records are those of every application and provider in the
+	// store; the caller keeps its own.
+	Due(ctx context.Context, before time.Time, limit int) ([]*Record, error)
+}
+
+// IsDue reports whether r is what DueLister.Due returns for before: Active,
+// with an Expiry set and not after before.
+func IsDue(r *Record, before time.Time) bool {
+	return r.Status == Active && !r.Expiry.IsZero() && !r.Expiry.After(before)
+}
+
+// CompareDue orders records as DueLister.Due returns them: by Expiry, then
+// by ID (bytewise).
+func CompareDue(a, b *Record) int {
+	if c := a.Expiry.Compare(b.Expiry); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // ErrNotFound returns the error Get and Delete give for a missing record.

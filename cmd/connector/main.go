@@ -1,5 +1,6 @@
 // Command connector connects apps to commerce platforms over OAuth 2: it
-// authorizes an app (auth), prints tokens (token), calls a provider's API
+// authorizes an app (auth), prints tokens (token), refreshes connections
+// ahead of expiry (refresh, refresh --due from cron), calls a provider's API
 // (call), lists and revokes connections (connections, revoke), describes
 // the drivers (providers), serves the provider simulators (sandbox) and
 // runs the whole lifecycle offline (demo). See docs/cli.md.

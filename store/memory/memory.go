@@ -6,6 +6,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,8 +67,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Claimer = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Claimer   = (*Store)(nil)
+	_ store.DueLister = (*Store)(nil)
 )
 
 // claimSweepMin is the least size of the claims map before a Claim sweeps
@@ -115,6 +117,32 @@ func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Due implements store.DueLister by sorting: the store has no index, and
+// sorting the due records of a process's store is cheap next to the
+// refreshes they lead to.
+func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	var due []*store.Record
+	for _, r := range s.recs {
+		if store.IsDue(r, before) {
+			due = append(due, r)
+		}
+	}
+	slices.SortFunc(due, store.CompareDue)
+	if limit > 0 && len(due) > limit {
+		due = due[:limit]
+	}
+	out := make([]*store.Record, len(due))
+	for i, r := range due {
+		out[i] = r.Clone()
+	}
+	s.mu.Unlock()
 	return out, nil
 }
 

@@ -22,7 +22,8 @@
 //	            reason, expiry timestamptz NULL, secret bytea, version bigint,
 //	            created_at, updated_at timestamptz,
 //	            app, namespace, ref text ('' when none), tags text[] ('{}' when none)),
-//	            indexed by (app, namespace, ref)
+//	            indexed by (app, namespace, ref), and by (expiry, id) where
+//	            status = 'active' (the due query)
 //	leases(id text PRIMARY KEY, fence bigint, holder text, expires_at timestamptz)
 //	claims(key text PRIMARY KEY, expires_at timestamptz), indexed by expires_at
 //
@@ -35,8 +36,10 @@
 // columns to connections (app, namespace, ref, tags: ADD COLUMN with
 // constant defaults, so rows written before read as no application, no
 // reference and no tags) and their index, for finding a connection by
-// reference. The id stays the primary key and opaque: any string, '/' and
-// ':' included.
+// reference; migration 4 adds connections_due, a partial index on
+// (expiry, id) of the active connections with an expiry, which Due
+// (store.DueLister, the scheduler's query) reads in order. The id stays the
+// primary key and opaque: any string, '/' and ':' included.
 //
 // PostgreSQL text cannot hold a NUL byte: Put refuses a record with one in
 // a text field (an error with Code Store, naming the field) and writes
@@ -101,8 +104,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Claimer = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Claimer   = (*Store)(nil)
+	_ store.DueLister = (*Store)(nil)
 )
 
 // Location is a parsed OAuthSettingsLocation of this backend.
@@ -240,6 +244,12 @@ var migrations = [][]string{
 			ADD COLUMN tags      text[] NOT NULL DEFAULT '{}'`,
 		`CREATE INDEX connections_app_ref ON %[1]s.connections (app, namespace, ref)`,
 	},
+	{
+		// The scheduler's query (Due): the active connections by expiry,
+		// then id in byte order. Partial, so that it holds only what the
+		// query can return.
+		`CREATE INDEX IF NOT EXISTS connections_due ON %[1]s.connections (expiry, id COLLATE "C") WHERE status = 'active' AND expiry IS NOT NULL`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and reads.
@@ -306,7 +316,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // queries are the statements, with the schema filled in.
 type queries struct {
-	get, list, create, update, why, delete, tryLock, unlock, claim string
+	get, list, due, create, update, why, delete, tryLock, unlock, claim string
 }
 
 // claimSweep is the most expired claims one Claim deletes.
@@ -322,6 +332,11 @@ func buildQueries(qs string) queries {
 	return queries{
 		get:  `SELECT ` + columns + ` FROM ` + conns + ` WHERE id = $1`,
 		list: `SELECT ` + columns + ` FROM ` + conns + ` ORDER BY id COLLATE "C"`,
+		// due reads the partial index connections_due in its order; its
+		// WHERE clause repeats the index's, and LIMIT NULL is no limit.
+		due: `SELECT ` + columns + ` FROM ` + conns + `
+			WHERE status = 'active' AND expiry IS NOT NULL AND expiry <= $1
+			ORDER BY expiry, id COLLATE "C" LIMIT $2::bigint`,
 		create: `WITH l AS (SELECT fence FROM ` + leases + ` WHERE id = $1 FOR SHARE)
 			INSERT INTO ` + conns + ` (` + columns + `)
 			SELECT $1, $2, $3, $4, $5, $6, $7::timestamptz, $8, 1, t.now, t.now, $10, $11, $12, $13
@@ -413,6 +428,33 @@ func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
 		return nil, store.Errorf(err, "cannot list connections")
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Due implements store.DueLister with one query on the index
+// connections_due (migration 4).
+func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	var lim *int64
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	rows, err := s.pool.Query(ctx, s.q.due, before, lim)
+	if err != nil {
+		return nil, store.Errorf(err, "cannot list the due connections")
+	}
+	defer rows.Close()
+	out := []*store.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list the due connections")
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Errorf(err, "cannot list the due connections")
+	}
 	return out, nil
 }
 

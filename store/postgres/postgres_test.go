@@ -308,7 +308,7 @@ func TestConcurrentMigration(t *testing.T) {
 	}
 }
 
-// The schema as versions 1 and 2 of this package created it (%[1]s is the
+// The schema as versions 1, 2 and 3 of this package created it (%[1]s is the
 // quoted schema), frozen here: the migration tests write stores from these
 // statements, not from today's migrations, so that a change to those cannot
 // hide a store that no longer opens.
@@ -346,6 +346,15 @@ var (
 		)`,
 		`CREATE INDEX claims_expires_at ON %[1]s.claims (expires_at)`,
 		`INSERT INTO %[1]s.schema_migrations (version) VALUES (2)`,
+	)
+	schemaV3 = append(append([]string(nil), schemaV2...),
+		`ALTER TABLE %[1]s.connections
+			ADD COLUMN app       text   NOT NULL DEFAULT '',
+			ADD COLUMN namespace text   NOT NULL DEFAULT '',
+			ADD COLUMN ref       text   NOT NULL DEFAULT '',
+			ADD COLUMN tags      text[] NOT NULL DEFAULT '{}'`,
+		`CREATE INDEX connections_app_ref ON %[1]s.connections (app, namespace, ref)`,
+		`INSERT INTO %[1]s.schema_migrations (version) VALUES (3)`,
 	)
 )
 
@@ -447,11 +456,12 @@ func columnsOf(t *testing.T, pool *pgxpool.Pool, schema string) []column {
 	return cols
 }
 
-// TestMigrate opens schemas written by schema versions 1 and 2 (from the
-// frozen statements above): the migration runs, every connection comes
+// TestMigrate opens schemas written by schema versions 1, 2 and 3 (from
+// the frozen statements above): the migration runs, every connection comes
 // back as it was, with no application, reference or tags and its token
-// opening, its lease's fence counter goes on, a write with the new fields
-// round-trips, and a second open changes nothing.
+// opening, the index connections_due exists and the due query finds the
+// active connection, its lease's fence counter goes on, a write with the
+// new fields round-trips, and a second open changes nothing.
 func TestMigrate(t *testing.T) {
 	pool := server(t)
 	setKey(t)
@@ -461,6 +471,7 @@ func TestMigrate(t *testing.T) {
 	}{
 		{"from version 1", schemaV1},
 		{"from version 2", schemaV2},
+		{"from version 3", schemaV3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -491,7 +502,7 @@ func TestMigrate(t *testing.T) {
 			if all, err := s.List(ctx); err != nil || len(all) != len(oldRecords) {
 				t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(oldRecords))
 			}
-			if d := cmp.Diff([]int32{1, 2, 3}, migrationsOf(t, pool, schema)); d != "" || postgres.SchemaVersion != 3 {
+			if d := cmp.Diff([]int32{1, 2, 3, 4}, migrationsOf(t, pool, schema)); d != "" || postgres.SchemaVersion != 4 {
 				t.Errorf("schema_migrations (SchemaVersion %d) (-want +got):\n%s", postgres.SchemaVersion, d)
 			}
 			cols := columnsOf(t, pool, schema)
@@ -508,6 +519,16 @@ func TestMigrate(t *testing.T) {
 			}
 			if !strings.Contains(indexdef, "(app, namespace, ref)") {
 				t.Errorf("index connections_app_ref is %q, want it on (app, namespace, ref)", indexdef)
+			}
+			if err := pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'connections_due'`, schema).Scan(&indexdef); err != nil {
+				t.Fatalf("the index connections_due: %v", err)
+			}
+			if !strings.Contains(indexdef, `(expiry, id COLLATE "C") WHERE ((status = 'active'::text) AND (expiry IS NOT NULL))`) {
+				t.Errorf("index connections_due is %q, want it on (expiry, id) of the active connections with an expiry", indexdef)
+			}
+			due, err := s.Due(ctx, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+			if err != nil || len(due) != 1 || due[0].ID != oldRecords[0].id {
+				t.Errorf("Due after migration = %v, %v; want the active %s alone", due, err, oldRecords[0].id)
 			}
 			l, err := s.TryLock(ctx, oldRecords[0].id, time.Minute)
 			if err != nil || l.Fence != 8 {
@@ -557,7 +578,7 @@ func TestMigrate(t *testing.T) {
 			if d := cmp.Diff(got, again); d != "" {
 				t.Errorf("after a second Open (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff([]int32{1, 2, 3}, migrationsOf(t, pool, schema)); d != "" {
+			if d := cmp.Diff([]int32{1, 2, 3, 4}, migrationsOf(t, pool, schema)); d != "" {
 				t.Errorf("schema_migrations after a second Open (-want +got):\n%s", d)
 			}
 			var applied2 time.Time
@@ -727,5 +748,40 @@ func TestLeaseUsesDatabaseClock(t *testing.T) {
 	pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&after)
 	if l.Expires.Before(before.Add(time.Minute)) || l.Expires.After(after.Add(time.Minute)) {
 		t.Errorf("Expires %v is not the database's now + 1m (between %v and %v)", l.Expires, before.Add(time.Minute), after.Add(time.Minute))
+	}
+}
+
+// TestDuePlan checks that the due query reads the index connections_due in
+// its order: no sequential scan (were the planner to prefer one) and no
+// sort.
+func TestDuePlan(t *testing.T) {
+	pool := server(t)
+	setKey(t)
+	schema := freshSchema(t)
+	ctx := context.Background()
+	s, _, err := postgres.Open(ctx, location(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	qs := pgx.Identifier{schema}.Sanitize()
+	rows, _ := tx.Query(ctx, `EXPLAIN SELECT * FROM `+qs+`.connections
+		WHERE status = 'active' AND expiry IS NOT NULL AND expiry <= $1
+		ORDER BY expiry, id COLLATE "C" LIMIT $2::bigint`, time.Now(), 100)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	if !strings.Contains(plan, "connections_due") || strings.Contains(plan, "Sort") {
+		t.Errorf("the due query's plan:\n%s\nwant a scan of connections_due in its order, without a sort", plan)
 	}
 }

@@ -19,6 +19,9 @@
 //	              created, updated (Unix µs by the Redis server's clock),
 //	              app, namespace, ref (the strings as given), tags (JSON array)
 //	P ids         sorted set of ids, all scored 0 (so ordered bytewise), for List
+//	P due         sorted set of the ids of the Active records with an expiry,
+//	              scored by the expiry (Unix µs), for Due (store.DueLister)
+//	P due:indexed string "1": every hash has been entered in P due (Reindex)
 //	P lease:<id>  string "holder:fence" with a PX expiry: the lease
 //	P fence:<id>  integer: the highest fence granted on id; never deleted
 //	P claim:<key> string "1" with a PX expiry: a claim (store.Claimer, one
@@ -34,6 +37,25 @@
 // their own, not keys of the data JSON, so that an instance still running
 // the earlier code, whose Put rewrites only the fields it knows, leaves
 // them as they are.
+//
+// # The due index
+//
+// Put and Delete keep P due in the same script as the hash: a record
+// enters it, scored by its expiry, when it is written Active with an
+// expiry, and leaves it when it is written with another status or no
+// expiry, or deleted. Due reads it in score order (ZRANGE BYSCORE, ties by
+// id, bytewise) and then the hashes, and keeps only what they say is due:
+// an entry the earlier code left stale (it wrote the hash without the
+// index) is skipped, and one whose hash is gone is removed.
+//
+// Hashes written by earlier code, which knew no index, enter it lazily: the
+// first Due on a store without P due:indexed runs Reindex, which enters
+// every hash (each under a check of its version, so that a Put running at
+// the same time wins) and then sets the marker. An instance still running
+// the earlier code while others run this one writes hashes that do not
+// move in the index until their next Put by this code; once every instance
+// runs this code, call Reindex once (or delete P due:indexed, and the next
+// Due does) to bring their entries up to date.
 //
 // # Locking and fencing
 //
@@ -70,10 +92,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -100,11 +124,13 @@ type Store struct {
 	client    goredis.UniversalClient
 	ownClient bool
 	prefix    string
+	indexed   atomic.Bool // P due:indexed was seen: no Reindex needed
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Claimer = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Claimer   = (*Store)(nil)
+	_ store.DueLister = (*Store)(nil)
 )
 
 // Location is a parsed OAuthSettingsLocation of this backend.
@@ -210,6 +236,8 @@ func (s *Store) connKey(id string) string   { return s.prefix + "conn:" + id }
 func (s *Store) leaseKey(id string) string  { return s.prefix + "lease:" + id }
 func (s *Store) fenceKey(id string) string  { return s.prefix + "fence:" + id }
 func (s *Store) idsKey() string             { return s.prefix + "ids" }
+func (s *Store) dueKey() string             { return s.prefix + "due" }
+func (s *Store) indexedKey() string         { return s.prefix + "due:indexed" }
 func (s *Store) claimKey(key string) string { return s.prefix + "claim:" + key }
 
 // data is the JSON of a record's plain fields.
@@ -222,9 +250,11 @@ type data struct {
 	Expiry   time.Time `json:"expiry"`
 }
 
-// putScript writes a record if its version and fence allow.
-// KEYS: conn, fence, ids. ARGV: version, fence, data, secret, id, app,
-// namespace, ref, tags.
+// putScript writes a record if its version and fence allow, and enters it
+// in the due index (or takes it out).
+// KEYS: conn, fence, ids, due. ARGV: version, fence, data, secret, id, app,
+// namespace, ref, tags, due score (Unix µs; "" when the record is not
+// Active or has no expiry).
 // It returns {status, a, b}: {"ok", created, updated} with the new version
 // in the hash, or {"exists"|"missing"|"version"|"fenced", detail}.
 var putScript = goredis.NewScript(`
@@ -253,7 +283,32 @@ local c, u, v = string.format('%.0f', created), string.format('%.0f', now), stri
 redis.call('HSET', KEYS[1], 'version', v, 'data', ARGV[3], 'secret', ARGV[4], 'created', c, 'updated', u,
   'app', ARGV[6], 'namespace', ARGV[7], 'ref', ARGV[8], 'tags', ARGV[9])
 redis.call('ZADD', KEYS[3], 0, ARGV[5])
+if ARGV[10] == '' then
+  redis.call('ZREM', KEYS[4], ARGV[5])
+else
+  redis.call('ZADD', KEYS[4], ARGV[10], ARGV[5])
+end
 return {'ok', v}
+`)
+
+// indexScript enters one hash in the due index as Reindex read it, unless
+// it was written since (a Put keeps the index itself), and takes out an id
+// whose hash is gone.
+// KEYS: conn, due. ARGV: version read, due score ("" for none), id.
+// Returns 1 when the index was changed or confirmed, 0 when the hash moved on.
+var indexScript = goredis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'version')
+if not v then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  return 1
+end
+if v ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+else
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+end
+return 1
 `)
 
 // lockScript takes the lease with SET NX PX, its fence one above the
@@ -274,14 +329,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
-// deleteScript removes the record, its lease and its index entry.
-// KEYS: conn, lease, ids. ARGV: id. Returns 1, or 0 if there was no record.
+// deleteScript removes the record, its lease and its index entries.
+// KEYS: conn, lease, ids, due. ARGV: id. Returns 1, or 0 if there was no record.
 var deleteScript = goredis.NewScript(`
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
 `)
+
+// dueScore is a record's score in the due index: its expiry in Unix µs
+// (exact in a double until the year 2255), or "" when it is not due-able.
+func dueScore(r *store.Record) string {
+	if r.Status != store.Active || r.Expiry.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(r.Expiry.UnixMicro(), 10)
+}
 
 func parseRecord(id string, h map[string]string) (*store.Record, error) {
 	var d data
@@ -383,8 +448,8 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	if err != nil {
 		return 0, store.Errorf(err, "cannot encode the tags of connection %q", rec.ID)
 	}
-	res, err := putScript.Run(ctx, s.client, []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey()},
-		rec.Version, fence, d, rec.Secret, rec.ID, rec.App, rec.Namespace, rec.Ref, t).StringSlice()
+	res, err := putScript.Run(ctx, s.client, []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey(), s.dueKey()},
+		rec.Version, fence, d, rec.Secret, rec.ID, rec.App, rec.Namespace, rec.Ref, t, dueScore(rec)).StringSlice()
 	if err != nil {
 		return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
 	}
@@ -410,9 +475,149 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	return 0, store.Errorf(nil, "cannot write connection %q: unexpected answer %q", rec.ID, res)
 }
 
+// Due implements store.DueLister: ZRANGE BYSCORE on the due index, then
+// the hashes, of which it keeps those that are due (see "The due index").
+// On a store whose hashes were written before the index, the first call
+// runs Reindex.
+func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	if err := s.ensureIndexed(ctx); err != nil {
+		return nil, err
+	}
+	stop := before.UnixMicro()
+	if time.UnixMicro(stop).After(before) {
+		stop-- // before is earlier than a whole µs: floor, not truncation
+	}
+	out := []*store.Record{}
+	for offset := int64(0); ; {
+		args := goredis.ZRangeArgs{Key: s.dueKey(), ByScore: true, Start: "-inf", Stop: strconv.FormatInt(stop, 10)}
+		if limit > 0 {
+			args.Offset, args.Count = offset, int64(limit)
+		}
+		ids, err := s.client.ZRangeArgs(ctx, args).Result()
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list the due connections")
+		}
+		recs, err := s.read(ctx, ids)
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list the due connections")
+		}
+		removed := 0
+		for i, r := range recs {
+			switch {
+			case r == nil: // deleted by code that knew no index
+				if indexScript.Run(ctx, s.client, []string{s.connKey(ids[i]), s.dueKey()}, "", "", ids[i]).Err() == nil {
+					removed++
+				}
+			case store.IsDue(r, before):
+				out = append(out, r)
+			}
+		}
+		if limit <= 0 || len(out) >= limit || len(ids) < limit {
+			break
+		}
+		// Stale entries were skipped: read on, past those still there.
+		offset += int64(len(ids) - removed)
+	}
+	slices.SortStableFunc(out, store.CompareDue)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// read returns the records of ids, nil for one that is gone.
+func (s *Store) read(ctx context.Context, ids []string) ([]*store.Record, error) {
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	if len(ids) > 0 {
+		if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, id := range ids {
+				cmds[i] = p.HGetAll(ctx, s.connKey(id))
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*store.Record, len(ids))
+	for i, id := range ids {
+		h := cmds[i].Val()
+		if len(h) == 0 {
+			continue
+		}
+		r, err := parseRecord(id, h)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// ensureIndexed runs Reindex unless the store's marker says it ran.
+func (s *Store) ensureIndexed(ctx context.Context) error {
+	if s.indexed.Load() {
+		return nil
+	}
+	n, err := s.client.Exists(ctx, s.indexedKey()).Result()
+	if err != nil {
+		return store.Errorf(err, "cannot read the due index")
+	}
+	if n == 1 {
+		s.indexed.Store(true)
+		return nil
+	}
+	return s.Reindex(ctx)
+}
+
+// reindexBatch is how many hashes Reindex reads and enters per round trip.
+const reindexBatch = 500
+
+// Reindex enters every record in the due index as its hash says, then sets
+// the marker P due:indexed. Due runs it once by itself on a store whose
+// hashes were written by code that knew no index; run it again after
+// instances of such code have written (a rolling upgrade). Each entry is
+// made under a check of the hash's version, so a Put running at the same
+// time, which keeps the index itself, is never undone; running it on many
+// instances at once is safe.
+func (s *Store) Reindex(ctx context.Context) error {
+	fail := func(err error) error { return store.Errorf(err, "cannot index the due connections") }
+	ids, err := s.client.ZRange(ctx, s.idsKey(), 0, -1).Result()
+	if err != nil {
+		return fail(err)
+	}
+	if err := indexScript.Load(ctx, s.client).Err(); err != nil {
+		return fail(err)
+	}
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), reindexBatch)]
+		ids = ids[len(batch):]
+		recs, err := s.read(ctx, batch)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, r := range recs {
+				version, score := "", ""
+				if r != nil {
+					version, score = strconv.FormatInt(r.Version, 10), dueScore(r)
+				}
+				indexScript.EvalSha(ctx, p, []string{s.connKey(batch[i]), s.dueKey()}, version, score, batch[i])
+			}
+			return nil
+		}); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.client.Set(ctx, s.indexedKey(), "1", 0).Err(); err != nil {
+		return fail(err)
+	}
+	s.indexed.Store(true)
+	return nil
+}
+
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	n, err := deleteScript.Run(ctx, s.client, []string{s.connKey(id), s.leaseKey(id), s.idsKey()}, id).Int()
+	n, err := deleteScript.Run(ctx, s.client, []string{s.connKey(id), s.leaseKey(id), s.idsKey(), s.dueKey()}, id).Int()
 	if err != nil {
 		return store.Errorf(err, "cannot delete connection %q", id)
 	}

@@ -637,3 +637,112 @@ func (p *proxy) stop() {
 	}
 	p.conns = nil
 }
+
+// TestDueIndex checks the due index against hashes written by the earlier
+// code, which knew no index: the first Due enters them (Reindex) and sets
+// the marker; Puts move an entry and take it out; a hash the earlier code
+// writes after that is found once Reindex runs again; an entry whose hash
+// the earlier code deleted is removed by Due.
+func TestDueIndex(t *testing.T) {
+	client := server(t)
+	prefix := freshPrefix(t)
+	ctx := context.Background()
+	oldPut := func(id, data string, version int) {
+		t.Helper()
+		res, err := oldPutScript.Run(ctx, client, []string{prefix + "conn:" + id, prefix + "fence:" + id, prefix + "ids"},
+			version, 0, data, "sealed", id).StringSlice()
+		if err != nil || res[0] != "ok" {
+			t.Fatalf("the earlier Put script = %q, %v", res, err)
+		}
+	}
+	reauthData := strings.Replace(oldData, `"status":"active"`, `"status":"needs_reauth"`, 1)
+	oldPut(oldID, oldData, 0)
+	oldPut("ns/legacy/shopline:reauth", reauthData, 0)
+	oldExpiry := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	when := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	s := redis.New(client, prefix)
+	dueIDs := func(what string) []string {
+		t.Helper()
+		recs, err := s.Due(ctx, when, 0)
+		if err != nil {
+			t.Fatalf("Due %s: %v", what, err)
+		}
+		ids := []string{}
+		for _, r := range recs {
+			ids = append(ids, r.ID)
+		}
+		return ids
+	}
+	if d := cmp.Diff([]string{oldID}, dueIDs("on earlier hashes")); d != "" {
+		t.Errorf("Due on earlier hashes (-want +got):\n%s", d)
+	}
+	if v := client.Get(ctx, prefix+"due:indexed").Val(); v != "1" {
+		t.Errorf("the marker due:indexed = %q, want 1", v)
+	}
+	index := func() map[string]float64 {
+		zs, err := client.ZRangeWithScores(ctx, prefix+"due", 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]float64{}
+		for _, z := range zs {
+			m[z.Member.(string)] = z.Score
+		}
+		return m
+	}
+	if d := cmp.Diff(map[string]float64{oldID: float64(oldExpiry.UnixMicro())}, index()); d != "" {
+		t.Errorf("the due index after Reindex (-want +got):\n%s", d)
+	}
+
+	// This code's Puts keep the index.
+	rec, err := s.Get(ctx, oldID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Expiry = oldExpiry.Add(time.Hour)
+	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]float64{oldID: float64(rec.Expiry.UnixMicro())}, index()); d != "" {
+		t.Errorf("the due index after a Put moved the expiry (-want +got):\n%s", d)
+	}
+	rec.Status = store.NeedsReauth
+	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]float64{}, index()); d != "" {
+		t.Errorf("the due index after a Put to needs_reauth (-want +got):\n%s", d)
+	}
+	rec.Status = store.Active
+	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// A hash the earlier code creates now is not in the index until
+	// Reindex; one it deletes is taken out by Due.
+	oldPut("late-comer", oldData, 0)
+	if d := cmp.Diff([]string{oldID}, dueIDs("with a hash written by the earlier code")); d != "" {
+		t.Errorf("Due before Reindex (-want +got):\n%s", d)
+	}
+	if err := s.Reindex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"late-comer", oldID}, dueIDs("after Reindex")); d != "" {
+		t.Errorf("Due after Reindex (-want +got):\n%s", d)
+	}
+	client.Del(ctx, prefix+"conn:late-comer")
+	client.ZRem(ctx, prefix+"ids", "late-comer")
+	if d := cmp.Diff([]string{oldID}, dueIDs("after the earlier code deleted a hash")); d != "" {
+		t.Errorf("Due after the earlier code deleted a hash (-want +got):\n%s", d)
+	}
+	if _, ok := index()["late-comer"]; ok {
+		t.Error("the entry of a deleted hash stayed in the due index")
+	}
+	if err := s.Delete(ctx, oldID); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]float64{}, index()); d != "" {
+		t.Errorf("the due index after Delete (-want +got):\n%s", d)
+	}
+}

@@ -15,7 +15,8 @@
 //	            version, created_at, updated_at (Unix ns),
 //	            app, namespace, ref (TEXT, '' when none),
 //	            tags (JSON array, '[]' when none)),
-//	            indexed by (app, namespace, ref)
+//	            indexed by (app, namespace, ref), and by (expiry, id) where
+//	            status = 'active' (the due query)
 //	leases(id TEXT PRIMARY KEY, fence, holder, expires_at (Unix ns))
 //	claims(key TEXT PRIMARY KEY, expires_at (Unix ns)), indexed by expires_at
 //
@@ -27,9 +28,11 @@
 // version 2 adds claims; version 3 adds the application's columns to
 // connections (app, namespace, ref, tags: ALTER TABLE … ADD COLUMN with
 // defaults, so rows written before read as no application, no reference
-// and no tags) and their index, for finding a connection by reference.
-// The id stays the primary key and opaque: any string, '/' and ':'
-// included.
+// and no tags) and their index, for finding a connection by reference;
+// version 4 adds connections_due, a partial index on (expiry, id) of the
+// active connections with an expiry, which Due (store.DueLister, the
+// scheduler's query) reads in order. The id stays the primary key and
+// opaque: any string, '/' and ':' included.
 //
 // # Locking and fencing
 //
@@ -115,8 +118,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Claimer = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Claimer   = (*Store)(nil)
+	_ store.DueLister = (*Store)(nil)
 )
 
 // Open opens (creating it if needed) the SQLite store at location — see
@@ -352,6 +356,11 @@ var migrations = [][]string{
 		`ALTER TABLE connections ADD COLUMN tags      TEXT NOT NULL DEFAULT '[]'`,
 		`CREATE INDEX connections_app_ref ON connections (app, namespace, ref)`,
 	},
+	{
+		// The scheduler's query (Due): the active connections by expiry.
+		// Partial, so that it holds only what the query can return.
+		`CREATE INDEX connections_due ON connections (expiry, id) WHERE status = 'active' AND expiry IS NOT NULL`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and reads.
@@ -464,6 +473,39 @@ func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
 	// BINARY collation is byte order already; sort anyway to keep the
 	// contract if a future schema changes it.
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// dueQuery reads the due connections through the partial index
+// connections_due: its WHERE clause repeats the index's (status = 'active'
+// as a literal, so that SQLite can tell the index covers the query) and
+// its ORDER BY is the index's order. LIMIT -1 is no limit.
+const dueQuery = `SELECT ` + columns + ` FROM connections
+	WHERE status = 'active' AND expiry IS NOT NULL AND expiry <= ?
+	ORDER BY expiry, id LIMIT ?`
+
+// Due implements store.DueLister with one query on the index
+// connections_due (schema version 4).
+func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.db.QueryContext(ctx, dueQuery, before.UnixNano(), limit)
+	if err != nil {
+		return nil, store.Errorf(err, "cannot list the due connections in %s", s.path)
+	}
+	defer rows.Close()
+	out := []*store.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, store.Errorf(err, "cannot list the due connections in %s", s.path)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Errorf(err, "cannot list the due connections in %s", s.path)
+	}
 	return out, nil
 }
 

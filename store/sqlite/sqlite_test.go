@@ -334,7 +334,7 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-// The schema as versions 1 and 2 of this package created it, frozen here:
+// The schema as versions 1, 2 and 3 of this package created it, frozen here:
 // the migration tests write stores from these statements, not from
 // today's migrations, so that a change to those cannot hide a store that
 // no longer opens.
@@ -370,10 +370,18 @@ var (
 		`CREATE INDEX claims_expires_at ON claims (expires_at)`,
 		`INSERT INTO schema_version (version) VALUES (2)`,
 	)
+	schemaV3 = append(append([]string(nil), schemaV2...),
+		`ALTER TABLE connections ADD COLUMN app       TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE connections ADD COLUMN namespace TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE connections ADD COLUMN ref       TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE connections ADD COLUMN tags      TEXT NOT NULL DEFAULT '[]'`,
+		`CREATE INDEX connections_app_ref ON connections (app, namespace, ref)`,
+		`INSERT INTO schema_version (version) VALUES (3)`,
+	)
 )
 
 // oldRecord is a connection as versions 1 and 2 wrote it: every column
-// they had.
+// they had (version 3 wrote them so too when the application was unknown).
 type oldRecord struct {
 	id, provider, account, scopes, status, reason string
 	expiry                                        sql.NullInt64
@@ -484,10 +492,11 @@ func schemaOf(t *testing.T, path string) (versions []int, columns []string) {
 	return versions, columns
 }
 
-// TestMigrate opens stores written by schema versions 1 and 2 (from the
+// TestMigrate opens stores written by schema versions 1, 2 and 3 (from the
 // frozen statements above): the migration runs, every connection comes
 // back as it was, with no application, reference or tags and its token
-// opening under the key file, its lease's fence counter goes on, a write
+// opening under the key file, the due query finds the active one through
+// the index connections_due, its lease's fence counter goes on, a write
 // with the new fields round-trips, and a second open changes nothing.
 func TestMigrate(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
@@ -500,6 +509,7 @@ func TestMigrate(t *testing.T) {
 	}{
 		{"from version 1", schemaV1},
 		{"from version 2", schemaV2},
+		{"from version 3", schemaV3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -530,8 +540,12 @@ func TestMigrate(t *testing.T) {
 			if all, err := s.List(ctx); err != nil || len(all) != len(oldRecords) {
 				t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(oldRecords))
 			}
+			due, err := s.Due(ctx, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+			if err != nil || len(due) != 1 || due[0].ID != oldRecords[0].id {
+				t.Errorf("Due after migration = %v, %v; want the active %s alone", due, err, oldRecords[0].id)
+			}
 			versions, columns := schemaOf(t, path)
-			if d := cmp.Diff([]int{1, 2, 3}, versions); d != "" || sqlite.SchemaVersion != 3 {
+			if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" || sqlite.SchemaVersion != 4 {
 				t.Errorf("schema_version (SchemaVersion %d) (-want +got):\n%s", sqlite.SchemaVersion, d)
 			}
 			if d := cmp.Diff(wantColumns, columns); d != "" {
@@ -579,6 +593,9 @@ func TestMigrate(t *testing.T) {
 			if !strings.Contains(index, "connections_app_ref") {
 				t.Errorf("a lookup by (app, namespace, ref) is planned as %q, want the index connections_app_ref", index)
 			}
+			if plan := duePlan(t, db); !strings.Contains(plan, "INDEX connections_due") || strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("the due query is planned as %q, want the index connections_due in its order (no sort)", plan)
+			}
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -597,7 +614,7 @@ func TestMigrate(t *testing.T) {
 				t.Errorf("after a second Open (-want +got):\n%s", d)
 			}
 			versions, columns = schemaOf(t, path)
-			if d := cmp.Diff([]int{1, 2, 3}, versions); d != "" {
+			if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" {
 				t.Errorf("schema_version after a second Open (-want +got):\n%s", d)
 			}
 			if d := cmp.Diff(wantColumns, columns); d != "" {
@@ -605,6 +622,28 @@ func TestMigrate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// duePlan returns SQLite's plan for the store's due query, its steps
+// joined by "; ".
+func duePlan(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT * FROM connections
+		WHERE status = 'active' AND expiry IS NOT NULL AND expiry <= ? ORDER BY expiry, id LIMIT ?`, time.Now().UnixNano(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, notUsed int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	return strings.Join(steps, "; ")
 }
 
 // TestConcurrentFirstUse starts several processes on a database that does
@@ -626,7 +665,7 @@ func TestConcurrentMigration(t *testing.T) {
 	secrets := writeOldStore(t, path, schemaV2)
 	firstUse(t, path, 6)
 	versions, _ := schemaOf(t, path)
-	if d := cmp.Diff([]int{1, 2, 3}, versions); d != "" {
+	if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" {
 		t.Errorf("schema_version (-want +got):\n%s", d)
 	}
 	s, _, err := sqlite.Open(context.Background(), path)

@@ -73,17 +73,20 @@ type IO struct {
 	// call run the authorization flow themselves (InitiateOAuth=GETANDREFRESH
 	// with a CallbackURL) instead of exiting 3 when there is no usable grant.
 	Interactive bool
+	// Progress is true when standard error is a terminal: then refresh
+	// --due draws a progress line there (never into a log file).
+	Progress bool
 	// Now is the clock of the connectors the commands open; time.Now when nil.
 	Now func() time.Time
 }
 
 // SystemIO returns the IO of the running process: its standard streams and
-// environment, the system's browser opener, and Interactive when standard
+// environment, the system's browser opener, Interactive when standard
 // input and standard error are terminals (a person can read the URL and
-// paste a code).
+// paste a code), and Progress when standard error is one.
 func SystemIO() IO {
 	return IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Env: os.Getenv, Browser: OpenBrowser,
-		Interactive: isTerminal(os.Stdin) && isTerminal(os.Stderr)}
+		Interactive: isTerminal(os.Stdin) && isTerminal(os.Stderr), Progress: isTerminal(os.Stderr)}
 }
 
 // OpenBrowser opens url with the system's opener: xdg-open, open (macOS) or
@@ -123,6 +126,7 @@ func commands() []*command {
 	return []*command{
 		authCommand(),
 		tokenCommand(),
+		refreshCommand(),
 		callCommand(),
 		connectionsCommand(),
 		revokeCommand(),
