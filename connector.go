@@ -46,6 +46,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
 )
@@ -103,6 +104,12 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	c := &Connector{name: spec.Name, p: p, spec: spec, opts: opts, conns: map[string]*Connection{}}
 	bad := func(msg string) error {
 		return &Error{Code: CodeInvalidConfig, Op: "config", Provider: spec.Name, Msg: msg}
+	}
+	if pr := profile.FromDriver(p); pr != nil {
+		if missing := pr.Missing(); len(missing) > 0 {
+			return nil, bad("the provider's profile needs the properties " + strings.Join(missing, ", ") +
+				": bind them (profile.Lookup(name).Bind(values), then NewWithDriver) or set ProfileSettings in a connection string")
+		}
 	}
 	if opts.LeaseTTL <= opts.Retry.Budget {
 		return nil, bad("LeaseTTL (" + opts.LeaseTTL.String() + ") must exceed the retry budget (" + opts.Retry.Budget.String() +
@@ -581,38 +588,6 @@ func (c *Connector) storeErr(op string, err error) error {
 	e := c.errorf(CodeStore, op, "store failed")
 	e.Err = err
 	return e
-}
-
-// RefreshDue refreshes every active connection of this provider whose
-// access token expires within window (or has expired), and returns the ids
-// it refreshed; the errors of the others are joined. SHOPLINE's refresh
-// tokens die one day after their access token expires, so a connection
-// left alone past that needs a new authorization: run RefreshDue from a
-// scheduler (daily, with a window of a few days) to keep idle grants
-// alive. It is safe to run on many instances at once: each refresh goes
-// through the same lease and re-read as Token.
-func (c *Connector) RefreshDue(ctx context.Context, window time.Duration) ([]string, error) {
-	list, err := c.Connections(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	var errs []error
-	for _, info := range list {
-		if info.Status != store.Active || info.Expiry.IsZero() || info.Expiry.Sub(c.now()) > window {
-			continue
-		}
-		conn, err := c.Connection(ctx, info.ID)
-		if err == nil {
-			_, err = conn.Refresh(ctx)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ids = append(ids, info.ID)
-	}
-	return ids, errors.Join(errs...)
 }
 
 // CanRevoke reports whether the provider has a revocation endpoint.

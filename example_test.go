@@ -55,7 +55,7 @@ func Example() {
 
 // Branch on the error's Code, never on its text.
 func ExampleCodeOf() {
-	_, err := connector.New("shopify", connector.Options{})
+	_, err := connector.New("woocommerce", connector.Options{})
 	switch connector.CodeOf(err) {
 	case connector.CodeUnknownProvider:
 		fmt.Println("not linked in:", err)
@@ -63,7 +63,7 @@ func ExampleCodeOf() {
 		fmt.Println("ask the merchant to authorize again")
 	}
 	// Output:
-	// not linked in: connector: unknown provider "shopify" (known: jumpseller, shopline; forgotten import?)
+	// not linked in: connector: unknown provider "woocommerce" (known: bigcommerce, ecwid, jumpseller, mercadolibre, mercadopago, shopify, shopline, square, tiendanube; forgotten import?)
 }
 
 // A platform ties each connection to its own customer: the reference

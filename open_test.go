@@ -55,7 +55,22 @@ func TestOpenErrors(t *testing.T) {
 		code connector.Code
 		want string
 	}{
-		{"unknown-provider", "Provider=shopify;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeUnknownProvider, `unknown provider "shopify" (known: jumpseller`},
+		{"unknown-provider", "Provider=woocommerce;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeUnknownProvider, `unknown provider "woocommerce" (known: bigcommerce, ecwid, jumpseller`},
+		{"no-provider-no-profile", "OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "Provider is required (or a Profile)"},
+		{"apip", `Profile=C:\profiles\Jumpseller.apip;OAuthClientId=a;OAuthClientSecret=s3cr3t-value`, connector.CodeInvalidConfig,
+			`"Jumpseller.apip" is a CData API Profile (.apip); CData API Profiles are not read: describe the provider in a YAML profile instead (see docs/profiles.md)`},
+		{"apip-with-provider", "Provider=jumpseller;Profile=/etc/connector/Jumpseller.APIP;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "CData API Profiles are not read"},
+		{"missing-profile-file", "Profile=/no/such/acme.yaml;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "cannot read the profile"},
+		{"profile-property-missing", "Provider=shopify;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+			`provider shopify needs the profile property shop: set ProfileSettings, such as ProfileSettings="shop=sandbox-shop" (see docs/profiles.md)`},
+		{"profile-property-unknown", "Provider=Shopify;ProfileSettings=shop=acme,colour=red;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+			`connection string: ProfileSettings: profile shopify has no property "colour" (its properties: shop)`},
+		{"profile-property-moves-host", "Provider=shopify;ProfileSettings=shop=evil.example/x;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+			`ProfileSettings: property shop: value "evil.example/x" holds a character other than letters, digits and . _ ~ -`},
+		{"profile-property-pattern", "Provider=shopify;ProfileSettings=shop=-acme;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+			`ProfileSettings: property shop: value "-acme" does not match`},
+		{"profile-settings-for-go-driver", "Provider=jumpseller;ProfileSettings=shop=acme;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+			"ProfileSettings is for providers described by a profile; jumpseller is a Go driver"},
 		{"bad-mode", "Provider=jumpseller;InitiateOAuth=ALWAYS;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "InitiateOAuth"},
 		{"missing-client-id", "Provider=jumpseller;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "OAuthClientId"},
 		{"plain-http-endpoint", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthAccessTokenURL=http://example.com/token", connector.CodeInvalidConfig, "http"},

@@ -11,7 +11,10 @@
 // simulator states the provider's wire facts as its own literals (see
 // package simulator), and TestProvider compares the driver's Spec with them
 // (the WireFacts subtest) before showing that the simulator enforces them:
-// a wrong fact in a Spec fails. The suite checks itself: its own tests run
+// a wrong fact in a Spec fails. Any simulator with the methods of
+// simulator.Server serves (Simulator): a translating one such as
+// *profile.Simulator too, which also states facts a Server cannot (tokens
+// that never expire, no refresh tokens: TokenFacts). The suite checks itself: its own tests run
 // it against deliberately broken drivers and stores and require it to fail
 // them.
 package conformance

@@ -25,11 +25,17 @@ import (
 // ProviderHarness describes the driver under test.
 type ProviderHarness struct {
 	// Provider is the driver. It must implement driver.Simulated unless
-	// NewSimulator is set.
+	// NewSimulator or Simulator is set.
 	Provider driver.Provider
 	// NewSimulator returns a fresh simulator of the provider; by default
-	// Provider.(driver.Simulated).NewSimulator().
+	// Provider.(driver.Simulated).NewSimulator(), which must return a
+	// Simulator (a *simulator.Server, or a translating simulator such as
+	// *profile.Simulator).
 	NewSimulator func() *simulator.Server
+	// Simulator, when set, is used instead of NewSimulator: it returns a
+	// fresh simulator that translates a *simulator.Server into the
+	// provider's own wire format (a *profile.Simulator, say).
+	Simulator func() Simulator
 	// Scopes to request; by default the first two of Spec.Scopes, or
 	// Spec.DefaultScopes.
 	Scopes []string
@@ -37,6 +43,46 @@ type ProviderHarness struct {
 	// (Jumpseller "store/info.json", SHOPLINE "token/info"). Required: the
 	// Client subtest fails without it.
 	APIPath string
+}
+
+// Simulator is what the suite drives of a provider's simulator: the
+// methods of *simulator.Server, which serves it as it is, and which a
+// translating simulator such as *profile.Simulator has too. It is served
+// on loopback as an http.Handler.
+type Simulator interface {
+	http.Handler
+	AddClient(id, secret string, redirectURIs ...string)
+	Approve(authorizeURL string) (*url.URL, error)
+	Deny(authorizeURL string) (*url.URL, error)
+	Endpoint(base string) driver.Endpoint
+	Config() simulator.Config
+	SetClock(now func() time.Time)
+	Stats() simulator.Stats
+	InjectFault(f simulator.Fault)
+	ClearFaults()
+	RevokeAll()
+	SetLegacyErrorStatus(legacy bool)
+	ValidAccessToken(tok string) bool
+	LiveRefreshTokens() int
+}
+
+// TokenFacts is implemented by a simulator whose provider's tokens are
+// not Doorkeeper's: access tokens that never expire, or no refresh tokens
+// (*profile.Simulator implements it). The suite takes these facts from the
+// simulator, never from the driver under test, so a driver that drops an
+// expiry or a refresh token still fails. A simulator without it states
+// that access tokens expire and refresh tokens are issued.
+//
+// The subtests that need what the provider does not have (an expiry to
+// pass, a refresh token to present) skip with the reason; the others check
+// that the driver reports the token as the provider issues it: no Expiry,
+// no RefreshToken, no token request when there is nothing to refresh.
+type TokenFacts interface {
+	// AccessTokensExpire reports whether access tokens expire.
+	AccessTokensExpire() bool
+	// IssuesRefreshTokens reports whether token answers carry a refresh
+	// token.
+	IssuesRefreshTokens() bool
 }
 
 const (
@@ -74,7 +120,7 @@ type fixture struct {
 	t       *testing.T
 	h       ProviderHarness
 	spec    *driver.Spec
-	sim     *simulator.Server
+	sim     Simulator
 	srv     *httptest.Server
 	clock   *fakeClock
 	store   *memory.Store
@@ -88,17 +134,7 @@ type fixture struct {
 func newFixture(t *testing.T, h ProviderHarness, mutate ...func(*connector.Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, h: h, spec: h.Provider.Spec(), clock: &fakeClock{t: time.Now().Truncate(time.Second)}}
-	if h.NewSimulator != nil {
-		f.sim = h.NewSimulator()
-	} else if s, ok := h.Provider.(driver.Simulated); ok {
-		sim, ok := s.NewSimulator().(*simulator.Server)
-		if !ok {
-			t.Fatalf("%s: NewSimulator does not return a *simulator.Server; set ProviderHarness.NewSimulator", f.spec.Name)
-		}
-		f.sim = sim
-	} else {
-		t.Fatalf("%s: the driver has no simulator; implement driver.Simulated or set ProviderHarness.NewSimulator", f.spec.Name)
-	}
+	f.sim = newSimulator(t, h)
 	f.sim.SetClock(f.clock.Now)
 	f.srv = httptest.NewServer(f.sim)
 	t.Cleanup(f.srv.Close)
@@ -130,6 +166,52 @@ func newFixture(t *testing.T, h ProviderHarness, mutate ...func(*connector.Optio
 	t.Cleanup(func() { f.conn.Close() })
 	f.secrets = []string{testClientSecret}
 	return f
+}
+
+// newSimulator returns a fresh simulator of the harness's provider.
+func newSimulator(t *testing.T, h ProviderHarness) Simulator {
+	t.Helper()
+	switch s, simulated := h.Provider.(driver.Simulated); {
+	case h.Simulator != nil:
+		return h.Simulator()
+	case h.NewSimulator != nil:
+		return h.NewSimulator()
+	case simulated:
+		handler := s.NewSimulator()
+		sim, ok := handler.(Simulator)
+		if !ok {
+			t.Fatalf("%s: NewSimulator returns a %T, which lacks the methods of conformance.Simulator; set ProviderHarness.NewSimulator or Simulator", h.Provider.Spec().Name, handler)
+		}
+		return sim
+	}
+	t.Fatalf("%s: the driver has no simulator; implement driver.Simulated or set ProviderHarness.NewSimulator", h.Provider.Spec().Name)
+	return nil
+}
+
+// tokenFacts returns whether the provider's access tokens expire and
+// whether it issues refresh tokens, as its simulator states (TokenFacts).
+func tokenFacts(sim Simulator) (expire, refresh bool) {
+	if tf, ok := sim.(TokenFacts); ok {
+		return tf.AccessTokensExpire(), tf.IssuesRefreshTokens()
+	}
+	return true, true
+}
+
+func (f *fixture) expires() bool   { e, _ := tokenFacts(f.sim); return e }
+func (f *fixture) refreshes() bool { _, r := tokenFacts(f.sim); return r }
+
+// needsRefresh skips a subtest about refreshing an expired token when the
+// provider, as its simulator states, has no such thing.
+func needsRefresh(t *testing.T, h ProviderHarness) {
+	t.Helper()
+	switch expire, refresh := tokenFacts(newSimulator(t, h)); {
+	case !refresh:
+		t.Skip("the provider issues no refresh tokens (its simulator says so): there is no refresh to check; " +
+			"Lifetime checks the token's life without one, ExchangeFaults the token endpoint's faults on the code exchange")
+	case !expire:
+		t.Skip("the provider's access tokens never expire (its simulator says so): nothing is refreshed on expiry; " +
+			"Lifetime checks that nothing is, ExchangeFaults the token endpoint's faults on the code exchange")
+	}
 }
 
 // endpoints maps each endpoint the driver declares onto the simulator: a
@@ -303,6 +385,7 @@ var providerTests = []struct {
 	{"Exchange", testExchange},
 	{"Normalisation", testNormalisation},
 	{"Identity", testIdentity},
+	{"Lifetime", testLifetime},
 	{"RefreshAndRotation", testRefreshRotation},
 	{"Stampede", testStampede},
 	{"InvalidGrant", testInvalidGrant},
@@ -313,6 +396,7 @@ var providerTests = []struct {
 	{"DroppedConnection", testDroppedConnection},
 	{"LostAnswer", testLostAnswer},
 	{"BadAnswers", testBadAnswers},
+	{"ExchangeFaults", testExchangeFaults},
 	{"PersistBeforeReturn", testPersistBeforeReturn},
 	{"Client", testClient},
 	{"Revoke", testRevoke},
@@ -383,13 +467,19 @@ func testWireFacts(t *testing.T, h ProviderHarness) {
 		want.RevokeFormat, want.RevokeAuth = cfg.TokenFormat.String(), cfg.RevokeAuth.String()
 		got.RevokeFormat, got.RevokeAuth = spec.Revoke.Format.String(), spec.Revoke.Auth.String()
 	}
+	if !f.refreshes() {
+		// Without refresh tokens there is no refresh to replay.
+		want.RefreshReplaySafe = got.RefreshReplaySafe
+	}
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("Spec differs from the provider's documented wire facts (-simulator +Spec):\n%s", d)
 	}
 	if cfg.RequireUserAgent && spec.APIHeaders.Get("User-Agent") == "" {
 		t.Errorf("the provider's API requires a User-Agent header, but Spec.APIHeaders sets none")
 	}
-	if spec.DefaultLifetime != 0 && spec.DefaultLifetime != cfg.AccessTTL {
+	if !f.expires() && spec.DefaultLifetime != 0 {
+		t.Errorf("Spec.DefaultLifetime = %v, but the provider's access tokens never expire", spec.DefaultLifetime)
+	} else if f.expires() && spec.DefaultLifetime != 0 && spec.DefaultLifetime != cfg.AccessTTL {
 		t.Errorf("Spec.DefaultLifetime = %v, but the provider documents access tokens of %v", spec.DefaultLifetime, cfg.AccessTTL)
 	}
 	if spec.CodeLifetime != 0 && spec.CodeLifetime != cfg.CodeTTL {
@@ -561,7 +651,11 @@ func testNormalisation(t *testing.T, h ProviderHarness) {
 		t.Errorf("TokenType = %q, want Bearer", tok.TokenType)
 	}
 	cfg := f.sim.Config()
-	if want := issued.Add(cfg.AccessTTL); !tok.Expiry.Equal(want) {
+	if !f.expires() {
+		if !tok.Expiry.IsZero() {
+			t.Errorf("Expiry = %v, but the provider's access tokens never expire", tok.Expiry)
+		}
+	} else if want := issued.Add(cfg.AccessTTL); !tok.Expiry.Equal(want) {
 		t.Errorf("Expiry = %v, want created_at + expires_in = %v", tok.Expiry, want)
 	}
 	if d := cmp.Diff(f.scopes(), tok.Scopes); d != "" {
@@ -570,8 +664,11 @@ func testNormalisation(t *testing.T, h ProviderHarness) {
 	if tok.AccountID != cfg.AccountID {
 		t.Errorf("AccountID = %q, want %q", tok.AccountID, cfg.AccountID)
 	}
-	if tok.RefreshToken == "" {
+	switch {
+	case f.refreshes() && tok.RefreshToken == "":
 		t.Error("no refresh token")
+	case !f.refreshes() && tok.RefreshToken != "":
+		t.Error("a refresh token, but the provider issues none")
 	}
 	for _, k := range []string{"access_token", "refresh_token", "token_type", "expires_in", "created_at", "scope"} {
 		if _, ok := tok.Extra[k]; ok {
@@ -585,7 +682,7 @@ func testNormalisation(t *testing.T, h ProviderHarness) {
 			t.Errorf("Extra holds %q, the answer's account field: ParseToken must move it into AccountID", k)
 		}
 	}
-	if s := tok.String(); strings.Contains(s, tok.AccessToken) || strings.Contains(s, tok.RefreshToken) {
+	if s := tok.String(); strings.Contains(s, tok.AccessToken) || tok.RefreshToken != "" && strings.Contains(s, tok.RefreshToken) {
 		t.Errorf("Token.String shows a secret: %s", s)
 	}
 }
@@ -615,7 +712,64 @@ func testIdentity(t *testing.T, h ProviderHarness) {
 	}
 }
 
+// testLifetime: an access token lives as the provider says. One that
+// expires is refreshed once it has (RefreshAndRotation checks the rest);
+// one that never expires is handed out again a year later without a token
+// request; one that expires without a refresh token needs a new
+// authorization, found without a token request.
+func testLifetime(t *testing.T, h ProviderHarness) {
+	f := newFixture(t, h)
+	ctx := context.Background()
+	c := f.authorize()
+	tok := f.remember(c)
+	if tok == nil {
+		t.Fatal("no token after the authorization")
+	}
+	before := f.sim.Stats()
+	switch {
+	case !f.expires():
+		if !tok.Expiry.IsZero() {
+			t.Errorf("Expiry = %v, but the provider's access tokens never expire", tok.Expiry)
+		}
+		f.clock.Advance(365 * 24 * time.Hour)
+		again, err := c.Token(ctx)
+		if err != nil {
+			t.Fatalf("a year later Token(): %v", err)
+		}
+		if again.AccessToken != tok.AccessToken {
+			t.Error("a year later Token() returned another access token")
+		}
+		if !f.sim.ValidAccessToken(again.AccessToken) {
+			t.Error("a year later the access token is not valid at the provider")
+		}
+		if n := f.sim.Stats().TokenRequests - before.TokenRequests; n != 0 {
+			t.Errorf("a token that never expires was refreshed (%d token requests)", n)
+		}
+	case !f.refreshes():
+		f.expire(tok)
+		_, err := c.Token(ctx)
+		wantCode(t, err, connector.CodeReauthRequired)
+		f.noSecrets(err)
+		if n := f.sim.Stats().TokenRequests - before.TokenRequests; n != 0 {
+			t.Errorf("an expired token without a refresh token made %d token requests", n)
+		}
+	default:
+		f.expire(tok)
+		nt, err := c.Token(ctx)
+		if err != nil {
+			t.Fatalf("Token after expiry: %v", err)
+		}
+		if nt.AccessToken == tok.AccessToken {
+			t.Error("the expired token was returned again")
+		}
+		if n := f.sim.Stats().Refreshes - before.Refreshes; n != 1 {
+			t.Errorf("%d refreshes after expiry, want 1", n)
+		}
+	}
+}
+
 func testRefreshRotation(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	f := newFixture(t, h)
 	ctx := context.Background()
 	c := f.authorize()
@@ -666,6 +820,7 @@ func testRefreshRotation(t *testing.T, h ProviderHarness) {
 }
 
 func testStampede(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	f := newFixture(t, h)
 	ctx := context.Background()
 	c := f.authorize()
@@ -735,6 +890,7 @@ func errorStatuses(t *testing.T, h ProviderHarness, check func(t *testing.T, f *
 }
 
 func testInvalidGrant(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	errorStatuses(t, h, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		c := f.authorize()
@@ -774,6 +930,7 @@ func testInvalidGrant(t *testing.T, h ProviderHarness) {
 // testInvalidClient: a refresh with a wrong client secret is a
 // configuration error, never retried, and leaves the stored grant alone.
 func testInvalidClient(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	errorStatuses(t, h, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		c := f.authorize()
@@ -810,6 +967,7 @@ func testInvalidClient(t *testing.T, h ProviderHarness) {
 }
 
 func testRetryAfter(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	for _, ra := range []string{"0", "1", "3600", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), "-5", "soon"} {
 		t.Run(ra, func(t *testing.T) {
 			f := newFixture(t, h)
@@ -834,6 +992,7 @@ func testRetryAfter(t *testing.T, h ProviderHarness) {
 }
 
 func testServerErrorRetry(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	for _, st := range []int{500, 502, 503, 504} {
 		t.Run(http.StatusText(st), func(t *testing.T) {
 			f := newFixture(t, h)
@@ -853,6 +1012,7 @@ func testServerErrorRetry(t *testing.T, h ProviderHarness) {
 }
 
 func testRetryBudget(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	f := newFixture(t, h)
 	ctx := context.Background()
 	c := f.authorize()
@@ -883,6 +1043,7 @@ func testRetryBudget(t *testing.T, h ProviderHarness) {
 // lost answer: on a replay-safe provider it retries and succeeds; otherwise
 // it must not present the refresh token again.
 func testDroppedConnection(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	f := newFixture(t, h)
 	ctx := context.Background()
 	c := f.authorize()
@@ -912,6 +1073,7 @@ func testDroppedConnection(t *testing.T, h ProviderHarness) {
 // may be spent, so the engine must not present it again: the connection ends
 // needs_reauth after that one request, never in a loop of refreshes.
 func testLostAnswer(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	f := newFixture(t, h)
 	ctx := context.Background()
 	c := f.authorize()
@@ -955,6 +1117,7 @@ func testLostAnswer(t *testing.T, h ProviderHarness) {
 }
 
 func testBadAnswers(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	cases := []struct {
 		name  string
 		fault simulator.Fault
@@ -1014,6 +1177,106 @@ func testBadAnswers(t *testing.T, h ProviderHarness) {
 	}
 }
 
+// testExchangeFaults: the token endpoint misbehaves on the code exchange
+// (every provider has one, refresh tokens or not). Rate limits and server
+// errors are retried within the budget; a refused client, a bad answer or
+// an exhausted budget fail with their code, and nothing is stored.
+func testExchangeFaults(t *testing.T, h ProviderHarness) {
+	// exchange runs an authorization whose code exchange meets fault.
+	exchange := func(t *testing.T, f *fixture, conn *connector.Connector, fault *simulator.Fault) (*connector.Connection, error) {
+		t.Helper()
+		u, err := conn.AuthCodeURL(nil)
+		if err != nil {
+			t.Fatalf("AuthCodeURL: %v", err)
+		}
+		redirect, err := f.sim.Approve(u)
+		if err != nil {
+			t.Fatalf("simulator refused the authorize URL %s: %v", redactQuery(u), err)
+		}
+		if fault != nil {
+			fault.Grant = "authorization_code"
+			f.sim.InjectFault(*fault)
+		}
+		return conn.HandleCallback(context.Background(), redirect.Query())
+	}
+	nothingStored := func(t *testing.T, f *fixture) {
+		t.Helper()
+		if list, err := f.conn.Connections(context.Background()); err != nil || len(list) != 0 {
+			t.Errorf("a failed exchange stored %d connections (err %v)", len(list), err)
+		}
+	}
+	t.Run("RetryAfter", func(t *testing.T) {
+		f := newFixture(t, h)
+		_, err := exchange(t, f, f.conn, &simulator.Fault{Status: 429, RetryAfter: "1", Times: 2, ContentType: "application/json", Body: `{"error":"Rate limit exceeded","code":"RateLimitExceeded"}`})
+		if err != nil {
+			t.Fatalf("exchange after two 429s: %v", err)
+		}
+		if st := f.sim.Stats(); st.TokenRequests != 3 || st.Exchanges != 1 {
+			t.Errorf("%d token requests, %d exchanges; want 3, 1", st.TokenRequests, st.Exchanges)
+		}
+	})
+	t.Run("ServerError", func(t *testing.T) {
+		f := newFixture(t, h)
+		_, err := exchange(t, f, f.conn, &simulator.Fault{Status: 502, Times: 2, ContentType: "text/html", Body: "<html><body><h1>Bad Gateway</h1></body></html>"})
+		if err != nil {
+			t.Fatalf("exchange after two 502s: %v", err)
+		}
+		if n := f.sim.Stats().Exchanges; n != 1 {
+			t.Errorf("%d exchanges, want 1", n)
+		}
+	})
+	t.Run("RetryBudget", func(t *testing.T) {
+		f := newFixture(t, h)
+		_, err := exchange(t, f, f.conn, &simulator.Fault{Status: 503, RetryAfter: "1", Times: 100, ContentType: "text/html", Body: "<html>down for maintenance</html>"})
+		wantCode(t, err, connector.CodeUnavailable)
+		f.noSecrets(err)
+		if n := f.sim.Stats().TokenRequests; n != f.opts.Retry.Max+1 {
+			t.Errorf("%d attempts, want %d (1 + Retry.Max)", n, f.opts.Retry.Max+1)
+		}
+		nothingStored(t, f)
+	})
+	t.Run("InvalidClient", func(t *testing.T) {
+		f := newFixture(t, h)
+		opts := f.opts
+		opts.ClientSecret = "conformance-wrong-secret-0123456789"
+		wrong, err := connector.NewWithDriver(h.Provider, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wrong.Close()
+		_, err = exchange(t, f, wrong, nil)
+		wantCode(t, err, connector.CodeInvalidClient)
+		f.noSecrets(err)
+		if n := f.sim.Stats().TokenRequests; n != 1 {
+			t.Errorf("invalid_client: %d token requests, want exactly 1 (never retried)", n)
+		}
+		nothingStored(t, f)
+	})
+	for _, tc := range []struct {
+		name  string
+		fault simulator.Fault
+		want  connector.Code
+	}{
+		{"HTMLPage", simulator.Fault{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><body>" + strings.Repeat("<p>please sign in</p>", 200) + "</body></html>"}, connector.CodeBadResponse},
+		{"MalformedJSON", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"access_token": "abc", "token_type":`}, connector.CodeBadResponse},
+		{"NoAccessToken", simulator.Fault{OmitAccessToken: true}, connector.CodeBadResponse},
+		{"NonBearerType", simulator.Fault{TokenType: "mac"}, connector.CodeBadResponse},
+		{"OverOneMiB", simulator.Fault{PadBody: 1 << 20}, connector.CodeBadResponse},
+	} {
+		t.Run("BadAnswer/"+tc.name, func(t *testing.T) {
+			f := newFixture(t, h, func(o *connector.Options) { o.Retry.Max = -1 })
+			fault := tc.fault
+			_, err := exchange(t, f, f.conn, &fault)
+			wantCode(t, err, tc.want)
+			f.noSecrets(err)
+			if err != nil && len(err.Error()) > 600 {
+				t.Errorf("error text of %d bytes: the body is not reduced to an excerpt", len(err.Error()))
+			}
+			nothingStored(t, f)
+		})
+	}
+}
+
 // persistCheck wraps the fixture's store to see what was written before the
 // engine returned.
 type persistCheck struct {
@@ -1048,6 +1311,9 @@ func testPersistBeforeReturn(t *testing.T, h ProviderHarness) {
 	c := f.authorize()
 	if pc.count() != 1 {
 		t.Errorf("Exchange returned after %d writes, want 1", pc.count())
+	}
+	if !f.expires() || !f.refreshes() {
+		needsRefresh(t, h)
 	}
 	tok, _ := c.Token(ctx)
 	f.expire(tok)
@@ -1090,8 +1356,23 @@ func testClient(t *testing.T, h ProviderHarness) {
 	if resp.StatusCode != 200 {
 		t.Errorf("after one 429 the API answered %d, want 200", resp.StatusCode)
 	}
-	// A 401 forces one refresh and one retry.
+	// A 401 forces one refresh and one retry; without refresh tokens it
+	// ends the grant, without a token request.
 	f.sim.InjectFault(simulator.Fault{Path: "/api/", Status: 401, Times: 1, ContentType: "application/json", Body: `{"error":"invalid_token"}`})
+	if !f.refreshes() {
+		requests := f.sim.Stats().TokenRequests
+		resp, err := c.Client(ctx).Get(api)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("after a 401, without refresh tokens, the API answered %d, want reauth_required", resp.StatusCode)
+		}
+		wantCode(t, err, connector.CodeReauthRequired)
+		f.noSecrets(err)
+		if n := f.sim.Stats().TokenRequests - requests; n != 0 {
+			t.Errorf("a 401 made %d token requests, but the provider issues no refresh tokens", n)
+		}
+		return
+	}
 	before := f.sim.Stats().Refreshes
 	resp, err = c.Client(ctx).Get(api)
 	if err != nil {
@@ -1135,7 +1416,9 @@ func testRevoke(t *testing.T, h ProviderHarness) {
 	if rec.Status != store.Revoked {
 		t.Errorf("status after Revoke = %q, want revoked", rec.Status)
 	}
-	f.expire(tok)
+	if f.expires() {
+		f.expire(tok)
+	}
 	before := f.sim.Stats().TokenRequests
 	_, err = c.Token(ctx)
 	wantCode(t, err, connector.CodeReauthRequired)
@@ -1152,6 +1435,7 @@ func testRevoke(t *testing.T, h ProviderHarness) {
 // revoked after its access token expired (Doorkeeper revokes only
 // unexpired rows): afterwards no refresh token works at the provider.
 func testRevokeIdleGrant(t *testing.T, h ProviderHarness) {
+	needsRefresh(t, h)
 	f := newFixture(t, h)
 	ctx := context.Background()
 	c := f.authorize()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
@@ -67,11 +68,12 @@ func specWith(p driver.Provider, change func(*driver.Spec)) *driver.Spec {
 }
 
 type brokenCase struct {
-	name     string
-	provider driver.Provider
-	sim      func() *simulator.Server
-	apiPath  string
-	mustFail []string // subtests that must fail
+	name      string
+	provider  driver.Provider
+	sim       func() *simulator.Server
+	simulator func() conformance.Simulator // a translating simulator, instead of sim
+	apiPath   string
+	mustFail  []string // subtests that must fail
 }
 
 func brokenDrivers() []brokenCase {
@@ -90,7 +92,7 @@ func brokenDrivers() []brokenCase {
 		}
 		return bc
 	}
-	return []brokenCase{
+	cases := []brokenCase{
 		// Spec only.
 		spec("shopline-form-body", sl, func(s *driver.Spec) { s.Token.Format = driver.Form },
 			"WireFacts", "Exchange", "RefreshAndRotation", "Stampede"),
@@ -245,6 +247,53 @@ func brokenDrivers() []brokenCase {
 			mustFail: []string{"Client"},
 		},
 	}
+	return append(cases, brokenProfiles()...)
+}
+
+// brokenProfiles are catalog profiles' drivers broken in what only a
+// translating simulator states: tokens that never expire, no refresh
+// tokens, the driver hooks.
+func brokenProfiles() []brokenCase {
+	profileCase := func(name, provider string, wrap func(d driver.Provider) driver.Provider, mustFail ...string) brokenCase {
+		ex := profile.Lookup(provider).Example()
+		d := ex.Driver()
+		return brokenCase{name: name, provider: wrap(d), mustFail: mustFail,
+			simulator: func() conformance.Simulator { return ex.Simulator() },
+			apiPath:   d.(driver.Prober).ProbePath(ex.Sample.Account)}
+	}
+	return []brokenCase{
+		// Ecwid's tokens never expire; this driver gives them an hour.
+		profileCase("ecwid-invents-expiry", "ecwid", func(d driver.Provider) driver.Provider {
+			return &broken{Provider: d, parse: func(r *driver.TokenResponse) (*driver.Token, error) {
+				t, err := d.ParseToken(r)
+				if err == nil {
+					t.Expiry = time.Now().Add(time.Hour)
+				}
+				return t, err
+			}}
+		}, "Normalisation", "Lifetime"),
+		// Ecwid issues no refresh tokens; this driver makes one up.
+		profileCase("ecwid-invents-refresh-token", "ecwid", func(d driver.Provider) driver.Provider {
+			return &broken{Provider: d, parse: func(r *driver.TokenResponse) (*driver.Token, error) {
+				t, err := d.ParseToken(r)
+				if err == nil {
+					t.RefreshToken = "invented-refresh-token"
+				}
+				return t, err
+			}}
+		}, "Normalisation"),
+		// Without its Exchanger and APIAuthorizer (the wrapper hides
+		// them), BigCommerce's code exchange lacks the callback's context
+		// and its API calls carry the token as Bearer.
+		profileCase("bigcommerce-without-hooks", "bigcommerce", func(d driver.Provider) driver.Provider {
+			return &broken{Provider: d}
+		}, "Exchange", "Client"),
+		// Square keeps its refresh token; this driver says it rotates.
+		profileCase("square-claims-rotation", "square", func(d driver.Provider) driver.Provider {
+			return brokenRefresher{&broken{Provider: d, spec: specWith(d, func(s *driver.Spec) { s.RotatesRefreshTokens = true }),
+				refresh: d.(driver.Refresher).Refresh}}
+		}, "RefreshAndRotation"),
+	}
 }
 
 const childEnv = "CONFORMANCE_BROKEN_DRIVER"
@@ -258,7 +307,7 @@ func TestBrokenDriverChild(t *testing.T) {
 	}
 	for _, bc := range brokenDrivers() {
 		if bc.name == name {
-			conformance.TestProvider(t, conformance.ProviderHarness{Provider: bc.provider, NewSimulator: bc.sim, APIPath: bc.apiPath})
+			conformance.TestProvider(t, conformance.ProviderHarness{Provider: bc.provider, NewSimulator: bc.sim, Simulator: bc.simulator, APIPath: bc.apiPath})
 			return
 		}
 	}

@@ -32,6 +32,17 @@
 // is known only when an authorization flow must run, so the caller checks it
 // then.
 //
+// # Profiles
+//
+// Profile names a YAML profile file that describes the provider (the
+// connector package loads it, and refuses a CData API Profile, .apip);
+// Provider is then optional. ProfileSettings gives the values of a
+// profile's properties as name=value pairs separated by ";" (quote the
+// whole value) or ",": ProfileSettings="shop=acme;region=eu". Parse checks
+// their syntax and stores them by lower-cased name in
+// Params.ProfileSettings; whether the profile declares them is for the
+// connector package to say.
+//
 // # Errors
 //
 // Every error is a *driver.Error with Code driver.InvalidConfig and Op
@@ -123,8 +134,11 @@ type Params struct {
 	RevokeURL        string        // OAuthRevokeURL
 	APIURL           string        // URL: the API base
 	Timeout          time.Duration // Timeout, whole seconds
-	Profile          string        // Profile: reserved for declarative providers
+	Profile          string        // Profile: a YAML profile file that describes the provider
 	Namespace        string        // Namespace: the application's namespace in the store
+	// ProfileSettings: the values of the profile's properties, by name in
+	// lower case; nil when none are given.
+	ProfileSettings map[string]string
 
 	given uint32 // bit i is set when table[i] was in the string
 }
@@ -164,7 +178,8 @@ func (p *Params) Has(key string) bool {
 // Validate checks what the properties require of each other, and reports
 // every problem in one error with Code driver.InvalidConfig:
 //
-//   - Provider is required.
+//   - Provider is required, unless a Profile names the provider's profile
+//     file.
 //   - AuthScheme must be OAuth: the current drivers support nothing else.
 //   - InitiateOAuth OFF needs nothing more: the connector uses
 //     OAuthAccessToken, or else the stored token, and reports
@@ -177,8 +192,8 @@ func (p *Params) Has(key string) bool {
 // not repeat the value checks of Parse.
 func (p *Params) Validate() error {
 	var problems []string
-	if strings.TrimSpace(p.Provider) == "" {
-		problems = append(problems, "Provider is required")
+	if strings.TrimSpace(p.Provider) == "" && strings.TrimSpace(p.Profile) == "" {
+		problems = append(problems, "Provider is required (or a Profile)")
 	}
 	if p.AuthScheme != "" && !strings.EqualFold(p.AuthScheme, "OAuth") {
 		problems = append(problems, fmt.Sprintf("AuthScheme %s is not supported by the oauth drivers; use OAuth", show(p.AuthScheme)))
@@ -308,7 +323,8 @@ type segment struct {
 // returns the segments read before it.
 func scan(s string) ([]segment, error) {
 	var segs []segment
-	afterSecret := "" // the secret property whose unquoted value came last
+	afterSecret := ""      // the secret property whose unquoted value came last
+	afterSettings := false // the unquoted value of ProfileSettings came last
 	for i := 0; i < len(s); {
 		end := i
 		for end < len(s) && s[end] != '=' && s[end] != ';' {
@@ -334,6 +350,10 @@ func scan(s string) ([]segment, error) {
 		if !ok {
 			if afterSecret != "" {
 				return segs, errorf("unknown property at position %d%s", keyPos+1, quoteHint(afterSecret))
+			}
+			if afterSettings {
+				return segs, errorf("unknown property %s at position %d, after the unquoted value of ProfileSettings; "+
+					"quote a ProfileSettings value that holds \";\" (ProfileSettings=\"a=1;b=2\"), or separate its settings with \",\"", show(key), keyPos+1)
 			}
 			return segs, errorf("unknown property %s at position %d%s", show(key), keyPos+1, suggest(key))
 		}
@@ -369,7 +389,7 @@ func scan(s string) ([]segment, error) {
 			if m < len(s) && s[m] != ';' {
 				return segs, errorf("unexpected text after the closing quote of %s at position %d; quote the whole value", name, m+1)
 			}
-			afterSecret = ""
+			afterSecret, afterSettings = "", false
 			i = m + 1
 		} else {
 			m := j
@@ -378,7 +398,7 @@ func scan(s string) ([]segment, error) {
 			}
 			seg.value = strings.TrimRightFunc(s[j:m], unicode.IsSpace)
 			seg.valEnd = j + len(seg.value)
-			afterSecret = ""
+			afterSecret, afterSettings = "", name == "ProfileSettings"
 			if table[k].Secret {
 				afterSecret = name
 			}

@@ -133,6 +133,30 @@ func TestParse(t *testing.T) {
 			given: []string{"Provider"},
 		},
 		{
+			name: "profile settings separated by semicolons, quoted",
+			in:   `Profile=acme.yaml;ProfileSettings=" Shop = acme ;region=eu;;"`,
+			want: defaults(func(p *connstr.Params) {
+				p.Profile = "acme.yaml"
+				p.ProfileSettings = map[string]string{"shop": "acme", "region": "eu"}
+			}),
+			given: []string{"Profile", "ProfileSettings"},
+		},
+		{
+			name: "profile settings separated by commas, unquoted, last duplicate wins",
+			in:   "Provider=shopify;profilesettings=shop=demo,SHOP=acme,api_version=2025-01",
+			want: defaults(func(p *connstr.Params) {
+				p.Provider = "shopify"
+				p.ProfileSettings = map[string]string{"shop": "acme", "api_version": "2025-01"}
+			}),
+			given: []string{"Provider", "ProfileSettings"},
+		},
+		{
+			name:  "empty profile settings",
+			in:    "ProfileSettings=",
+			want:  defaults(nil),
+			given: []string{"ProfileSettings"},
+		},
+		{
 			name:  "scopes split at any whitespace",
 			in:    "Scope=  read_orders \t write_products\nread_store ",
 			want:  defaults(func(p *connstr.Params) { p.Scopes = []string{"read_orders", "write_products", "read_store"} }),
@@ -278,6 +302,26 @@ func TestParseErrors(t *testing.T) {
 			name: "non-ASCII key is unknown",
 			in:   "Providér=x",
 			want: `connector: connection string: unknown property "Providér" at position 1; did you mean "Provider"?`,
+		},
+		{
+			name: "profile setting without a value",
+			in:   `Provider=shopify;ProfileSettings="shop="`,
+			want: `connector: connection string: invalid ProfileSettings at position 34: "shop" has no value`,
+		},
+		{
+			name: "profile setting that is not a pair",
+			in:   `ProfileSettings=shop`,
+			want: `connector: connection string: invalid ProfileSettings at position 17: "shop" is not a name=value pair`,
+		},
+		{
+			name: "profile setting with a bad name",
+			in:   `ProfileSettings=my-shop=acme`,
+			want: `connector: connection string: invalid ProfileSettings at position 17: "my-shop" is not a property name (letters, digits and _)`,
+		},
+		{
+			name: "unquoted profile settings separated by a semicolon",
+			in:   `Provider=shopify;ProfileSettings=shop=acme;region=eu`,
+			want: `connector: connection string: unknown property "region" at position 44, after the unquoted value of ProfileSettings; quote a ProfileSettings value that holds ";" (ProfileSettings="a=1;b=2"), or separate its settings with ","`,
 		},
 		{
 			name: "known key without equals",
@@ -476,12 +520,12 @@ func TestValidate(t *testing.T) {
 		{
 			name: "provider missing",
 			in:   "InitiateOAuth=OFF",
-			want: "connector: connection string: Provider is required",
+			want: "connector: connection string: Provider is required (or a Profile)",
 		},
 		{
 			name: "provider blank",
 			in:   `Provider="  ";InitiateOAuth=OFF`,
-			want: "connector: connection string: Provider is required",
+			want: "connector: connection string: Provider is required (or a Profile)",
 		},
 		{
 			name: "unsupported auth scheme",
@@ -501,7 +545,11 @@ func TestValidate(t *testing.T) {
 		{
 			name: "every problem at once",
 			in:   "AuthScheme=APIKey;OAuthClientSecret=s",
-			want: `connector: connection string: Provider is required; AuthScheme "APIKey" is not supported by the oauth drivers; use OAuth; OAuthClientId is required when InitiateOAuth is GETANDREFRESH`,
+			want: `connector: connection string: Provider is required (or a Profile); AuthScheme "APIKey" is not supported by the oauth drivers; use OAuth; OAuthClientId is required when InitiateOAuth is GETANDREFRESH`,
+		},
+		{
+			name: "a profile without a provider",
+			in:   "Profile=acme.yaml;InitiateOAuth=OFF",
 		},
 		{
 			name: "zero Params: empty fields count as defaults",
@@ -759,7 +807,7 @@ func TestProperties(t *testing.T) {
 	want := []string{"Provider", "AuthScheme", "InitiateOAuth", "OAuthClientId", "OAuthClientSecret", "CallbackURL",
 		"Scope", "OAuthAccessToken", "OAuthRefreshToken", "OAuthExpiresIn", "OAuthTokenTimestamp",
 		"OAuthSettingsLocation", "OAuthAuthorizationURL", "OAuthAccessTokenURL", "OAuthRefreshTokenURL",
-		"OAuthRevokeURL", "URL", "Timeout", "Namespace", "Profile"}
+		"OAuthRevokeURL", "URL", "Timeout", "Namespace", "Profile", "ProfileSettings"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("Properties() names mismatch (-want +got):\n%s", diff)
 	}

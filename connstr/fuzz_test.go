@@ -32,6 +32,8 @@ func FuzzParse(f *testing.F) {
 		"OAuthSettingsLocation=redis://:pw@127.0.0.1:6379/0;URL=http://[::1]:8080/v1",
 		"CallbackURL=urn:ietf:wg:oauth:2.0:oob;OAuthRevokeURL=ftp://x",
 		"Profile=' spaced ';Scope=",
+		`Profile=acme.yaml;ProfileSettings=" Shop = acme ;region=eu;;"`,
+		"ProfileSettings=shop=a=b,x=\"y\";OAuthClientSecret=s",
 	} {
 		f.Add(s)
 	}

@@ -3,7 +3,9 @@ package connstr
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,8 +125,14 @@ var table = []property{
 		Doc: "separates the connections of one application serving many customers; connections always belong to their client id as well"},
 		func(p *Params) *string { return &p.Namespace }, nil),
 	text(Property{Name: "Profile",
-		Doc: "reserved for declarative providers (later); accepted and stored, unused"},
+		Doc: "a YAML profile file that describes the provider (docs/profiles.md); Provider is optional when it is given; a CData API Profile (.apip) is refused"},
 		func(p *Params) *string { return &p.Profile }, nil),
+	{
+		Property: Property{Name: "ProfileSettings",
+			Doc: "values of the profile's properties (a shop's subdomain, say): name=value pairs separated by \";\" (quote the whole value) or \",\""},
+		parse:  parseSettings,
+		format: formatSettings,
+	},
 }
 
 // byName maps the ASCII-lower-cased name of each property to its index.
@@ -209,4 +217,48 @@ func seconds(pr Property, field func(*Params) *time.Duration, least uint64) prop
 		},
 		format: func(p *Params) string { return strconv.FormatInt(int64(*field(p)/time.Second), 10) },
 	}
+}
+
+// settingName is what a ProfileSettings name may be: a profile property's
+// name, matched case-insensitively.
+var settingName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// parseSettings reads a ProfileSettings value: name=value pairs separated
+// by ";" or ",", names case-insensitive (stored in lower case), spaces
+// around names and values trimmed, empty pairs ignored, the last duplicate
+// winning. Whether a name is one of the profile's properties, and whether
+// its value matches the property's pattern, is for the profile to say.
+func parseSettings(p *Params, v string) error {
+	var m map[string]string
+	for _, pair := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' }) {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(pair, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case !ok:
+			return fmt.Errorf("%s is not a name=value pair", show(strings.TrimSpace(pair)))
+		case !settingName.MatchString(name):
+			return fmt.Errorf("%s is not a property name (letters, digits and _)", show(name))
+		case value == "":
+			return fmt.Errorf("%s has no value", show(name))
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[asciiLower(name)] = value
+	}
+	p.ProfileSettings = m
+	return nil
+}
+
+// formatSettings writes ProfileSettings sorted by name, separated by ";".
+func formatSettings(p *Params) string {
+	names := slices.Sorted(maps.Keys(p.ProfileSettings))
+	pairs := make([]string, len(names))
+	for i, n := range names {
+		pairs[i] = n + "=" + p.ProfileSettings[n]
+	}
+	return strings.Join(pairs, ";")
 }

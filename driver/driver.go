@@ -104,7 +104,8 @@ type Prober interface {
 type Simulated interface {
 	// NewSimulator returns a fresh simulator. The returned value is an
 	// http.Handler; conformance.TestProvider asserts it to
-	// *simulator.Server.
+	// conformance.Simulator: a *simulator.Server, or a simulator that
+	// translates one into the provider's wire format (*profile.Simulator).
 	NewSimulator() http.Handler
 }
 

@@ -1,7 +1,6 @@
 package profile_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/connector-go/connector/conformance"
@@ -12,43 +11,33 @@ import (
 )
 
 // TestConformance runs conformance.TestProvider for every catalog
-// profile, with the profile's own simulator.
-//
-// conformance.TestProvider serves a *simulator.Server as it is, and
-// assumes access tokens that expire and refresh tokens: it runs today for
-// the profiles whose wire format is Doorkeeper's (Simulator.Native). For
-// the others the test says what conformance needs and
-// TestProfileLifecycle runs their whole lifecycle through the engine
-// against the translating Simulator instead.
+// profile against the profile's own simulator, through the driver's
+// driver.Simulated: the *simulator.Server itself where the profile's wire
+// format is Doorkeeper's (Native), else the translating *Simulator, which
+// also states the facts a Server cannot (conformance.TokenFacts: tokens
+// that never expire, no refresh tokens).
 func TestConformance(t *testing.T) {
 	for _, p := range profile.Catalog() {
 		t.Run(p.Name, func(t *testing.T) {
-			if gaps := conformanceGaps(p); len(gaps) > 0 {
-				t.Skipf("conformance.TestProvider cannot run this profile yet: %s (TestProfileLifecycle covers it)", strings.Join(gaps, "; "))
-			}
 			ex := p.Example()
 			conformance.TestProvider(t, conformance.ProviderHarness{
-				Provider:     ex.Driver(),
-				NewSimulator: func() *simulator.Server { return ex.Simulator().Server() },
-				APIPath:      ex.Driver().(profile.Prober).ProbePath(ex.Sample.Account),
+				Provider: ex.Driver(),
+				APIPath:  ex.Driver().(profile.Prober).ProbePath(ex.Sample.Account),
 			})
 		})
 	}
 }
 
-// conformanceGaps says why conformance.TestProvider cannot run p yet.
-func conformanceGaps(p *profile.Profile) []string {
-	var gaps []string
-	if !p.Simulator().Native() {
-		gaps = append(gaps, "its wire format is not Doorkeeper's, and ProviderHarness has no hook to serve the translating Simulator")
-	}
-	if p.Answer.Expiry.Format == profile.ExpiryNever {
-		gaps = append(gaps, "its access tokens never expire, and the suite's refresh subtests expire them")
-	}
-	if !p.Answer.Refresh.Issued && p.Answer.Expiry.Format != profile.ExpiryNever {
-		gaps = append(gaps, "it issues no refresh tokens")
-	}
-	return gaps
+// TestConformanceSimulatorField runs the suite with the translating
+// Simulator given through ProviderHarness.Simulator, as a user's test of
+// their own profile would.
+func TestConformanceSimulatorField(t *testing.T) {
+	ex := profile.Lookup("bigcommerce").Example()
+	conformance.TestProvider(t, conformance.ProviderHarness{
+		Provider:  ex.Driver(),
+		Simulator: func() conformance.Simulator { return ex.Simulator() },
+		APIPath:   ex.Driver().(profile.Prober).ProbePath(ex.Sample.Account),
+	})
 }
 
 // TestConformanceAgainstGoSimulators holds the Jumpseller and SHOPLINE

@@ -27,9 +27,21 @@
 // {placeholders} in the profile's URLs: Bind them first (Missing lists
 // those without a value).
 //
-// Three things a profile can say need a hook the engine does not have
-// yet; this package's drivers implement them already (APIAuthorizer,
-// Exchanger, Prober) and Profile.Hooks names those a profile relies on.
+// What a profile can say beyond the standard requests goes through the
+// driver package's hooks, which this package's drivers implement and the
+// engine calls (driver.Exchanger, driver.APIAuthorizer; driver.Prober for
+// the CLI's demo); Profile.Hooks names those a profile relies on.
+//
+// # Using a profile
+//
+// The catalog's profiles are registered providers: connector.Providers
+// lists them beside the Go drivers (a Go driver of the same name wins),
+// connector.Lookup returns their drivers, Provider=shopify works in a
+// connection string. A profile file of the user's is named by
+// Profile=path.yaml (Provider is then optional). Properties come from
+// ProfileSettings ("shop=acme;region=eu"); connector.Open binds them and
+// refuses a profile with a property left unset. FromDriver returns the
+// profile behind a driver.
 //
 // # Simulators
 //

@@ -61,6 +61,20 @@ func (p *Profile) Driver() driver.Provider {
 	return pr
 }
 
+// FromDriver returns the profile behind a driver that Profile.Driver
+// made, or nil for any other driver (a Go driver). connector.Lookup
+// returns such drivers for the catalog's profiles; the CLI tells the two
+// kinds of provider apart with it.
+func FromDriver(d driver.Provider) *Profile {
+	if pd, ok := d.(interface{ source() *Profile }); ok {
+		return pd.source()
+	}
+	return nil
+}
+
+// source is the profile the driver reads.
+func (pr *provider) source() *Profile { return pr.p }
+
 // Spec returns the profile as a driver.Spec, with bound properties
 // filled in.
 func (p *Profile) Spec() *driver.Spec {

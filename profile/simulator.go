@@ -773,6 +773,20 @@ func (s *Simulator) ValidRefreshToken(tok string) bool {
 	return s.inner.ValidRefreshToken(tok)
 }
 
+// LiveRefreshTokens returns how many refresh tokens the inner Server
+// would still accept, as simulator.Server.LiveRefreshTokens does.
+func (s *Simulator) LiveRefreshTokens() int { return s.inner.LiveRefreshTokens() }
+
+// AccessTokensExpire reports whether the profile's access tokens expire
+// (answer.expiry.format is not never). With IssuesRefreshTokens it states
+// what a simulator.Server cannot, for conformance.TokenFacts: the suite
+// takes these facts from the simulator, not from the driver under test.
+func (s *Simulator) AccessTokensExpire() bool { return s.p.Answer.Expiry.Format != ExpiryNever }
+
+// IssuesRefreshTokens reports whether the profile's answers carry refresh
+// tokens (answer.refresh.issued).
+func (s *Simulator) IssuesRefreshTokens() bool { return s.p.Answer.Refresh.Issued }
+
 // copyResponse writes a recorded response.
 func copyResponse(w http.ResponseWriter, res *http.Response, body []byte) {
 	h := w.Header()

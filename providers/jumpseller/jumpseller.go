@@ -39,8 +39,8 @@ import (
 
 func init() { connector.Register("jumpseller", Provider) }
 
-// Provider is the Jumpseller driver. It implements driver.Provider and
-// driver.Simulated.
+// Provider is the Jumpseller driver. It implements driver.Provider,
+// driver.Simulated and driver.Prober.
 var Provider driver.Provider = provider{}
 
 // provider is stateless; every quirk is in spec.
@@ -49,6 +49,7 @@ type provider struct{}
 var (
 	_ driver.Provider  = provider{}
 	_ driver.Simulated = provider{}
+	_ driver.Prober    = provider{}
 )
 
 // spec is Jumpseller described as data. Sources: the OAuth guide
@@ -132,6 +133,10 @@ var scopes = []string{
 
 // Spec returns Jumpseller's description; always the same pointer.
 func (provider) Spec() *driver.Spec { return spec }
+
+// ProbePath returns the API path the CLI's demo and health checks read:
+// GET /v1/store/info.json, which DefaultScopes (read_store) may read.
+func (provider) ProbePath(string) string { return "store/info.json" }
 
 // ParseToken parses a Doorkeeper answer. Jumpseller sends no scope field (the
 // requested scopes are kept) and no account (Identify finds it).

@@ -51,8 +51,8 @@ import (
 
 func init() { connector.Register("shopline", Provider) }
 
-// Provider is the SHOPLINE driver. It implements driver.Provider and
-// driver.Simulated.
+// Provider is the SHOPLINE driver. It implements driver.Provider,
+// driver.Simulated and driver.Prober.
 var Provider driver.Provider = provider{}
 
 type provider struct{}
@@ -60,6 +60,7 @@ type provider struct{}
 var (
 	_ driver.Provider  = provider{}
 	_ driver.Simulated = provider{}
+	_ driver.Prober    = provider{}
 )
 
 // UserAgent is the User-Agent the driver sends on every API request, which
@@ -126,6 +127,10 @@ var spec = &driver.Spec{
 
 // Spec returns SHOPLINE's description; always the same pointer.
 func (provider) Spec() *driver.Spec { return spec }
+
+// ProbePath returns the API path the CLI's demo and health checks read:
+// GET /v1/token/info, which any valid token may read.
+func (provider) ProbePath(string) string { return "token/info" }
 
 // ParseToken parses a Doorkeeper answer and lifts resource_owner_id (the
 // merchant id) out of Extra into AccountID; a resource_owner_id that

@@ -125,7 +125,7 @@ func newFixture(t *testing.T, name string, mutate ...func(*fixture)) *fixture {
 	}
 	sp := sps[0]
 	f := &fixture{
-		t: t, name: name, display: sp.spec.DisplayName, apiPath: apiPaths[name], sim: sp.sim,
+		t: t, name: name, display: sp.spec.DisplayName, apiPath: apiPaths[name], sim: sp.sim.(*simulator.Server),
 		clock:  &testClock{t: time.Now().UTC().Truncate(time.Second)},
 		secret: "test-secret-" + randomSecret(),
 	}

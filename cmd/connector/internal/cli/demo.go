@@ -22,15 +22,9 @@ import (
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/store"
 )
-
-// demoCalls is the API request the demo makes for each provider: a GET path
-// under the API base that the default scopes may read.
-var demoCalls = map[string]string{
-	"jumpseller": "store/info.json",
-	"shopline":   "token/info",
-}
 
 type demoOptions struct {
 	provider string
@@ -40,10 +34,10 @@ func demoCommand() *command {
 	o := &demoOptions{}
 	return &command{
 		name:    "demo",
-		args:    "[--provider NAME]",
+		args:    "[--provider NAME|all]",
 		summary: "run the whole OAuth lifecycle offline against the simulators, in a temporary store, step by step",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.provider, "provider", "", "run only this provider (default: every provider with a simulator)")
+			fs.StringVar(&o.provider, "provider", "", "run this provider (any that connector providers lists), or all of them (default: the Go drivers, Jumpseller and SHOPLINE)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -73,8 +67,28 @@ func (c *demoClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// demoProviders are the providers the demo runs: the one named, all of
+// them, or by default the Go drivers (the catalog's profiles run with
+// --provider NAME or all).
+func demoProviders(only string) []string {
+	switch strings.ToLower(strings.TrimSpace(only)) {
+	case "":
+	case "all":
+		return connector.Providers()
+	default:
+		return []string{only}
+	}
+	var names []string
+	for _, n := range connector.Providers() {
+		if p, err := connector.Lookup(n); err == nil && profile.FromDriver(p) == nil {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 func runDemo(ctx context.Context, e *env, o *demoOptions) error {
-	sims, err := simulated(o.provider)
+	sims, err := simulated(demoProviders(o.provider)...)
 	if err != nil {
 		return err
 	}
@@ -91,10 +105,13 @@ func runDemo(ctx context.Context, e *env, o *demoOptions) error {
 	fmt.Fprintln(out, "connector demo: the whole OAuth 2 lifecycle, offline, against the provider simulators.")
 	fmt.Fprintf(out, "Connections go to %s (%s), deleted at the end.\n", kind, location)
 	fmt.Fprintln(out, "Tokens, codes and secrets are shown only as #fingerprints: the first 6 hex digits of their SHA-256.")
+	rotatedAll := true
 	for _, sp := range sims {
-		if err := demoProvider(ctx, e, sp, location); err != nil {
+		rotated, err := demoProvider(ctx, e, sp, location)
+		if err != nil {
 			return err
 		}
+		rotatedAll = rotatedAll && rotated
 	}
 	st, _, err := store.Open(ctx, location)
 	if err != nil {
@@ -109,13 +126,21 @@ func runDemo(ctx context.Context, e *env, o *demoOptions) error {
 	if err := writeConnections(&indented{w: out, prefix: "    "}, recs); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\nDone: authorize, exchange, identify, API call, expiry, refresh with rotation and revoke, all offline.")
+	if rotatedAll {
+		fmt.Fprintln(out, "\nDone: authorize, exchange, identify, API call, expiry, refresh with rotation and revoke, all offline.")
+	} else {
+		fmt.Fprintln(out, "\nDone: authorize, exchange, identify, API call, each provider's token lifetime (expiry and refresh where its tokens expire) and revoke, all offline.")
+	}
 	fmt.Fprintln(out, "Next: `connector sandbox` serves the same simulators for your own tries (docs/cli.md).")
 	return nil
 }
 
-// demoProvider runs the lifecycle against one provider's simulator.
-func demoProvider(ctx context.Context, e *env, sp simProvider, location string) error {
+// demoProvider runs the lifecycle against one provider's simulator. It
+// reports whether the provider's tokens expired, were refreshed and
+// rotated. The API path, the wire formats and the token's lifetime come
+// from the driver (driver.Prober, its Spec or profile) and the answers,
+// never from a list of providers.
+func demoProvider(ctx context.Context, e *env, sp simProvider, location string) (bool, error) {
 	out := e.Out
 	display := sp.spec.DisplayName
 	n := 0
@@ -131,7 +156,7 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	sp.sim.SetClock(clock.Now)
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return failf(err, "cannot listen for the simulator")
+		return false, failf(err, "cannot listen for the simulator")
 	}
 	simSrv := &http.Server{Handler: sp.sim, ReadHeaderTimeout: 10 * time.Second}
 	go simSrv.Serve(simLn) //nolint:errcheck // ends with Close
@@ -142,7 +167,7 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	// 2. The app, its redirect URI and the local callback server.
 	cbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return failf(err, "cannot listen for the callback")
+		return false, failf(err, "cannot listen for the callback")
 	}
 	callback := "http://" + cbLn.Addr().String() + "/callback"
 	secret := randomSecret()
@@ -154,17 +179,17 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	dsn, err := simulatorDSN(sp, sp.sim.Endpoint(base), "demo-app", secret, callback, location)
 	if err != nil {
 		cbLn.Close()
-		return err
+		return false, err
 	}
 	p, err := connstr.Parse(dsn)
 	if err != nil {
 		cbLn.Close()
-		return err
+		return false, err
 	}
 	c, err := e.open(ctx, p, func(o *connector.Options) { o.Clock = clock.Now })
 	if err != nil {
 		cbLn.Close()
-		return err
+		return false, err
 	}
 	defer c.Close()
 	step("Opened a connector from this connection string (String() redacts the secret):\n%s", p.String())
@@ -173,11 +198,11 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	u, err := url.Parse(callback)
 	if err != nil {
 		cbLn.Close()
-		return failf(err, "bad callback URL")
+		return false, failf(err, "bad callback URL")
 	}
 	flow, err := serveCallback(ctx, e, c, u, []net.Listener{cbLn})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer flow.close()
 	step("Built the authorization URL, with a fresh one-time state (shortened here):\n%s", shortenState(flow.authURL, flow.state))
@@ -185,47 +210,54 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	// 5. Consent, redirect, callback: exchange, identify, store.
 	redirect, err := sp.sim.Approve(flow.authURL)
 	if err != nil {
-		return failf(err, "the simulator refused the authorization")
+		return false, failf(err, "the simulator refused the authorization")
 	}
 	code := redirect.Query().Get("code")
 	if code == "" {
-		return &exitError{code: ExitFailure, msg: "the simulator redirected without a code: " + redirect.Query().Get("error")}
+		return false, &exitError{code: ExitFailure, msg: "the simulator redirected without a code: " + redirect.Query().Get("error")}
 	}
 	step("The merchant clicked Authorize on the consent page (the simulator's Approve clicks for us);\nthe browser was sent to the callback with a one-time code %s and the state.", fingerprint(code))
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, redirect.String(), nil)
 	if err != nil {
-		return failf(err, "bad redirect")
+		return false, failf(err, "bad redirect")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return failf(err, "the callback request failed")
+		return false, failf(err, "the callback request failed")
 	}
 	io.Copy(io.Discard, resp.Body) //nolint:errcheck
 	resp.Body.Close()
 	conn, err := flow.wait(ctx, 30*time.Second)
 	if err != nil {
-		return err
+		return false, err
 	}
 	tok, err := conn.Token(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	info := conn.Info()
+	lifetime := "never expires"
+	if !tok.Expiry.IsZero() {
+		lifetime = fmt.Sprintf("expires %s (in %s)", tok.Expiry.Format(time.RFC3339), human(tok.Expiry.Sub(clock.Now())))
+	}
 	step("The callback server checked the state and answered the browser (%s); the connector exchanged the code\n"+
 		"at the token endpoint (%s body) and the driver identified the account: %s.\n"+
 		"Connection %s is stored (status %s, version %d):\n"+
-		"access token %s, expires %s (in %s); refresh token %s.",
-		resp.Status, sp.spec.Token.Format, info.Account, conn.ID(), info.Status, info.Version,
-		fingerprint(tok.AccessToken), tok.Expiry.Format(time.RFC3339), human(tok.Expiry.Sub(clock.Now())), fingerprint(tok.RefreshToken))
+		"access token %s, %s; refresh token %s.",
+		resp.Status, sp.tokenWire, info.Account, conn.ID(), info.Status, info.Version,
+		fingerprint(tok.AccessToken), lifetime, fingerprint(tok.RefreshToken))
 
-	// 6. An API call.
-	path, hasCall := demoCalls[sp.name]
-	if hasCall {
+	// 6. An API call, on the path the driver names.
+	path := ""
+	if sp.probe != nil {
+		path = sp.probe(info.Account)
+	}
+	if path != "" {
 		status, excerpt, rate, err := demoCall(ctx, c, conn, path)
 		if err != nil {
-			return err
+			return false, err
 		}
 		msg := fmt.Sprintf("API call with the access token: GET %s → %s\n%s", path, status, excerpt)
 		if rate != "" {
@@ -234,57 +266,24 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 		step("%s", msg)
 	}
 
-	// 7. Forced expiry.
-	skip := tok.Expiry.Sub(clock.Now()) + time.Second
-	clock.Advance(skip)
-	step("Moved the shared clock of the connector and the simulator forward %s: the access token has expired.", human(skip))
-
-	// 8. Refresh with rotation.
-	refreshes := sp.sim.Stats().Refreshes
-	tok2, err := conn.Token(ctx)
+	// 7 and 8. Expiry and refresh, as the provider's tokens live.
+	rotated, cur, err := demoLifetime(ctx, e, sp, c, conn, clock, tok, path, step)
 	if err != nil {
-		return err
-	}
-	if err := flush(ctx, conn); err != nil {
-		return err
-	}
-	rotated := "rotated"
-	if tok2.RefreshToken == tok.RefreshToken {
-		rotated = "kept"
-	}
-	step("Token() found it expired and refreshed it (%d refresh at the simulator):\n"+
-		"access %s → %s, refresh %s → %s (%s).\n"+
-		"The new token was stored (version %d) before Token() returned it.",
-		sp.sim.Stats().Refreshes-refreshes, fingerprint(tok.AccessToken), fingerprint(tok2.AccessToken),
-		fingerprint(tok.RefreshToken), fingerprint(tok2.RefreshToken), rotated, conn.Info().Version)
-	if tok2.RefreshToken == tok.RefreshToken || tok2.AccessToken == tok.AccessToken {
-		return &exitError{code: ExitFailure, msg: "the refresh did not rotate the tokens"}
-	}
-	if hasCall {
-		status, _, _, err := demoCall(ctx, c, conn, path)
-		if err != nil {
-			return err
-		}
-		old := "refuses"
-		if sp.sim.ValidRefreshToken(tok.RefreshToken) {
-			old = "still accepts"
-		}
-		step("API call with the new token: GET %s → %s. Its first use completed the rotation:\n"+
-			"the simulator %s the old refresh token %s.", path, status, old, fingerprint(tok.RefreshToken))
+		return false, err
 	}
 
 	// 9. Revoke.
 	canRevoke := c.CanRevoke()
 	if err := conn.Revoke(ctx); err != nil {
-		return err
+		return false, err
 	}
 	if canRevoke {
 		gone := "refuses"
-		if sp.sim.ValidAccessToken(tok2.AccessToken) {
+		if sp.sim.ValidAccessToken(cur.AccessToken) {
 			gone = "still accepts"
 		}
-		step("Revoked the grant at %s (POST %s, %s body, client auth %s): the simulator now %s the access token.\n"+
-			"Connection %s is marked %s.", display, simulatorPath(sp.sim.Endpoint(base).RevokeURL), sp.spec.Revoke.Format, sp.spec.Revoke.Auth, gone, conn.ID(), conn.Info().Status)
+		step("Revoked the grant at %s (POST %s, %s): the simulator now %s the access token.\n"+
+			"Connection %s is marked %s.", display, simulatorPath(sp.sim.Endpoint(base).RevokeURL), sp.revokeWire, gone, conn.ID(), conn.Info().Status)
 	} else {
 		step("%s has no revocation endpoint: connection %s was marked %s locally\n"+
 			"(a merchant removes the app in %s's admin to end the grant there).", display, conn.ID(), conn.Info().Status, display)
@@ -293,10 +292,90 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	// 10. What a revoked connection answers.
 	_, err = conn.Token(ctx)
 	if connector.CodeOf(err) != connector.CodeReauthRequired {
-		return &exitError{code: ExitFailure, msg: "a revoked connection still hands out tokens", err: err}
+		return false, &exitError{code: ExitFailure, msg: "a revoked connection still hands out tokens", err: err}
 	}
 	step("Token() on the revoked connection now fails with code %s (the CLI exits 3):\n%s", connector.CodeOf(err), e.scrub(describe(err)))
-	return nil
+	return rotated, nil
+}
+
+// demoLifetime moves the clock past the access token's expiry and shows
+// what the connector does: a refresh (rotating the refresh token or
+// keeping it, as the provider does), a new authorization when the
+// provider issues no refresh tokens, or nothing at all for a token that
+// never expires. It returns whether the refresh rotated the refresh
+// token, and the current token.
+func demoLifetime(ctx context.Context, e *env, sp simProvider, c *connector.Connector, conn *connector.Connection,
+	clock *demoClock, tok *connector.Token, path string, step func(string, ...any)) (bool, *connector.Token, error) {
+	display := sp.spec.DisplayName
+	requests := sp.sim.Stats().TokenRequests
+	if tok.Expiry.IsZero() {
+		clock.Advance(365 * 24 * time.Hour)
+		again, err := conn.Token(ctx)
+		if err != nil {
+			return false, nil, err
+		}
+		if again.AccessToken != tok.AccessToken || sp.sim.Stats().TokenRequests != requests {
+			return false, nil, &exitError{code: ExitFailure, msg: "a token that never expires was replaced"}
+		}
+		refresh := "it issues no refresh tokens either"
+		if tok.RefreshToken != "" {
+			refresh = "its refresh token waits for a 401"
+		}
+		step("%s's access tokens never expire: moved the shared clock of the connector and the simulator a year forward,\n"+
+			"and Token() still returned %s without a request to the token endpoint (%s).", display, fingerprint(again.AccessToken), refresh)
+		return false, again, nil
+	}
+	skip := tok.Expiry.Sub(clock.Now()) + time.Second
+	clock.Advance(skip)
+	step("Moved the shared clock of the connector and the simulator forward %s: the access token has expired.", human(skip))
+	if tok.RefreshToken == "" {
+		_, err := conn.Token(ctx)
+		if connector.CodeOf(err) != connector.CodeReauthRequired {
+			return false, nil, &exitError{code: ExitFailure, msg: "an expired token without a refresh token did not ask for a new authorization", err: err}
+		}
+		step("%s issues no refresh tokens: Token() asks for a new authorization (code %s), without a request to the token endpoint.",
+			display, connector.CodeOf(err))
+		return false, tok, nil
+	}
+	refreshes := sp.sim.Stats().Refreshes
+	tok2, err := conn.Token(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	if err := flush(ctx, conn); err != nil {
+		return false, nil, err
+	}
+	rotated := tok2.RefreshToken != tok.RefreshToken
+	how := "rotated"
+	if !rotated {
+		how = "kept: " + display + " does not rotate refresh tokens"
+	}
+	step("Token() found it expired and refreshed it (%d refresh at the simulator):\n"+
+		"access %s → %s, refresh %s → %s (%s).\n"+
+		"The new token was stored (version %d) before Token() returned it.",
+		sp.sim.Stats().Refreshes-refreshes, fingerprint(tok.AccessToken), fingerprint(tok2.AccessToken),
+		fingerprint(tok.RefreshToken), fingerprint(tok2.RefreshToken), how, conn.Info().Version)
+	if tok2.AccessToken == tok.AccessToken || rotated != sp.spec.RotatesRefreshTokens {
+		return false, nil, &exitError{code: ExitFailure, msg: "the refresh did not renew the tokens as the provider does"}
+	}
+	if path != "" {
+		status, _, _, err := demoCall(ctx, c, conn, path)
+		if err != nil {
+			return false, nil, err
+		}
+		old := "refuses"
+		if sp.sim.ValidRefreshToken(tok.RefreshToken) {
+			old = "still accepts"
+		}
+		if rotated {
+			step("API call with the new token: GET %s → %s. Its first use completed the rotation:\n"+
+				"the simulator %s the old refresh token %s.", path, status, old, fingerprint(tok.RefreshToken))
+		} else {
+			step("API call with the new token: GET %s → %s. The refresh token stays the same:\n"+
+				"the simulator %s %s.", path, status, old, fingerprint(tok.RefreshToken))
+		}
+	}
+	return rotated, tok2, nil
 }
 
 // demoCall sends GET path and returns the status, a redacted excerpt of the

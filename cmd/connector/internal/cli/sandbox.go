@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 )
@@ -55,46 +58,99 @@ func sandboxCommand() *command {
 	}
 }
 
-// simProvider is a registered provider with a fresh simulator.
+// providerSimulator is what the sandbox and the demo use of a provider's
+// simulator: a *simulator.Server (the Go drivers', and the profiles' whose
+// wire format is Doorkeeper's), or a *profile.Simulator that translates
+// one into its profile's wire format.
+type providerSimulator interface {
+	http.Handler
+	AddClient(id, secret string, redirectURIs ...string)
+	Approve(authorizeURL string) (*url.URL, error)
+	Endpoint(base string) driver.Endpoint
+	Config() simulator.Config
+	SetClock(now func() time.Time)
+	Stats() simulator.Stats
+	ValidAccessToken(tok string) bool
+	ValidRefreshToken(tok string) bool
+	InjectFault(f simulator.Fault)
+}
+
+// simProvider is a provider with a fresh simulator.
 type simProvider struct {
 	name string
 	spec *driver.Spec
-	sim  *simulator.Server
+	sim  providerSimulator
+	// settings are the values of a profile's properties the simulator
+	// plays (their examples), for ProfileSettings; nil for a Go driver.
+	settings map[string]string
+	// probe returns a GET path under the API base that the default
+	// scopes may read (driver.Prober); nil when the driver knows none.
+	probe func(account string) string
+	// tokenWire and revokeWire say how token and revoke requests are
+	// sent, for the demo's narration.
+	tokenWire, revokeWire string
 }
 
-// simulated returns a fresh simulator of every registered provider that
-// ships one, or of only the one named.
-func simulated(only string) ([]simProvider, error) {
-	names := connector.Providers()
-	if only != "" {
-		if _, err := connector.Lookup(only); err != nil {
-			return nil, err
-		}
-		names = []string{strings.ToLower(strings.TrimSpace(only))}
-	}
+// simulated returns a fresh simulator of each named provider (a
+// registered driver or a catalog profile) that ships one. A provider
+// named alone that ships none is a usage error; among several it is
+// left out.
+func simulated(names ...string) ([]simProvider, error) {
 	var out []simProvider
 	for _, name := range names {
 		p, err := connector.Lookup(name)
 		if err != nil {
 			return nil, err
 		}
-		s, ok := p.(driver.Simulated)
+		sp, ok := newSimProvider(strings.ToLower(strings.TrimSpace(name)), p)
 		if !ok {
+			if len(names) == 1 {
+				return nil, usageErrorf("provider %s ships no simulator", name)
+			}
 			continue
 		}
-		sim, ok := s.NewSimulator().(*simulator.Server)
-		if !ok {
-			continue
-		}
-		out = append(out, simProvider{name: name, spec: p.Spec(), sim: sim})
+		out = append(out, sp)
 	}
 	if len(out) == 0 {
-		if only != "" {
-			return nil, usageErrorf("provider %s ships no simulator", only)
-		}
 		return nil, &exitError{code: ExitFailure, msg: "no linked provider driver ships a simulator"}
 	}
 	return out, nil
+}
+
+// newSimProvider returns p with a fresh simulator, if it ships one. A
+// profile's simulator plays the profile bound with its properties'
+// examples, which settings then holds.
+func newSimProvider(name string, p driver.Provider) (simProvider, bool) {
+	s, ok := p.(driver.Simulated)
+	if !ok {
+		return simProvider{}, false
+	}
+	sim, ok := s.NewSimulator().(providerSimulator)
+	if !ok {
+		return simProvider{}, false
+	}
+	spec := p.Spec()
+	sp := simProvider{name: name, spec: spec, sim: sim,
+		tokenWire:  spec.Token.Format.String(),
+		revokeWire: fmt.Sprintf("%s body, client auth %s", spec.Revoke.Format, spec.Revoke.Auth)}
+	if prof := profile.FromDriver(p); prof != nil {
+		ex := prof.Example()
+		sp.settings = map[string]string{}
+		for _, pr := range prof.Properties {
+			sp.settings[pr.Name] = pr.Example
+		}
+		sp.probe = ex.Driver().(driver.Prober).ProbePath
+		sp.tokenWire = prof.Token.Format
+		if r := prof.Revoke; r != nil {
+			sp.revokeWire = fmt.Sprintf("%s body, client auth %s", r.Format, r.ClientAuth)
+			if len(r.Headers) > 0 {
+				sp.revokeWire += ", headers " + strings.Join(slices.Sorted(maps.Keys(r.Headers)), ", ")
+			}
+		}
+	} else if pr, ok := p.(driver.Prober); ok {
+		sp.probe = pr.ProbePath
+	}
+	return sp, true
 }
 
 func runSandbox(ctx context.Context, e *env, o *sandboxOptions) error {
@@ -105,7 +161,7 @@ func runSandbox(ctx context.Context, e *env, o *sandboxOptions) error {
 	if err := driver.CheckURL("--callback", o.callback, false); err != nil {
 		return usageErrorf("%s", describe(err))
 	}
-	sims, err := simulated("")
+	sims, err := simulated(connector.Providers()...)
 	if err != nil {
 		return err
 	}
@@ -146,7 +202,7 @@ func runSandbox(ctx context.Context, e *env, o *sandboxOptions) error {
 
 	e.printf("connector sandbox: the provider simulators, on loopback only, at %s", base)
 	for _, sp := range sims {
-		e.printf("  %-11s %s/%s  (the consent page grants account %q)", sp.name, base, sp.name, sp.sim.Config().AccountID)
+		e.printf("  %-12s %s/%s  (the consent page grants account %q)", sp.name, base, sp.name, sp.sim.Config().AccountID)
 	}
 	e.printf("App registered with each: client id %s, client secret %s, redirect URIs %s and %s.", SandboxClientID, SandboxClientSecret, o.callback, driver.OOB)
 	e.printf("Connections are stored at %s.", location)
@@ -205,6 +261,13 @@ func simulatorDSN(sp simProvider, ep driver.Endpoint, id, secret, callback, loca
 	}
 	if ep.RevokeURL != "" {
 		kv = append(kv, [2]string{"OAuthRevokeURL", ep.RevokeURL})
+	}
+	if len(sp.settings) > 0 {
+		var pairs []string
+		for _, k := range slices.Sorted(maps.Keys(sp.settings)) {
+			pairs = append(pairs, k+"="+sp.settings[k])
+		}
+		kv = append(kv, [2]string{"ProfileSettings", strings.Join(pairs, ";")})
 	}
 	kv = append(kv, [2]string{"URL", ep.APIBaseURL}, [2]string{"OAuthSettingsLocation", location})
 	var b strings.Builder
