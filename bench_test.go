@@ -309,7 +309,7 @@ func BenchmarkStore(b *testing.B) {
 // connection holds (engine and memory store together).
 func BenchmarkConnections(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
-		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)

@@ -70,7 +70,7 @@ type Connection struct {
 // snapshot is an immutable view of a connection.
 type snapshot struct {
 	tok       *Token
-	rec       *store.Record // its Secret is not used
+	rec       *store.Record // without its Secret (snapshotOf)
 	refreshAt time.Time     // zero when the token never expires
 	// refreshAtCoarse is refreshAt - coarseMargin in Unix nanoseconds
 	// (MaxInt64 when the token never expires): the fast path's bound.
@@ -94,6 +94,11 @@ func (s *snapshot) expired(now time.Time) bool {
 }
 
 func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *snapshot {
+	// The snapshot keeps the record without its sealed secret (a third of
+	// a held connection's memory): tok is the secret, opened.
+	r := *rec
+	r.Secret = nil
+	rec = &r
 	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
 	if s.usable {
 		s.authz = []string{"Bearer " + tok.AccessToken}

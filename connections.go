@@ -203,8 +203,10 @@ func (c *Connector) connection(id string) *Connection {
 	defer c.mu.Unlock()
 	conn, ok := c.conns[id]
 	if !ok {
-		conn = &Connection{c: c, id: id, key: c.key(id), flight: make(chan struct{}, 1)}
-		c.conns[id] = conn
+		key := c.key(id)
+		// id shares key's bytes, and keys the map.
+		conn = &Connection{c: c, id: key[len(c.prefix):], key: key, flight: make(chan struct{}, 1)}
+		c.conns[conn.id] = conn
 	}
 	return conn
 }

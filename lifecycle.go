@@ -443,8 +443,11 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *s
 // fires the hook. It returns the CodeReauthRequired error.
 func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *store.Lease, reason string, cause error) error {
 	c := conn.c
-	rec := s.rec.Clone()
-	rec.Status, rec.Reason = store.NeedsReauth, reason
+	// Sealed again: the snapshot keeps no sealed secret.
+	rec, serr := c.record(s.rec, s.tok, s.unused, store.NeedsReauth, reason)
+	if serr != nil {
+		return serr
+	}
 	if v, err := c.store.Put(ctx, rec, lease.Fence); err == nil {
 		rec.Version = v
 		conn.set(c.snapshotOf(rec, s.tok, s.unused))
