@@ -100,6 +100,12 @@ func NewWithDriver(p driver.Provider, opts Options) (*Connector, error) {
 func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	realClock := opts.Clock == nil
 	opts = opts.withDefaults()
+	if pr := profile.FromDriver(p); pr != nil && opts.ClientID != "" && slices.Contains(pr.Missing(), "client_id") {
+		// {client_id} in a profile's endpoints is the application's.
+		if bound, err := pr.Bind(map[string]string{"client_id": opts.ClientID}); err == nil {
+			p = bound.Driver()
+		}
+	}
 	spec := p.Spec()
 	c := &Connector{name: spec.Name, p: p, spec: spec, opts: opts, conns: map[string]*Connection{}}
 	bad := func(msg string) error {
