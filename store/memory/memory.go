@@ -4,6 +4,7 @@
 package memory
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"slices"
@@ -59,11 +60,10 @@ type Store struct {
 	fences map[string]int64     // highest fence granted per id
 	leased uint64               // leases granted, to name their holders
 	claims map[string]time.Time // claim key → expiry
-	// swept is when claims was last swept of expired entries, and
-	// sweepAt the size past which the next Claim sweeps it.
-	swept   time.Time
-	sweepAt int
-	now     func() time.Time
+	// expiries orders the claims by expiry, so that each Claim removes
+	// the expired ones in O(log n) each.
+	expiries claimHeap
+	now      func() time.Time
 }
 
 var (
@@ -72,16 +72,9 @@ var (
 	_ store.DueLister = (*Store)(nil)
 )
 
-// claimSweepMin is the least size of the claims map before a Claim sweeps
-// it; claimSweepEvery is how often (by the store's clock) it is swept anyway.
-const (
-	claimSweepMin   = 1024
-	claimSweepEvery = time.Minute
-)
-
 // New returns an empty store.
 func New() *Store {
-	return &Store{recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{}, claims: map[string]time.Time{}, sweepAt: claimSweepMin, now: time.Now}
+	return &Store{recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{}, claims: map[string]time.Time{}, now: time.Now}
 }
 
 // SetClock replaces the clock used for lease expiry and timestamps (tests).
@@ -221,8 +214,8 @@ func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 	return nil
 }
 
-// Claim implements store.Claimer. Expired claims are swept when the map
-// has doubled since the last sweep, or a minute after it.
+// Claim implements store.Claimer. Each Claim first removes the claims that
+// have expired (a heap by expiry), so that they never pile up.
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -230,24 +223,58 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	for len(s.expiries) > 0 && !now.Before(s.expiries[0].exp) {
+		c := heap.Pop(&s.expiries).(claimEntry)
+		if exp, ok := s.claims[c.key]; ok && exp.Equal(c.exp) {
+			delete(s.claims, c.key)
+		}
+	}
 	if exp, ok := s.claims[key]; ok && now.Before(exp) {
 		return store.ErrClaimed(key)
 	}
-	s.claims[key] = now.Add(ttl)
-	if len(s.claims) >= s.sweepAt || !now.Before(s.swept.Add(claimSweepEvery)) {
-		for k, exp := range s.claims {
-			if !now.Before(exp) {
-				delete(s.claims, k)
-			}
-		}
-		s.swept = now
-		s.sweepAt = max(claimSweepMin, 2*len(s.claims))
-	}
+	exp := now.Add(ttl)
+	s.claims[key] = exp
+	heap.Push(&s.expiries, claimEntry{key: key, exp: exp})
 	return nil
+}
+
+// claimEntry is one claim in the heap.
+type claimEntry struct {
+	key string
+	exp time.Time
+}
+
+// claimHeap is a min-heap of claims by expiry (container/heap).
+type claimHeap []claimEntry
+
+func (h claimHeap) Len() int           { return len(h) }
+func (h claimHeap) Less(i, j int) bool { return h[i].exp.Before(h[j].exp) }
+func (h claimHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *claimHeap) Push(x any)        { *h = append(*h, x.(claimEntry)) }
+func (h *claimHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
+
+// ClaimCount returns how many claims whose key contains substr the store
+// holds, expired ones included: conformance.TestStore checks through it
+// that expired claims do not pile up.
+func (s *Store) ClaimCount(substr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k := range s.claims {
+		if strings.Contains(k, substr) {
+			n++
+		}
+	}
+	return n
+}
 
 // Ephemeral reports true: the store's records live only as long as the
 // process, so the connector may seal them with a random per-process key

@@ -13,6 +13,11 @@ type harness struct{}
 
 func (harness) MakeStore(context.Context, testing.TB) (store.Store, error) { return memory.New(), nil }
 
+// ClaimCount lets the suite run ClaimsDoNotPile on the memory store too.
+func (harness) ClaimCount(_ context.Context, _ testing.TB, s store.Store, substr string) (int, error) {
+	return s.(*memory.Store).ClaimCount(substr), nil
+}
+
 func TestConformance(t *testing.T) { conformance.TestStore(t, harness{}) }
 
 func TestNamedStoresAreShared(t *testing.T) {
