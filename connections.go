@@ -170,7 +170,9 @@ func (c *Connector) save(ctx context.Context, tok *Token, ar authRequest) (*Conn
 			if cur != nil {
 				kind = Reauthorized
 			}
-			c.emit(ctx, Event{Kind: kind, Connection: infoOf(rec)})
+			if c.opts.OnEvent != nil { // spares building the event
+				c.emit(ctx, Event{Kind: kind, Connection: infoOf(rec)})
+			}
 			if cur != nil && cur.Status == store.Active {
 				// A re-authorization starts a new grant at the provider;
 				// the one it replaces would stay alive there.

@@ -580,6 +580,9 @@ func (c *Connector) checkAccount(account, op string) error {
 
 // tagged sets the operation and provider of a fresh *Error.
 func (c *Connector) tagged(err error, op string) error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		e.Op, e.Provider = op, c.name

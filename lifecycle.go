@@ -381,7 +381,9 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 			// A wait this long is no ordinary contention: the holder may
 			// have died. Its lease ends by then at the latest.
 			told = true
-			c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
+			if c.opts.OnEvent != nil { // spares building the event
+				c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
+			}
 		}
 		if rec, err := c.store.Get(ctx, conn.key); err == nil && rec.Version != s.rec.Version {
 			ns, err := conn.adopt(rec)
@@ -418,7 +420,9 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *s
 	c.warn(ctx, "refresh failed", "connection", conn.id, "code", code.String())
 	final := code == CodeInvalidGrant || code == CodeReauthRequired || code == CodeRefreshUncertain && !c.spec.RefreshReplaySafe ||
 		code == CodeInvalidClient || code == CodeInvalidConfig
-	c.emit(ctx, Event{Kind: RefreshFailed, Connection: infoOf(s.rec), Err: err, Retry: !final})
+	if c.opts.OnEvent != nil { // spares building the event
+		c.emit(ctx, Event{Kind: RefreshFailed, Connection: infoOf(s.rec), Err: err, Retry: !final})
+	}
 	switch {
 	case code == CodeInvalidGrant || code == CodeReauthRequired:
 		// Someone may have refreshed meanwhile (a lapsed lease elsewhere).
@@ -457,7 +461,9 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *stor
 	}
 	e := c.errorf(CodeReauthRequired, "refresh", "connection %s needs reauthorization: %s", conn.id, reason)
 	e.Err = cause
-	c.emit(ctx, Event{Kind: NeedsReauth, Connection: infoOf(rec), Err: e})
+	if c.opts.OnEvent != nil { // spares building the event
+		c.emit(ctx, Event{Kind: NeedsReauth, Connection: infoOf(rec), Err: e})
+	}
 	return e
 }
 
@@ -474,7 +480,9 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 		if c.opts.Logger.Enabled(ctx, slog.LevelInfo) { // spares the arguments' allocation
 			c.log(ctx, "token refreshed", "connection", conn.id, "version", v)
 		}
-		c.emit(ctx, Event{Kind: Refreshed, Connection: infoOf(rec)})
+		if c.opts.OnEvent != nil { // spares building the event
+			c.emit(ctx, Event{Kind: Refreshed, Connection: infoOf(rec)})
+		}
 		return nil, nil
 	}
 	if CodeOf(err) == CodeConflict {
@@ -493,7 +501,9 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 	conn.pending = p
 	conn.pendingMu.Unlock()
 	c.opts.Logger.ErrorContext(ctx, "refreshed token could not be persisted; kept in memory unused, retrying", "provider", c.name, "connection", conn.id, "error", err.Error())
-	c.emit(ctx, Event{Kind: StoreWriteFailed, Connection: infoOf(rec), Err: c.storeErr("persist", err)})
+	if c.opts.OnEvent != nil { // spares building the event
+		c.emit(ctx, Event{Kind: StoreWriteFailed, Connection: infoOf(rec), Err: c.storeErr("persist", err)})
+	}
 	go conn.retryPending(p)
 	return p, nil
 }
@@ -526,8 +536,12 @@ func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
 			conn.set(c.snapshotOf(rec, p.tok, p.unused))
 		}
 		c.log(ctx, "pending token persisted", "connection", conn.id, "version", v)
-		c.emit(ctx, Event{Kind: StoreWriteRecovered, Connection: infoOf(rec)})
-		c.emit(ctx, Event{Kind: Refreshed, Connection: infoOf(rec)})
+		if c.opts.OnEvent != nil { // spares building the event
+			c.emit(ctx, Event{Kind: StoreWriteRecovered, Connection: infoOf(rec)})
+		}
+		if c.opts.OnEvent != nil { // spares building the event
+			c.emit(ctx, Event{Kind: Refreshed, Connection: infoOf(rec)})
+		}
 	} else {
 		c.opts.Logger.ErrorContext(ctx, "pending token lost a compare-and-swap to a newer version", "provider", c.name, "connection", conn.id)
 	}

@@ -56,7 +56,9 @@ func (conn *Connection) revoke(ctx context.Context) error {
 			if tok, unused, oerr := c.open(rec); oerr == nil {
 				conn.set(c.snapshotOf(rec, tok, unused))
 			}
-			c.emit(ctx, Event{Kind: Revoked, Connection: infoOf(rec), Err: perr})
+			if c.opts.OnEvent != nil { // spares building the event
+				c.emit(ctx, Event{Kind: Revoked, Connection: infoOf(rec), Err: perr})
+			}
 			break
 		}
 		if CodeOf(err) != CodeConflict || attempt >= 3 {

@@ -108,6 +108,9 @@ func endSpan(span trace.Span, err error) {
 
 // refreshDone records one refresh's outcome and duration.
 func (c *Connector) refreshDone(ctx context.Context, start time.Time, err error) {
+	if !c.tel.refreshes.Enabled(ctx) && !c.tel.refreshTime.Enabled(ctx) {
+		return
+	}
 	attrs := c.tel.refreshOK
 	if err != nil {
 		attrs = metric.WithAttributes(attribute.String("provider", c.name), attribute.String("outcome", CodeOf(err).String()))
