@@ -43,6 +43,17 @@ type ProviderHarness struct {
 	// (Jumpseller "store/info.json", SHOPLINE "token/info"). Required: the
 	// Client subtest fails without it.
 	APIPath string
+	// AuthorizeURL, when set, turns the engine's authorization URL into
+	// the one the provider's authorization page takes, before the
+	// simulator's Approve or Deny sees it; Callback turns the provider's
+	// redirect query back into the one HandleCallback takes. They are for
+	// a provider whose browser leg the engine cannot build (SHOPLINE's
+	// global platform: a fragment route, appKey and customField for
+	// client_id and state); its driver package exports both. Unset, the
+	// simulator sees the engine's URL and the engine its redirect as they
+	// are.
+	AuthorizeURL func(engineURL string) (string, error)
+	Callback     func(redirect url.Values) url.Values
 }
 
 // Simulator is what the suite drives of a provider's simulator: the
@@ -197,15 +208,66 @@ func tokenFacts(sim Simulator) (expire, refresh bool) {
 	return true, true
 }
 
+// RefreshFacts is implemented by a simulator whose provider issues no
+// refresh tokens and yet refreshes an expiring access token, on a request
+// the application signs with its own credentials (SHOPLINE's global
+// platform: POST /admin/oauth/token/refresh). Its TokenFacts say that no
+// refresh tokens are issued (Normalisation checks the driver reports
+// none); RefreshesWithoutRefreshToken says that the subtests about
+// refreshing run all the same, with no refresh token to rotate or keep.
+type RefreshFacts interface {
+	RefreshesWithoutRefreshToken() bool
+}
+
+// refreshesWithout reports whether sim's provider refreshes without a
+// refresh token (RefreshFacts).
+func refreshesWithout(sim Simulator) bool {
+	rf, ok := sim.(RefreshFacts)
+	return ok && rf.RefreshesWithoutRefreshToken()
+}
+
 func (f *fixture) expires() bool   { e, _ := tokenFacts(f.sim); return e }
 func (f *fixture) refreshes() bool { _, r := tokenFacts(f.sim); return r }
+
+// canRefresh reports whether an expired access token can be refreshed:
+// with a refresh token, or by the provider's own refresh (RefreshFacts).
+func (f *fixture) canRefresh() bool { return f.refreshes() || refreshesWithout(f.sim) }
+
+// approve runs the consent of the engine's authorization URL u at the
+// simulator, through the harness's AuthorizeURL and Callback when set,
+// and returns the redirect as HandleCallback takes it.
+func (f *fixture) approve(u string) (*url.URL, error) { return f.decide(u, true) }
+
+// deny is approve with the user refusing.
+func (f *fixture) deny(u string) (*url.URL, error) { return f.decide(u, false) }
+
+func (f *fixture) decide(u string, ok bool) (*url.URL, error) {
+	if f.h.AuthorizeURL != nil {
+		var err error
+		if u, err = f.h.AuthorizeURL(u); err != nil {
+			return nil, err
+		}
+	}
+	decide := f.sim.Deny
+	if ok {
+		decide = f.sim.Approve
+	}
+	redirect, err := decide(u)
+	if err != nil || f.h.Callback == nil {
+		return redirect, err
+	}
+	r := *redirect
+	r.RawQuery = f.h.Callback(redirect.Query()).Encode()
+	return &r, nil
+}
 
 // needsRefresh skips a subtest about refreshing an expired token when the
 // provider, as its simulator states, has no such thing.
 func needsRefresh(t *testing.T, h ProviderHarness) {
 	t.Helper()
-	switch expire, refresh := tokenFacts(newSimulator(t, h)); {
-	case !refresh:
+	sim := newSimulator(t, h)
+	switch expire, refresh := tokenFacts(sim); {
+	case !refresh && !refreshesWithout(sim):
 		t.Skip("the provider issues no refresh tokens (its simulator says so): there is no refresh to check; " +
 			"Lifetime checks the token's life without one, ExchangeFaults the token endpoint's faults on the code exchange")
 	case !expire:
@@ -225,8 +287,15 @@ func (f *fixture) endpoints() driver.Endpoint {
 	sim := f.sim.Endpoint(f.srv.URL)
 	doc := f.sim.Config().Documented
 	ep := f.spec.Endpoint
+	// A simulator that serves refreshes apart from the code exchange
+	// (SHOPLINE's global platform) says where; the others take both at
+	// their token endpoint.
+	simRefresh := sim.RefreshURL
+	if simRefresh == "" {
+		simRefresh = sim.TokenURL
+	}
 	known := []struct{ doc, sim string }{
-		{doc.AuthURL, sim.AuthURL}, {doc.TokenURL, sim.TokenURL}, {doc.RefreshURL, sim.TokenURL},
+		{doc.AuthURL, sim.AuthURL}, {doc.TokenURL, sim.TokenURL}, {doc.RefreshURL, simRefresh},
 		{doc.RevokeURL, sim.RevokeURL}, {doc.TokenInfoURL, sim.TokenInfoURL}, {doc.APIBaseURL, sim.APIBaseURL},
 	}
 	pick := func(own, byRole string) string {
@@ -249,7 +318,7 @@ func (f *fixture) endpoints() driver.Endpoint {
 	}
 	return driver.Endpoint{
 		AuthURL: pick(ep.AuthURL, sim.AuthURL), TokenURL: pick(ep.TokenURL, sim.TokenURL),
-		RefreshURL: pick(ep.RefreshURL, sim.TokenURL), RevokeURL: pick(ep.RevokeURL, sim.RevokeURL),
+		RefreshURL: pick(ep.RefreshURL, simRefresh), RevokeURL: pick(ep.RevokeURL, sim.RevokeURL),
 		TokenInfoURL: pick(ep.TokenInfoURL, sim.TokenInfoURL), APIBaseURL: pick(ep.APIBaseURL, sim.APIBaseURL),
 	}
 }
@@ -277,7 +346,7 @@ func (f *fixture) authorize() *connector.Connection {
 	if err != nil {
 		f.t.Fatalf("AuthCodeURL: %v", err)
 	}
-	redirect, err := f.sim.Approve(u)
+	redirect, err := f.approve(u)
 	if err != nil {
 		f.t.Fatalf("simulator refused the authorize URL %s: %v", redactQuery(u), err)
 	}
@@ -552,7 +621,7 @@ func testState(t *testing.T, h ProviderHarness) {
 	f := newFixture(t, h)
 	ctx := context.Background()
 	u, _ := f.conn.AuthCodeURL(nil)
-	redirect, err := f.sim.Approve(u)
+	redirect, err := f.approve(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +666,7 @@ func testState(t *testing.T, h ProviderHarness) {
 	wantCode(t, err, connector.CodeInvalidState)
 	// A denial is reported as such.
 	u4, _ := f.conn.AuthCodeURL(nil)
-	denied, err := f.sim.Deny(u4)
+	denied, err := f.deny(u4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,7 +697,7 @@ func testExchange(t *testing.T, h ProviderHarness) {
 	// An expired authorization code names its cause when the provider documents a lifetime.
 	if f.spec.CodeLifetime > 0 {
 		u, _ := f.conn.AuthCodeURL(nil)
-		redirect, err := f.sim.Approve(u)
+		redirect, err := f.approve(u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -716,7 +785,8 @@ func testIdentity(t *testing.T, h ProviderHarness) {
 // expires is refreshed once it has (RefreshAndRotation checks the rest);
 // one that never expires is handed out again a year later without a token
 // request; one that expires without a refresh token needs a new
-// authorization, found without a token request.
+// authorization, found without a token request, unless the provider
+// refreshes without one (RefreshFacts).
 func testLifetime(t *testing.T, h ProviderHarness) {
 	f := newFixture(t, h)
 	ctx := context.Background()
@@ -745,7 +815,7 @@ func testLifetime(t *testing.T, h ProviderHarness) {
 		if n := f.sim.Stats().TokenRequests - before.TokenRequests; n != 0 {
 			t.Errorf("a token that never expires was refreshed (%d token requests)", n)
 		}
-	case !f.refreshes():
+	case !f.canRefresh():
 		f.expire(tok)
 		_, err := c.Token(ctx)
 		wantCode(t, err, connector.CodeReauthRequired)
@@ -1189,7 +1259,7 @@ func testExchangeFaults(t *testing.T, h ProviderHarness) {
 		if err != nil {
 			t.Fatalf("AuthCodeURL: %v", err)
 		}
-		redirect, err := f.sim.Approve(u)
+		redirect, err := f.approve(u)
 		if err != nil {
 			t.Fatalf("simulator refused the authorize URL %s: %v", redactQuery(u), err)
 		}
@@ -1312,7 +1382,7 @@ func testPersistBeforeReturn(t *testing.T, h ProviderHarness) {
 	if pc.count() != 1 {
 		t.Errorf("Exchange returned after %d writes, want 1", pc.count())
 	}
-	if !f.expires() || !f.refreshes() {
+	if !f.expires() || !f.canRefresh() {
 		needsRefresh(t, h)
 	}
 	tok, _ := c.Token(ctx)
@@ -1359,7 +1429,7 @@ func testClient(t *testing.T, h ProviderHarness) {
 	// A 401 forces one refresh and one retry; without refresh tokens it
 	// ends the grant, without a token request.
 	f.sim.InjectFault(simulator.Fault{Path: "/api/", Status: 401, Times: 1, ContentType: "application/json", Body: `{"error":"invalid_token"}`})
-	if !f.refreshes() {
+	if !f.canRefresh() {
 		requests := f.sim.Stats().TokenRequests
 		resp, err := c.Client(ctx).Get(api)
 		if err == nil {

@@ -19,6 +19,7 @@ import (
 
 	_ "github.com/connector-go/connector/providers/jumpseller"
 	_ "github.com/connector-go/connector/providers/shopline"
+	_ "github.com/connector-go/connector/providers/shoplineglobal"
 	_ "github.com/connector-go/connector/store/memory"
 	_ "github.com/connector-go/connector/store/postgres"
 	_ "github.com/connector-go/connector/store/redis"

@@ -1,0 +1,364 @@
+package shoplineglobal_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/shoplineglobal"
+)
+
+const (
+	appKey    = "test-app-key"
+	appSecret = "test-app-secret-0123456789"
+	callback  = "https://app.example/callback"
+)
+
+// now is the tests' clock: 2026-01-01T00:00:00Z.
+var now = time.Unix(1767225600, 0).UTC()
+
+// documentedAnswer is the answer of token/create and token/refresh in
+// SHOPLINE's envelope (shopline-sdk-go client/oauth_test.go), with a
+// whole ISO 8601 expireTime.
+const documentedAnswer = `{"code":200,"i18nCode":"SUCCESS","message":"ok","data":{"accessToken":"eyJhbGciOiJIUzUxMiJ9.eyJhcHBLZXkiOiJrIn0.c2ln","expireTime":"2026-01-01T10:00:00.000+00:00","scope":"read_products,read_orders"}}`
+
+func shop(t *testing.T) driver.Provider {
+	t.Helper()
+	p, err := shoplineglobal.ForShop("open001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRegistered(t *testing.T) {
+	p, err := connector.Lookup("shoplineglobal")
+	if err != nil || p != shoplineglobal.Provider {
+		t.Fatalf("Lookup(shoplineglobal) = %v, %v; want the package's Provider", p, err)
+	}
+	if p.Spec().Endpoint != (driver.Endpoint{}) {
+		t.Errorf("the unbound driver has endpoints: %+v", p.Spec().Endpoint)
+	}
+	if _, ok := p.(driver.Simulated); ok {
+		t.Error("the driver implements driver.Simulated, but the CLI's demo cannot drive SHOPLINE's authorization page")
+	}
+}
+
+func TestForShop(t *testing.T) {
+	p := shop(t)
+	want := driver.Endpoint{
+		AuthURL:    "https://open001.myshopline.com/admin/oauth-web/#/oauth/authorize",
+		TokenURL:   "https://open001.myshopline.com/admin/oauth/token/create",
+		RefreshURL: "https://open001.myshopline.com/admin/oauth/token/refresh",
+		APIBaseURL: "https://open001.myshopline.com/admin/openapi/v20251201/",
+	}
+	if d := cmp.Diff(want, p.Spec().Endpoint); d != "" {
+		t.Errorf("endpoints (-want +got):\n%s", d)
+	}
+	if p.Spec() != p.Spec() || shoplineglobal.Handle(p) != "open001" {
+		t.Error("Spec or Handle unstable")
+	}
+	for _, h := range []string{"", "Open001", "open001.evil.example", "a/b", "-x", "x-", "shop@evil", strings.Repeat("a", 64), "a b", "a%2eb"} {
+		if _, err := shoplineglobal.ForShop(h); driver.CodeOf(err) != driver.InvalidConfig {
+			t.Errorf("ForShop(%q) = %v, want invalid_config", h, err)
+		}
+	}
+}
+
+func TestAuthorizeURL(t *testing.T) {
+	c, err := connector.NewWithDriver(shop(t), connector.Options{ClientID: appKey, ClientSecret: appSecret, RedirectURL: callback,
+		Scopes: []string{"read_products", "read_orders"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	engine, err := c.AuthCodeURL(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := shoplineglobal.AuthorizeURL(engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := "https://open001.myshopline.com/admin/oauth-web/#/oauth/authorize?"
+	if !strings.HasPrefix(got, prefix) {
+		t.Fatalf("AuthorizeURL = %s, want it to start with %s", got, prefix)
+	}
+	q, err := url.ParseQuery(strings.TrimPrefix(got, prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq, _ := url.Parse(engine)
+	want := url.Values{
+		"appKey": {appKey}, "responseType": {"code"}, "redirectUri": {callback},
+		"scope": {"read_products,read_orders"}, "customField": {eq.Query().Get("state")},
+	}
+	if d := cmp.Diff(want, q); d != "" {
+		t.Errorf("authorize parameters (-want +got):\n%s", d)
+	}
+	for _, bad := range []string{"", "not a url", "https://open001.myshopline.com/admin/oauth-web/?client_id=x&redirect_uri=y"} {
+		if _, err := shoplineglobal.AuthorizeURL(bad); driver.CodeOf(err) != driver.InvalidConfig {
+			t.Errorf("AuthorizeURL(%q) = %v, want invalid_config", bad, err)
+		}
+	}
+}
+
+func TestCallbackQuery(t *testing.T) {
+	in := url.Values{"code": {"c"}, "handle": {"open001"}, "customField": {"st"}, "sign": {"s"}}
+	got := shoplineglobal.CallbackQuery(in)
+	want := url.Values{"code": {"c"}, "handle": {"open001"}, "customField": {"st"}, "sign": {"s"}, "state": {"st"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("CallbackQuery (-want +got):\n%s", d)
+	}
+	if in.Has("state") {
+		t.Error("CallbackQuery changed its argument")
+	}
+}
+
+type request struct {
+	Method, Path, ContentType, AppKey, Timestamp, Sign, Authorization, Body string
+}
+
+// recorder answers every request with answer and records it.
+func recorder(t *testing.T, status int, answer string) (*httptest.Server, func() []request) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []request
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("appkey"),
+			r.Header.Get("timestamp"), r.Header.Get("sign"), r.Header.Get("Authorization"), string(b)})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(ts.Close)
+	return ts, func() []request { mu.Lock(); defer mu.Unlock(); return append([]request(nil), got...) }
+}
+
+func envFor(p driver.Provider, ts *httptest.Server) *driver.Env {
+	return &driver.Env{
+		Provider: p,
+		Config: driver.Config{ClientID: appKey, ClientSecret: appSecret, RedirectURL: callback, Scopes: []string{"read_products"},
+			Endpoint: driver.Endpoint{TokenURL: ts.URL + "/admin/oauth/token/create", RefreshURL: ts.URL + "/admin/oauth/token/refresh"}},
+		HTTP: ts.Client(),
+		Now:  func() time.Time { return now },
+	}
+}
+
+func TestWireRequests(t *testing.T) {
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	p := shop(t)
+	ts, got := recorder(t, 200, documentedAnswer)
+	env := envFor(p, ts)
+	tok, err := p.(driver.Exchanger).Exchange(context.Background(), env, url.Values{"code": {"abc123"}, "handle": {"open001"}, "state": {"s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccountID != "open001" || tok.RefreshToken != "" {
+		t.Errorf("exchanged token: account %q, refresh token %q; want open001 and none", tok.AccountID, tok.RefreshToken)
+	}
+	nt, err := p.(driver.Refresher).Refresh(context.Background(), env, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nt.AccountID != "open001" {
+		t.Errorf("refreshed token: account %q", nt.AccountID)
+	}
+	want := []request{
+		{"POST", "/admin/oauth/token/create", "application/json", appKey, ms, shoplineglobal.Sign(appSecret, `{"code":"abc123"}`, ms), "", `{"code":"abc123"}`},
+		{"POST", "/admin/oauth/token/refresh", "application/json", appKey, ms, shoplineglobal.Sign(appSecret, "", ms), "", ""},
+	}
+	if d := cmp.Diff(want, got()); d != "" {
+		t.Errorf("requests (-want +got):\n%s", d)
+	}
+	for _, r := range got() {
+		if strings.Contains(r.Body+r.Sign, appSecret) {
+			t.Errorf("the app secret was sent: %+v", r)
+		}
+	}
+}
+
+func TestExchangeRefusesAnotherStore(t *testing.T) {
+	p := shop(t)
+	ts, got := recorder(t, 200, documentedAnswer)
+	_, err := p.(driver.Exchanger).Exchange(context.Background(), envFor(p, ts), url.Values{"code": {"abc"}, "handle": {"evil"}})
+	if driver.CodeOf(err) != driver.InvalidGrant {
+		t.Errorf("Exchange for another store = %v, want invalid_grant", err)
+	}
+	_, err = p.(driver.Refresher).Refresh(context.Background(), envFor(p, ts), &driver.Token{AccessToken: "a", AccountID: "evil"})
+	if driver.CodeOf(err) != driver.InvalidConfig {
+		t.Errorf("Refresh of another store's token = %v, want invalid_config", err)
+	}
+	if n := len(got()); n != 0 {
+		t.Errorf("%d requests sent for another store", n)
+	}
+}
+
+func TestParseToken(t *testing.T) {
+	p := shop(t)
+	tests := []struct {
+		name   string
+		grant  string
+		status int
+		body   string
+		want   *driver.Token
+		code   driver.Code
+	}{
+		{name: "documented", status: 200, body: documentedAnswer, want: &driver.Token{AccessToken: "eyJhbGciOiJIUzUxMiJ9.eyJhcHBLZXkiOiJrIn0.c2ln",
+			TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(10 * time.Hour), Scopes: []string{"read_products", "read_orders"}}},
+		{name: "zone-less expireTime, string code", status: 200, body: `{"code":"200","data":{"accessToken":"a1","expireTime":"2026-01-01T05:30:00"}}`,
+			want: &driver.Token{AccessToken: "a1", TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(330 * time.Minute), Scopes: []string{"read_products"}}},
+		{name: "bare date", status: 200, body: `{"code":200,"data":{"accessToken":"a1","expireTime":"2026-01-02","scope":"read_orders"}}`,
+			want: &driver.Token{AccessToken: "a1", TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(24 * time.Hour), Scopes: []string{"read_orders"}}},
+		{name: "no expireTime: documented default", status: 200, body: `{"code":200,"data":{"accessToken":"a1","shopId":7}}`,
+			want: &driver.Token{AccessToken: "a1", TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(shoplineglobal.AccessTokenLifetime),
+				Scopes: []string{"read_products"}, Extra: map[string]any{"shopId": jsonNumber("7")}}},
+		{name: "expireTime passed", status: 200, body: `{"code":200,"data":{"accessToken":"a1","expireTime":"2025-12-31T23:00:00Z"}}`, code: driver.BadResponse},
+		{name: "expireTime not a date", status: 200, body: `{"code":200,"data":{"accessToken":"a1","expireTime":"tomorrow"}}`, code: driver.BadResponse},
+		{name: "no accessToken", status: 200, body: `{"code":200,"data":{"expireTime":"2026-01-01T10:00:00Z"}}`, code: driver.BadResponse},
+		{name: "non-bearer type", status: 200, body: `{"code":200,"data":{"accessToken":"a1","tokenType":"mac"}}`, code: driver.BadResponse},
+		{name: "data null", status: 200, body: `{"code":200,"data":null}`, code: driver.BadResponse},
+		{name: "CRLF in the token", status: 200, body: `{"code":200,"data":{"accessToken":"a\r\nX: 1"}}`, code: driver.BadResponse},
+		{name: "refused signature", status: 401, body: `{"code":401,"i18nCode":"X","message":"sign","data":null}`, code: driver.InvalidClient},
+		{name: "refused signature inside 200", status: 200, body: `{"code":403,"message":"no"}`, code: driver.InvalidClient},
+		{name: "refused code", status: 400, body: `{"code":400,"message":"code invalid","data":null}`, code: driver.InvalidGrant},
+		{name: "refused refresh", grant: "refresh_token", status: 400, body: `{"code":400,"data":null}`, code: driver.InvalidGrant},
+		{name: "rate limit", status: 429, body: `{"errors":"Too Many Requests"}`, code: driver.Unavailable},
+		{name: "server error", status: 500, body: `{"code":"500","i18nCode":"error","message":"error"}`, code: driver.Unavailable},
+		{name: "RFC 6749 error", status: 200, body: `{"error":"server_error"}`, code: driver.Unavailable},
+		{name: "HTML", status: 502, body: `<html>bad gateway</html>`, code: driver.Unavailable},
+		{name: "Doorkeeper answer", status: 200, body: `{"access_token":"a1","token_type":"Bearer","expires_in":3600}`, code: driver.BadResponse},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			grant := tc.grant
+			if grant == "" {
+				grant = "authorization_code"
+			}
+			r := &driver.TokenResponse{Grant: grant, Status: tc.status, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: []byte(tc.body), Now: now, Requested: []string{"read_products"}}
+			tok, err := p.ParseToken(r)
+			if tc.want == nil {
+				if driver.CodeOf(err) != tc.code {
+					t.Fatalf("ParseToken = %v, %v; want code %v", tok, err, tc.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, tok); d != "" {
+				t.Errorf("token (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestSimulatorSignature: the simulator refuses what SHOPLINE refuses,
+// with 401 in SHOPLINE's envelope, and counts each request.
+func TestSimulatorSignature(t *testing.T) {
+	sim := shoplineglobal.NewSimulator("open001")
+	sim.SetClock(func() time.Time { return now })
+	sim.AddClient(appKey, appSecret, callback)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	stale := strconv.FormatInt(now.Add(-11*time.Minute).UnixMilli(), 10)
+	post := func(path, body string, h map[string]string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	signed := func(body, ts, secret string) map[string]string {
+		return map[string]string{"appkey": appKey, "timestamp": ts, "sign": shoplineglobal.Sign(secret, body, ts)}
+	}
+	tests := []struct {
+		name, path, body string
+		headers          map[string]string
+		status           int
+	}{
+		{"wrong secret", "/admin/oauth/token/refresh", "", signed("", ms, "wrong"), 401},
+		{"stale timestamp", "/admin/oauth/token/refresh", "", signed("", stale, appSecret), 401},
+		{"no sign", "/admin/oauth/token/refresh", "", map[string]string{"appkey": appKey, "timestamp": ms}, 401},
+		{"no appkey", "/admin/oauth/token/refresh", "", map[string]string{"timestamp": ms, "sign": shoplineglobal.Sign(appSecret, "", ms)}, 401},
+		{"unknown appkey", "/admin/oauth/token/refresh", "", map[string]string{"appkey": "other", "timestamp": ms, "sign": shoplineglobal.Sign(appSecret, "", ms)}, 401},
+		{"sign of another body", "/admin/oauth/token/create", `{"code":"x"}`, signed(`{"code":"y"}`, ms, appSecret), 401},
+		{"refresh with a body", "/admin/oauth/token/refresh", `{}`, signed(`{}`, ms, appSecret), 400},
+		{"create with more than the code", "/admin/oauth/token/create", `{"code":"x","grant_type":"authorization_code"}`,
+			signed(`{"code":"x","grant_type":"authorization_code"}`, ms, appSecret), 400},
+		{"unknown code", "/admin/oauth/token/create", `{"code":"x"}`, signed(`{"code":"x"}`, ms, appSecret), 400},
+		{"refresh before any grant", "/admin/oauth/token/refresh", "", signed("", ms, appSecret), 400},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := post(tc.path, tc.body, tc.headers)
+			if status != tc.status || !strings.Contains(body, `"data":null`) {
+				t.Errorf("status %d, body %s; want %d with SHOPLINE's envelope", status, body, tc.status)
+			}
+			if n := sim.Stats().TokenRequests; n != i+1 {
+				t.Errorf("the simulator counted %d token requests, want %d", n, i+1)
+			}
+		})
+	}
+
+	// A whole authorization with a valid signature, then a refresh.
+	c, err := connector.NewWithDriver(shop(t), connector.Options{ClientID: appKey, ClientSecret: appSecret, RedirectURL: callback,
+		Scopes: []string{"read_products"}, Endpoint: sim.Endpoint(srv.URL), Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	engine, _ := c.AuthCodeURL(nil)
+	if _, err := sim.Approve(engine); err == nil {
+		t.Error("the simulator took the engine's own authorize URL")
+	}
+	u, err := shoplineglobal.AuthorizeURL(engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect, err := sim.Approve(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shoplineglobal.VerifyQuery(appSecret, redirect.Query(), now); err != nil {
+		t.Errorf("the simulator's callback does not verify: %v", err)
+	}
+	conn, err := c.HandleCallback(context.Background(), shoplineglobal.CallbackQuery(redirect.Query()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn.Info().Account != "open001" || conn.ID() != "shoplineglobal:open001" {
+		t.Errorf("connection %s of account %q", conn.ID(), conn.Info().Account)
+	}
+	tok, _ := conn.Token(context.Background())
+	status, body := post("/admin/oauth/token/refresh", "", signed("", ms, appSecret))
+	if status != 200 || !strings.Contains(body, `"accessToken"`) || strings.Contains(body, tok.AccessToken) || strings.Contains(body, "refresh") {
+		t.Errorf("signed refresh: %d %s; want a new access token and no refresh token", status, body)
+	}
+}
+
+func jsonNumber(s string) any { return json.Number(s) }
