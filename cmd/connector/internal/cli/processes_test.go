@@ -153,22 +153,41 @@ func TestEightProcessesOneRefresh(t *testing.T) {
 	}
 }
 
-func eightProcesses(t *testing.T, bin, name, location string) {
+// simApp is a provider's simulator on loopback with one app registered,
+// and the connection strings that reach it.
+type simApp struct {
+	sp     simProvider
+	sim    providerSimulator
+	srv    *httptest.Server
+	secret string
+	// dsn returns the connection string for a store location.
+	dsn func(location string) string
+}
+
+func newSimApp(t *testing.T, name string) *simApp {
+	t.Helper()
 	sps, err := simulated(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := sps[0]
-	sim := sp.sim
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	secret := "test-secret-" + randomSecret()
+	a := &simApp{sp: sps[0], sim: sps[0].sim, secret: "test-secret-" + randomSecret()}
+	a.srv = httptest.NewServer(a.sim)
+	t.Cleanup(a.srv.Close)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
-	sim.AddClient("test-app", secret, callback)
-	dsn, err := simulatorDSN(sp, sim.Endpoint(srv.URL), "test-app", secret, callback, location)
-	if err != nil {
-		t.Fatal(err)
+	a.sim.AddClient("test-app", a.secret, callback)
+	a.dsn = func(location string) string {
+		dsn, err := simulatorDSN(a.sp, a.sim.Endpoint(a.srv.URL), "test-app", a.secret, callback, location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dsn
 	}
+	return a
+}
+
+func eightProcesses(t *testing.T, bin, name, location string) {
+	app := newSimApp(t, name)
+	sim, secret, dsn := app.sim, app.secret, app.dsn(location)
 
 	// Authorize in this process with both clocks set back by the access
 	// token's lifetime and an hour: the stored token expired an hour ago by

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -46,24 +45,9 @@ var summaryLine = regexp.MustCompile(`(?m)^connector: jumpseller: (\d+) due with
 
 func threeSweeps(t *testing.T, bin, location string) {
 	const n, procs = 60, 3
-	sps, err := simulated("jumpseller")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := sps[0].sim
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	secret := "test-secret-" + randomSecret()
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
-	sim.AddClient("test-app", secret, callback)
-	dsn, err := simulatorDSN(sps[0], sim.Endpoint(srv.URL), "test-app", secret, callback, location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuerDSN, err := simulatorDSN(sps[0], sim.Endpoint(srv.URL), "test-app", secret, callback, "memory://issuer-"+randomSecret())
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := newSimApp(t, "jumpseller")
+	sim, secret := app.sim, app.secret
+	dsn, issuerDSN := app.dsn(location), app.dsn("memory://issuer-"+randomSecret())
 
 	// 60 grants, obtained with both clocks set back by the access token's
 	// lifetime and an hour: each access token expired an hour ago, its
