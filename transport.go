@@ -56,7 +56,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	pol := c.opts.Retry
 	for attempt := 0; resp.StatusCode == http.StatusTooManyRequests && idempotent(req.Method) && replayable && attempt < pol.Max; attempt++ {
-		wait := Backoff(pol.WaitMin, pol.WaitMax, attempt, resp)
+		wait := backoff(pol.WaitMin, pol.WaitMax, attempt, resp)
 		drain(resp)
 		select {
 		case <-ctx.Done():
