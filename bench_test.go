@@ -282,7 +282,7 @@ func BenchmarkStore(b *testing.B) {
 			})
 			b.Run("lock", func(b *testing.B) {
 				for b.Loop() {
-					l, err := st.TryLock(ctx, "bench:1", time.Minute)
+					l, _, err := st.Lock(ctx, "bench:1", time.Minute)
 					if err != nil {
 						b.Fatal(err)
 					}

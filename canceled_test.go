@@ -30,7 +30,7 @@ func TestCanceledContext(t *testing.T) {
 			return ctx, cancel
 		}, context.Canceled},
 		{"deadline while another process holds the lease", func(t *testing.T, w *world, conn *connector.Connection) (context.Context, context.CancelFunc) {
-			if _, err := w.store.TryLock(context.Background(), conn.StoreKey(), time.Minute); err != nil {
+			if _, _, err := w.store.Lock(context.Background(), conn.StoreKey(), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			return context.WithTimeout(context.Background(), 150*time.Millisecond)

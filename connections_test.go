@@ -91,7 +91,7 @@ func TestApplicationsShareAStore(t *testing.T) {
 	stores := map[string]func(t *testing.T) store.Store{
 		"memory": func(*testing.T) store.Store { return memory.New() },
 		"sqlite": func(t *testing.T) store.Store {
-			s, _, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "shared.db"))
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "shared.db"))
 			if err != nil {
 				t.Fatal(err)
 			}

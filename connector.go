@@ -45,6 +45,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/store"
@@ -122,11 +123,11 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 			"): a lease that lapses while its holder's refresh is in flight lets another process present the same refresh token")
 	}
 	switch opts.Mode {
-	case ModeOff, ModeRefresh, ModeGetAndRefresh:
+	case connstr.ModeOff, connstr.ModeRefresh, connstr.ModeGetAndRefresh:
 	default:
 		return nil, bad("InitiateOAuth " + quoteName(string(opts.Mode)) + " is not one of OFF, REFRESH, GETANDREFRESH")
 	}
-	if opts.Mode != ModeOff {
+	if opts.Mode != connstr.ModeOff {
 		if opts.ClientID == "" {
 			return nil, bad("OAuthClientId is required")
 		}
@@ -353,7 +354,7 @@ func (c *Connector) AuthURL(r AuthRequest) (string, error) {
 // it in customField after a fragment), so read it here rather than from
 // the URL. The state is the engine's to check: HandleCallback still does.
 func (c *Connector) AuthURLState(r AuthRequest) (authURL, state string, err error) {
-	if c.opts.Mode == ModeOff {
+	if c.opts.Mode == connstr.ModeOff {
 		return "", "", c.errorf(CodeAuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
 	}
 	if c.opts.RedirectURL == "" {
@@ -527,7 +528,7 @@ func (c *Connector) exchange(ctx context.Context, state, code string, query url.
 	if code == "" {
 		return nil, c.errorf(CodeInvalidGrant, "callback", "the callback carries no code")
 	}
-	if c.opts.Mode == ModeOff {
+	if c.opts.Mode == connstr.ModeOff {
 		return nil, c.errorf(CodeAuthorizationRequired, "exchange", "InitiateOAuth=OFF forbids calling the token endpoint")
 	}
 	env := c.env

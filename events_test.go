@@ -67,7 +67,7 @@ func TestEvents(t *testing.T) {
 	remember(conn)
 
 	// A long wait for another holder's lease.
-	if _, err := fs.TryLock(ctx, conn.StoreKey(), time.Second); err != nil {
+	if _, _, err := fs.Lock(ctx, conn.StoreKey(), time.Second); err != nil {
 		t.Fatal(err)
 	}
 	p.clk.Advance(183 * 24 * time.Hour)

@@ -92,7 +92,7 @@ func TestOnLeaseWait(t *testing.T) {
 	})
 	conn := w.authorize(t, c)
 	// Another process took the lease and died.
-	if _, err := w.store.TryLock(context.Background(), conn.StoreKey(), lease); err != nil {
+	if _, _, err := w.store.Lock(context.Background(), conn.StoreKey(), lease); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Advance(2 * time.Hour)
@@ -129,7 +129,7 @@ func TestPersistentStoreNeedsKey(t *testing.T) {
 	t.Setenv("CONNECTOR_ENCRYPTION_KEY", "")
 	t.Setenv("CONNECTOR_ENCRYPTION_OLD_KEYS", "")
 	w := newWorld(t)
-	s, _, err := sqlite.Open(context.Background(), t.TempDir()+"/tokens.db")
+	s, err := sqlite.Open(context.Background(), t.TempDir()+"/tokens.db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +211,6 @@ func (s *callLog) Lock(ctx context.Context, id string, ttl time.Duration) (*stor
 func (s *callLog) Unlock(ctx context.Context, l *store.Lease) error {
 	s.log("Unlock")
 	return s.Store.Unlock(ctx, l)
-}
-
-func (s *callLog) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	s.log("TryLock")
-	return s.Store.TryLock(ctx, id, ttl)
 }
 
 // TestRefreshStoreCalls checks the store calls of a refresh: Lock, which

@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
@@ -166,7 +167,7 @@ func (conn *Connection) renew(ctx context.Context, seen *Token) (*Token, error) 
 	if err := conn.statusErr(s); err != nil {
 		return nil, err
 	}
-	if c.opts.Mode == ModeOff {
+	if c.opts.Mode == connstr.ModeOff {
 		if s.tok.AccessToken != "" && !s.expired(c.now()) {
 			return s.tok, nil
 		}

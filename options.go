@@ -14,23 +14,6 @@ import (
 	"github.com/connector-go/connector/store"
 )
 
-// Mode is the InitiateOAuth mode: what the connector may do to obtain or
-// renew a token.
-type Mode string
-
-// The modes, as in CData connection strings.
-const (
-	// ModeOff uses the supplied or stored token as it is and never calls the
-	// token endpoint.
-	ModeOff Mode = "OFF"
-	// ModeRefresh refreshes as needed but never starts an authorization.
-	ModeRefresh Mode = "REFRESH"
-	// ModeGetAndRefresh refreshes, and when there is no usable grant asks
-	// for an authorization (the CLI runs it; the library returns an error
-	// with CodeAuthorizationRequired). The default.
-	ModeGetAndRefresh Mode = "GETANDREFRESH"
-)
-
 // Options configures a Connector. Only ClientID and ClientSecret are needed
 // for most uses; every other field has a default.
 type Options struct {
@@ -51,8 +34,9 @@ type Options struct {
 	// simulators). Plain http is accepted only for loopback hosts.
 	Endpoint driver.Endpoint
 
-	// Mode is the InitiateOAuth mode; ModeGetAndRefresh when empty.
-	Mode Mode
+	// Mode is the InitiateOAuth mode (connstr.ModeOff, ModeRefresh or
+	// ModeGetAndRefresh); connstr.ModeGetAndRefresh when empty.
+	Mode connstr.Mode
 
 	// Store holds the connections; an in-process memory store when nil.
 	Store store.Store
@@ -151,7 +135,7 @@ const leaseMargin = 10 * time.Second
 
 func (o Options) withDefaults() Options {
 	if o.Mode == "" {
-		o.Mode = ModeGetAndRefresh
+		o.Mode = connstr.ModeGetAndRefresh
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = connstr.DefaultTimeout

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/store"
 )
 
@@ -42,7 +43,7 @@ func (conn *Connection) revoke(ctx context.Context) error {
 		}
 	}
 	var perr error
-	if c.opts.Mode != ModeOff && c.CanRevoke() {
+	if c.opts.Mode != connstr.ModeOff && c.CanRevoke() {
 		perr = conn.revokeGrant(ctx, s)
 	}
 	for attempt := 0; ; attempt++ {

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
+	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/store"
 )
 
@@ -143,7 +144,7 @@ func (r *DueResult) FailedByCode() map[Code]int {
 func (c *Connector) RefreshDue(ctx context.Context, o DueOptions) (*DueResult, error) {
 	res := &DueResult{}
 	switch {
-	case c.opts.Mode == ModeOff:
+	case c.opts.Mode == connstr.ModeOff:
 		return res, c.errorf(CodeInvalidConfig, "refresh_due", "InitiateOAuth=OFF forbids refreshing")
 	case o.Window < 0:
 		return res, c.errorf(CodeInvalidConfig, "refresh_due", "the window must not be negative, got %s", o.Window)

@@ -44,8 +44,8 @@ type dueBackend struct {
 var dueBackends = []dueBackend{
 	{"memory", func(testing.TB) store.Store { return memory.New() }},
 	{"sqlite", func(t testing.TB) store.Store {
-		t.Setenv(store.EnvKey, "") // the key file beside the database; the connectors bring their own keyring anyway
-		s, _, err := sqlite.Open(context.Background(), t.TempDir()+"/connector.db")
+		t.Setenv(store.EnvKey, "") // no key from the environment: the connectors bring their own keyring
+		s, err := sqlite.Open(context.Background(), t.TempDir()+"/connector.db")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -536,7 +536,7 @@ func TestRefreshDueSkips(t *testing.T) {
 		c := w.connector(t)
 		ids := w.connections(t, c, []time.Time{now.Add(-time.Minute), now})
 		conn, _ := c.Connection(ctx, ids[0])
-		if _, err := st.TryLock(ctx, conn.StoreKey(), time.Minute); err != nil {
+		if _, _, err := st.Lock(ctx, conn.StoreKey(), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()

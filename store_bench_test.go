@@ -68,11 +68,6 @@ func (s *callCounter) Lock(ctx context.Context, id string, ttl time.Duration) (*
 	return s.Store.Lock(ctx, id, ttl)
 }
 
-func (s *callCounter) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	s.calls.Add(1)
-	return s.Store.TryLock(ctx, id, ttl)
-}
-
 func (s *callCounter) Unlock(ctx context.Context, l *store.Lease) error {
 	s.calls.Add(1)
 	return s.Store.Unlock(ctx, l)

@@ -44,7 +44,7 @@ func TestTelemetry(t *testing.T) {
 		resp.Body.Close()
 	}
 	// A long wait for another holder's lease, then a failed refresh.
-	if _, err := w.store.TryLock(ctx, conn.StoreKey(), time.Second); err != nil {
+	if _, _, err := w.store.Lock(ctx, conn.StoreKey(), time.Second); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Advance(2 * time.Hour)

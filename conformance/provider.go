@@ -15,6 +15,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
@@ -96,24 +97,6 @@ func appKey(namespace, clientID, id string) string {
 	return url.PathEscape(namespace) + "/" + url.PathEscape(clientID) + "/" + id
 }
 
-// fakeClock is a settable clock shared by the engine and the simulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is one subtest's world: a fresh simulator on loopback, a memory
 // store and a connector pointed at both.
 type fixture struct {
@@ -122,7 +105,7 @@ type fixture struct {
 	spec    *driver.Spec
 	sim     Simulator
 	srv     *httptest.Server
-	clock   *fakeClock
+	clock   *testclock.Clock // shared by the engine and the simulator
 	store   *memory.Store
 	keys    *store.Keyring
 	opts    connector.Options
@@ -133,7 +116,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, h ProviderHarness, mutate ...func(*connector.Options)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, h: h, spec: h.Provider.Spec(), clock: &fakeClock{t: time.Now().Truncate(time.Second)}}
+	f := &fixture{t: t, h: h, spec: h.Provider.Spec(), clock: testclock.New(time.Now().Truncate(time.Second))}
 	f.sim = newSimulator(t, h)
 	f.sim.SetClock(f.clock.Now)
 	f.srv = httptest.NewServer(f.sim)

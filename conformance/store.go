@@ -90,7 +90,6 @@ var storeChecks = []storeCheck{
 	{"LockExclusive", storeCheckLockExclusive},
 	{"LockReadsRecord", storeCheckLockReadsRecord},
 	{"LockedReadsRecord", storeCheckLockedReadsRecord},
-	{"TryLockIsLock", storeCheckTryLockIsLock},
 	{"LeaseExpiry", storeCheckLeaseExpiry},
 	{"FencesIncrease", storeCheckFencesIncrease},
 	{"UnlockReleases", storeCheckUnlockReleases},
@@ -138,7 +137,7 @@ var errStoreNotApplicable = errors.New("not applicable")
 //     CreatedAt is kept and UpdatedAt moves; List is sorted by ID (bytewise);
 //     Delete removes the record and its lease, and a missing one is NotFound;
 //     the store keeps no reference to the caller's slices.
-//   - TryLock is exclusive until the lease expires; an expired lease is taken
+//   - Lock is exclusive until the lease expires; an expired lease is taken
 //     over; fences strictly increase across unlocks, takeovers and deletes;
 //     Unlock releases, and Unlock of a stale lease leaves the new holder's
 //     lease alone; a Put with the fence of a lapsed lease is Conflict once a

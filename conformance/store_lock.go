@@ -94,40 +94,6 @@ func storeCheckLockedReadsRecord(ctx context.Context, e *storeEnv) error {
 	return storeRecordEqual(want, rec, "record Lock B returned after A's PutUnlock")
 }
 
-// storeCheckTryLockIsLock: the deprecated TryLock shares Lock's leases.
-func storeCheckTryLockIsLock(ctx context.Context, e *storeEnv) error {
-	s, err := e.fresh(ctx)
-	if err != nil {
-		return err
-	}
-	a, err := s.TryLock(ctx, "tl", storeLongTTL)
-	if err != nil {
-		return storeNoErr(err, "TryLock")
-	}
-	if err := storeCheckLease(a, "tl", "TryLock"); err != nil {
-		return err
-	}
-	_, err = storeLock(ctx, s, "tl", storeLongTTL)
-	if err := storeWantErr(err, store.ErrLocked, "Lock while a TryLock lease holds"); err != nil {
-		return err
-	}
-	if err := s.Unlock(ctx, a); err != nil {
-		return storeNoErr(err, "Unlock")
-	}
-	b, err := storeLock(ctx, s, "tl", storeLongTTL)
-	if err != nil {
-		return storeNoErr(err, "Lock after the TryLock lease was released")
-	}
-	_, err = s.TryLock(ctx, "tl", storeLongTTL)
-	if err := storeWantErr(err, store.ErrLocked, "TryLock while a Lock lease holds"); err != nil {
-		return err
-	}
-	if b.Fence <= a.Fence {
-		return fmt.Errorf("Lock after TryLock: fence %d, not greater than %d", b.Fence, a.Fence)
-	}
-	return nil
-}
-
 // storeCheckPutUnlockReleases: a PutUnlock that writes releases the lease,
 // for an update and for a create.
 func storeCheckPutUnlockReleases(ctx context.Context, e *storeEnv) error {

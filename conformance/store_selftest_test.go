@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
 )
@@ -22,16 +23,16 @@ import (
 // storeMemoryHarness makes memory stores on a fake clock.
 type storeMemoryHarness struct {
 	mu     sync.Mutex
-	clocks map[store.Store]*storeFakeClock
+	clocks map[store.Store]*testclock.Clock
 }
 
 func (h *storeMemoryHarness) MakeStore(_ context.Context, _ testing.TB) (store.Store, error) {
 	s := memory.New()
-	c := &storeFakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := storeClock()
 	s.SetClock(c.Now)
 	h.mu.Lock()
 	if h.clocks == nil {
-		h.clocks = map[store.Store]*storeFakeClock{}
+		h.clocks = map[store.Store]*testclock.Clock{}
 	}
 	h.clocks[s] = c
 	h.mu.Unlock()
@@ -63,22 +64,10 @@ func (h *storeMemoryHarness) RawValues(ctx context.Context, _ testing.TB, s stor
 	return out, nil
 }
 
-type storeFakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *storeFakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Microsecond) // time moves, if slowly
-	return c.now
-}
-
-func (c *storeFakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+// storeClock is the clock of a self-test store: time moves, if slowly, at
+// every reading, so that no two timestamps are equal.
+func storeClock() *testclock.Clock {
+	return testclock.Ticking(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Microsecond)
 }
 
 func TestStoreMemory(t *testing.T) {
@@ -182,7 +171,7 @@ type storeToyLease struct {
 // storeToy is a small map store with one flaw switched on.
 type storeToy struct {
 	flaw   storeFlaw
-	clock  *storeFakeClock
+	clock  *testclock.Clock
 	mu     sync.Mutex
 	recs   map[string]*store.Record
 	leases map[string]*storeToyLease
@@ -197,7 +186,7 @@ type storeToy struct {
 
 func newStoreToy(f storeFlaw) *storeToy {
 	return &storeToy{
-		flaw: f, clock: &storeFakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		flaw: f, clock: storeClock(),
 		recs: map[string]*store.Record{}, leases: map[string]*storeToyLease{}, fences: map[string]int64{},
 		claims: map[string]time.Time{}, created: map[string]*store.Record{}, gone: map[string]*store.Record{},
 	}
@@ -432,11 +421,6 @@ func (s *storeToy) Lock(_ context.Context, id string, ttl time.Duration) (*store
 	return &store.Lease{ID: id, Fence: s.fences[id]}, rec, nil
 }
 
-func (s *storeToy) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	l, _, err := s.Lock(ctx, id, ttl)
-	return l, err
-}
-
 func (s *storeToy) Unlock(_ context.Context, l *store.Lease) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -543,15 +527,15 @@ func TestStoreSelfTest(t *testing.T) {
 		{"delete keeps lease", storeFlawDeleteKeepsLease, []string{"DeleteReleasesLease", "FencesIncrease"}, nil},
 		// It also hands back the empty Tags it was given, not nil.
 		{"aliases caller slices", storeFlawAliases, []string{"NoAliasing", "RoundTrip"}, nil},
-		{"lock not exclusive", storeFlawSharedLock, []string{"LockExclusive", "LockedReadsRecord", "TryLockIsLock", "LeaseExpiry", "UnlockReleases", "UnlockStale", "PutUnlockStaleVersion", "PutUnlockFenced", "ConcurrentGoroutines"}, nil},
+		{"lock not exclusive", storeFlawSharedLock, []string{"LockExclusive", "LockedReadsRecord", "LeaseExpiry", "UnlockReleases", "UnlockStale", "PutUnlockStaleVersion", "PutUnlockFenced", "ConcurrentGoroutines"}, nil},
 		{"lease never expires", storeFlawNoExpiry, []string{"LeaseExpiry", "FencesIncrease", "UnlockStale", "Fencing", "FencingOnCreate", "PutUnlockFenced"}, nil},
-		{"fence reset with lease", storeFlawFenceReset, []string{"FencesIncrease", "UnlockReleases", "DeleteReleasesLease", "LockedReadsRecord", "TryLockIsLock", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
+		{"fence reset with lease", storeFlawFenceReset, []string{"FencesIncrease", "UnlockReleases", "DeleteReleasesLease", "LockedReadsRecord", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
 		{"no fencing", storeFlawNoFence, []string{"Fencing", "FencingOnCreate"}, nil},
 		{"unlock releases any lease", storeFlawUnlockAny, []string{"UnlockReleases", "UnlockStale"}, nil},
-		{"unlock releases nothing", storeFlawUnlockNoop, []string{"UnlockReleases", "UnlockStale", "FencesIncrease", "TryLockIsLock", "LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockStaleVersion", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
+		{"unlock releases nothing", storeFlawUnlockNoop, []string{"UnlockReleases", "UnlockStale", "FencesIncrease", "LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockStaleVersion", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
 		{"lock returns a stale record", storeFlawLockStaleRecord, []string{"LockReadsRecord", "LockedReadsRecord", "ConcurrentGoroutines"}, []string{"ConcurrentProcesses"}},
 		{"refused lock returns no record", storeFlawLockedNoRecord, []string{"LockedReadsRecord"}, nil},
-		{"refused lock is a conflict", storeFlawLockedConflict, []string{"LockExclusive", "LockedReadsRecord", "TryLockIsLock", "LeaseExpiry", "UnlockReleases", "UnlockStale", "PutUnlockStaleVersion", "PutUnlockFenced", "ConcurrentGoroutines"}, nil},
+		{"refused lock is a conflict", storeFlawLockedConflict, []string{"LockExclusive", "LockedReadsRecord", "LeaseExpiry", "UnlockReleases", "UnlockStale", "PutUnlockStaleVersion", "PutUnlockFenced", "ConcurrentGoroutines"}, nil},
 		{"putunlock ignores the fence", storeFlawPutUnlockNoFence, []string{"PutUnlockFenced"}, nil},
 		{"putunlock ignores the version", storeFlawPutUnlockNoCAS, []string{"PutUnlockStaleVersion"}, nil},
 		{"putunlock keeps the lease", storeFlawPutUnlockKeepsLease, []string{"LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockStaleVersion", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},

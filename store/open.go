@@ -20,45 +20,24 @@ import (
 // error that is ErrNoStore when the store does not exist.
 type OpenFunc = func(ctx context.Context, location string) (Store, error)
 
-// KeyedOpenFunc is the earlier form of OpenFunc, which also returned the
-// Keyring. Open uses the Keyring it returns as it is, without KeyringFor's
-// policy.
-//
-// Deprecated: register an OpenFunc; Open chooses the Keyring.
-type KeyedOpenFunc = func(ctx context.Context, location string) (Store, *Keyring, error)
-
-// opener is a registered backend.
-type opener struct {
-	open  OpenFunc
-	keyed KeyedOpenFunc
-}
-
 var (
 	openersMu sync.RWMutex
-	openers   = map[string]opener{}
+	openers   = map[string]OpenFunc{}
 )
 
 // Register makes a backend available under a URL scheme ("memory",
 // "postgres", ...). The scheme "file" receives plain file paths. It panics
-// if open is nil or the scheme is registered twice. open is an OpenFunc
-// (or, deprecated, a KeyedOpenFunc).
-func Register[F OpenFunc | KeyedOpenFunc](scheme string, open F) {
-	var o opener
-	switch f := any(open).(type) {
-	case OpenFunc:
-		o.open = f
-	case KeyedOpenFunc:
-		o.keyed = f
-	}
+// if open is nil or the scheme is registered twice.
+func Register(scheme string, open OpenFunc) {
 	openersMu.Lock()
 	defer openersMu.Unlock()
-	if o.open == nil && o.keyed == nil {
+	if open == nil {
 		panic("store: Register open func is nil")
 	}
 	if _, dup := openers[scheme]; dup {
 		panic("store: Register called twice for scheme " + scheme)
 	}
-	openers[scheme] = o
+	openers[scheme] = open
 }
 
 // Schemes returns the registered schemes, sorted.
@@ -137,7 +116,7 @@ func open(ctx context.Context, location string, existing bool) (Store, *Keyring,
 		scheme = "file"
 	}
 	openersMu.RLock()
-	o, ok := openers[scheme]
+	openFn, ok := openers[scheme]
 	openersMu.RUnlock()
 	if !ok {
 		return nil, nil, &driver.Error{Code: driver.InvalidConfig, Op: "store",
@@ -146,16 +125,13 @@ func open(ctx context.Context, location string, existing bool) (Store, *Keyring,
 	if existing {
 		ctx = context.WithValue(ctx, existingKey{}, true)
 	}
-	if o.keyed != nil {
-		return o.keyed(ctx, location)
-	}
 	if scheme != "file" && scheme != "memory" {
 		// A shared backend: refuse before connecting.
 		if _, err := RequireKeyring(scheme); err != nil {
 			return nil, nil, err
 		}
 	}
-	st, err := o.open(ctx, location)
+	st, err := openFn(ctx, location)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -239,23 +239,6 @@ func TestOpenExisting(t *testing.T) {
 	}
 }
 
-// TestRegisterKeyed checks the deprecated KeyedOpenFunc: its Keyring is
-// used as it is, without the key policy.
-func TestRegisterKeyed(t *testing.T) {
-	t.Setenv(store.EnvKey, "")
-	want, err := store.NewKeyring(key2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.Register("keyedtest", func(context.Context, string) (store.Store, *store.Keyring, error) {
-		return fakeStore{}, want, nil
-	})
-	_, got, err := store.Open(context.Background(), "keyedtest://x")
-	if err != nil || got != want {
-		t.Errorf("Open of a keyed backend = %v, %v; want its own keyring", got, err)
-	}
-}
-
 func TestSchemes(t *testing.T) {
 	var got []string
 	for _, s := range store.Schemes() {

@@ -168,13 +168,6 @@ type Store interface {
 	// taken over is not an error and leaves the new holder's lease alone.
 	Unlock(ctx context.Context, l *Lease) error
 
-	// TryLock is Lock without the record.
-	//
-	// Deprecated: use Lock. TryLock remains for code written against the
-	// earlier contract; a backend implements it as Lock, dropping the
-	// record.
-	TryLock(ctx context.Context, id string, ttl time.Duration) (*Lease, error)
-
 	// Claim records a one-time claim of key for ttl: the engine consumes
 	// authorization states with it. It returns an error that is
 	// ErrClaimed if key is already claimed and its claim has not expired.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
 )
@@ -19,16 +20,17 @@ import (
 // ConcurrentProcesses: a memory store lives in one process.
 type harness struct {
 	mu     sync.Mutex
-	clocks map[store.Store]*fakeClock
+	clocks map[store.Store]*testclock.Clock
 }
 
 func (h *harness) MakeStore(context.Context, testing.TB) (store.Store, error) {
 	s := memory.New()
-	c := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	// Time moves, if slowly, at every reading: no two timestamps are equal.
+	c := testclock.Ticking(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Microsecond)
 	s.SetClock(c.Now)
 	h.mu.Lock()
 	if h.clocks == nil {
-		h.clocks = map[store.Store]*fakeClock{}
+		h.clocks = map[store.Store]*testclock.Clock{}
 	}
 	h.clocks[s] = c
 	h.mu.Unlock()
@@ -61,24 +63,6 @@ func (*harness) RawValues(ctx context.Context, _ testing.TB, s store.Store) ([][
 			[]byte(strings.Join(r.Tags, " ")), []byte(r.Account), []byte(strings.Join(r.Scopes, " ")), []byte(r.Reason), r.Secret)
 	}
 	return out, nil
-}
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Microsecond) // time moves, if slowly
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 func TestConformance(t *testing.T) { conformance.TestStore(t, &harness{}) }

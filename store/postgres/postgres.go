@@ -677,12 +677,6 @@ func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (*store.
 	return &store.Lease{ID: id, Fence: fence}, rec, nil
 }
 
-// TryLock implements store.Store.
-func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	l, _, err := s.Lock(ctx, id, ttl)
-	return l, err
-}
-
 // Unlock implements store.Store.
 func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 	if _, err := s.pool.Exec(ctx, s.q.unlock, l.ID, l.Fence); err != nil {

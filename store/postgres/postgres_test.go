@@ -22,9 +22,13 @@ import (
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/postgres"
 )
+
+// TestMain says, when the tests end, whether they found no PostgreSQL server.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // The server the tests use: CONNECTOR_TEST_POSTGRES, or the local one.
 func baseDSN() string {
@@ -54,7 +58,7 @@ func server(t testing.TB) *pgxpool.Pool {
 	})
 	if adminErr != nil {
 		msg := fmt.Sprintf("PostgreSQL is not reachable at %s (%v); start one (e.g. docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:16) or set CONNECTOR_TEST_POSTGRES", redactDSN(baseDSN()), adminErr)
-		conformance.Absent(t, msg)
+		testenv.Absent(t, "PostgreSQL", msg)
 	}
 	return admin
 }
@@ -535,9 +539,9 @@ func TestMigrate(t *testing.T) {
 			if err != nil || len(due) != 1 || due[0].ID != oldRecords[0].id {
 				t.Errorf("Due after migration = %v, %v; want the active %s alone", due, err, oldRecords[0].id)
 			}
-			l, err := s.TryLock(ctx, oldRecords[0].id, time.Minute)
+			l, _, err := s.Lock(ctx, oldRecords[0].id, time.Minute)
 			if err != nil || l.Fence != 8 {
-				t.Fatalf("TryLock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
+				t.Fatalf("Lock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
 			}
 			if err := s.Claim(ctx, "state:new", time.Minute); err != nil {
 				t.Errorf("Claim after migration: %v", err)

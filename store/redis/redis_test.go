@@ -24,9 +24,13 @@ import (
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/redis"
 )
+
+// TestMain says, when the tests end, whether they found no Redis server.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // The server the tests use: CONNECTOR_TEST_REDIS, or the local one.
 func baseURL() string {
@@ -59,7 +63,7 @@ func server(t testing.TB) *goredis.Client {
 	})
 	if adminErr != nil {
 		msg := fmt.Sprintf("Redis is not reachable at %s (%v); start one (e.g. docker run -d -p 6379:6379 redis:7, or redis-server) or set CONNECTOR_TEST_REDIS", baseURL(), adminErr)
-		conformance.Absent(t, msg)
+		testenv.Absent(t, "Redis", msg)
 	}
 	return admin
 }
@@ -283,7 +287,7 @@ func TestNoTokenInRedis(t *testing.T) {
 	if _, err := s.Put(ctx, &store.Record{ID: "shop-3", Provider: "shopline", Account: "visible-merchant-3", Secret: sealed}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.TryLock(ctx, "shop-3", time.Minute); err != nil {
+	if _, _, err := s.Lock(ctx, "shop-3", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	vals, err := dumpPrefix(ctx, client, prefix)
@@ -427,9 +431,9 @@ func TestReadsEarlierHashes(t *testing.T) {
 	if all, err := s.List(ctx); err != nil || len(all) != 1 || cmp.Diff(want, all[0]) != "" {
 		t.Errorf("List = %v, %v; want the earlier record", all, err)
 	}
-	l, err := s.TryLock(ctx, oldID, time.Minute)
+	l, _, err := s.Lock(ctx, oldID, time.Minute)
 	if err != nil || l.Fence != 8 {
-		t.Fatalf("TryLock = %+v, %v; want fence 8", l, err)
+		t.Fatalf("Lock = %+v, %v; want fence 8", l, err)
 	}
 
 	rec := got.Clone()

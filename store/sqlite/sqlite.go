@@ -230,20 +230,10 @@ var (
 )
 
 // Open opens (creating it if needed) the SQLite store at location — see
-// Path for its forms — and returns it with the Keyring store.Open would
-// give it (store.KeyringFor): the one from CONNECTOR_ENCRYPTION_KEY, or the
-// key file beside the database.
-func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
-	s, err := open(ctx, location)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := store.KeyringFor(s)
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	return s, keys, nil
+// Path for its forms. Its Keyring is store.KeyringFor's: the one from
+// CONNECTOR_ENCRYPTION_KEY, or the key file beside the database.
+func Open(ctx context.Context, location string) (*Store, error) {
+	return open(ctx, location)
 }
 
 // open opens the store at location, or, for store.OpenExisting
@@ -906,12 +896,6 @@ func (s *Store) getOrNil(ctx context.Context, q querier, id string) (*store.Reco
 		return nil, store.Errorf(err, "cannot read connection %q from %s", id, s.path)
 	}
 	return r, nil
-}
-
-// TryLock implements store.Store.
-func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	l, _, err := s.Lock(ctx, id, ttl)
-	return l, err
 }
 
 // Unlock implements store.Store, on the synchronous=NORMAL pool: a lost

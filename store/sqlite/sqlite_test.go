@@ -32,8 +32,11 @@ import (
 type harness struct{}
 
 func (harness) MakeStore(ctx context.Context, t testing.TB) (store.Store, error) {
-	s, _, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "connector.db"))
-	return s, err
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "connector.db"))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Location is the database's path: children open it with store.Open.
@@ -199,11 +202,14 @@ func TestPermissions(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "new", "dir")
 	path := filepath.Join(dir, "connector.db")
-	s, _, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if _, err := store.KeyringFor(s); err != nil { // creates the key file
+		t.Fatal(err)
+	}
 	if _, err := s.Put(ctx, &store.Record{ID: "x"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +282,7 @@ func TestSchema(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "connector.db")
-	s, _, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +317,7 @@ func TestSchema(t *testing.T) {
 	}
 
 	// Reopening keeps the data and migrates nothing twice.
-	s, _, err = sqlite.Open(ctx, path)
+	s, err = sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +335,7 @@ func TestSchema(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (99)`); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = sqlite.Open(ctx, path)
+	_, err = sqlite.Open(ctx, path)
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open of a schema from the future = %v, want an error saying it is newer", err)
 	}
@@ -518,9 +524,13 @@ func TestMigrate(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "connector.db")
 			secrets := writeOldStore(t, path, tt.schema)
 
-			s, keys, err := sqlite.Open(ctx, path)
+			s, err := sqlite.Open(ctx, path)
 			if err != nil {
 				t.Fatalf("Open of the old store: %v", err)
+			}
+			keys, err := store.KeyringFor(s)
+			if err != nil {
+				t.Fatalf("the keyring of the old store: %v", err)
 			}
 			for _, r := range oldRecords {
 				want := r.want(t, secrets[r.id])
@@ -552,9 +562,9 @@ func TestMigrate(t *testing.T) {
 			if d := cmp.Diff(wantColumns, columns); d != "" {
 				t.Errorf("columns of connections (-want +got):\n%s", d)
 			}
-			l, err := s.TryLock(ctx, oldRecords[0].id, time.Minute)
+			l, _, err := s.Lock(ctx, oldRecords[0].id, time.Minute)
 			if err != nil || l.Fence != 8 {
-				t.Fatalf("TryLock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
+				t.Fatalf("Lock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
 			}
 			if err := s.Claim(ctx, "state:new", time.Minute); err != nil {
 				t.Errorf("Claim after migration: %v", err)
@@ -602,7 +612,7 @@ func TestMigrate(t *testing.T) {
 			}
 
 			// A second open migrates nothing and changes nothing.
-			s, _, err = sqlite.Open(ctx, path)
+			s, err = sqlite.Open(ctx, path)
 			if err != nil {
 				t.Fatalf("second Open: %v", err)
 			}
@@ -669,7 +679,7 @@ func TestConcurrentMigration(t *testing.T) {
 	if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" {
 		t.Errorf("schema_version (-want +got):\n%s", d)
 	}
-	s, _, err := sqlite.Open(context.Background(), path)
+	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -759,7 +769,12 @@ func TestEnvKeyWins(t *testing.T) {
 	key := store.NewRandomKey()
 	t.Setenv(store.EnvKey, encodeKey(key))
 	dir := t.TempDir()
-	_, keys, err := sqlite.Open(context.Background(), filepath.Join(dir, "c.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keys, err := store.KeyringFor(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -784,11 +799,12 @@ func plantFile(t *testing.T, path string, data []byte, mode os.FileMode) {
 	}
 }
 
-// ownStore creates the store at db as Open does, with one record, and
-// closes it: the files the store made itself.
+// ownStore creates the store at db as store.Open does (its key file
+// included), with one record, and closes it: the files the store made
+// itself.
 func ownStore(t *testing.T, db string) {
 	t.Helper()
-	s, _, err := sqlite.Open(context.Background(), db)
+	s, _, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -925,7 +941,7 @@ func TestRefusesPlantedFiles(t *testing.T) {
 			}
 			db := filepath.Join(t.TempDir(), "connector.db")
 			file, elsewhere := tt.plant(t, db)
-			s, _, err := sqlite.Open(context.Background(), db)
+			s, _, err := store.Open(context.Background(), db) // the key file too
 			if err == nil {
 				s.Close()
 				t.Fatalf("Open with a planted %s succeeded; want it refused", file)
@@ -970,7 +986,7 @@ func TestOwnFilesReopen(t *testing.T) {
 	for _, dir := range []string{real, viaLink} {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			db := filepath.Join(dir, "connector.db")
-			first, keys, err := sqlite.Open(ctx, db)
+			first, keys, err := store.Open(ctx, db)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -985,7 +1001,7 @@ func TestOwnFilesReopen(t *testing.T) {
 				}
 			}
 			for i := range 3 {
-				s, keys, err := sqlite.Open(ctx, db) // while first is open, then after it closes
+				s, keys, err := store.Open(ctx, db) // while first is open, then after it closes
 				if err != nil {
 					t.Fatalf("reopen %d: %v", i, err)
 				}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"html"
@@ -649,13 +650,8 @@ var (
 // TestTokenNotPrintedWhenNotStored: a rotated token that cannot be persisted
 // is not printed, and the command fails.
 func TestTokenNotPrintedWhenNotStored(t *testing.T) {
-	registerFailing.Do(func() {
-		store.Register("failing", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
-			v, _ := failingStores.Load(location)
-			fs := v.(*failingStore)
-			return fs, testKeys, nil
-		})
-	})
+	registerFailingStore()
+	setTestKey(t)
 	old := flushTimeout
 	flushTimeout = 300 * time.Millisecond
 	t.Cleanup(func() { flushTimeout = old })
@@ -690,13 +686,13 @@ func TestTokenNotPrintedWhenNotStored(t *testing.T) {
 	}
 }
 
-var testKeys = func() *store.Keyring {
-	k, err := store.NewKeyring(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		panic(err)
-	}
-	return k
-}()
+// setTestKey sets CONNECTOR_ENCRYPTION_KEY for the rest of t: store.Open
+// gives the failing store, as every backend but file and memory, the key of
+// the environment, and refuses it without one.
+func setTestKey(t *testing.T) {
+	t.Setenv(store.EnvKey, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	t.Setenv(store.EnvOldKeys, "")
+}
 
 func TestCallFailures(t *testing.T) {
 	t.Parallel()

@@ -210,12 +210,14 @@ func (m *matrixRun) noLeaks(t *testing.T) {
 	}
 }
 
+// registerFailingStore registers, once, the scheme "failing": the
+// failingStore filed under the location in failingStores. Its Keyring is the
+// environment's key (setTestKey), as for every backend but file and memory.
 func registerFailingStore() {
 	registerFailing.Do(func() {
-		store.Register("failing", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
+		store.Register("failing", func(ctx context.Context, location string) (store.Store, error) {
 			v, _ := failingStores.Load(location)
-			fs := v.(*failingStore)
-			return fs, testKeys, nil
+			return v.(*failingStore), nil
 		})
 	})
 }
@@ -464,6 +466,7 @@ func TestFaultMatrix(t *testing.T) {
 	flushTimeout = 300 * time.Millisecond
 	t.Cleanup(func() { flushTimeout = old })
 	registerFailingStore()
+	setTestKey(t) // for the failing store's row; the other rows' stores take it too
 
 	// Most rows spend their time waiting (Retry-After, backoff). They are
 	// run by several goroutines calling t.Run, which the testing package
@@ -670,14 +673,14 @@ func storeFailingRow(t *testing.T, m *matrixRun) {
 	t.Run("the failed run released the refresh lease", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
-		l, err := fs.Store.TryLock(ctx, m.id, time.Second)
+		l, _, err := fs.Store.Lock(ctx, m.id, time.Second)
 		if connector.CodeOf(err) == connector.CodeConflict {
 			t.Skip("BUG: cli token exits after a failed flush with the refresh lease still held " +
 				"(lifecycle.go persist keeps it for the pending write; Connector.Close and token.go flush never release it): " +
 				"the next token run waits for the lease to expire (LeaseTTL, 2 min by default) before it can refresh")
 		}
 		if err != nil {
-			t.Fatalf("TryLock: %v", err)
+			t.Fatalf("Lock: %v", err)
 		}
 		fs.Store.Unlock(ctx, l)
 	})

@@ -19,13 +19,13 @@ func TestLeaseWaitSaysSo(t *testing.T) {
 		t.Fatalf("auth exit %d; stderr:\n%s", r.code, r.err)
 	}
 	id := strings.TrimSpace(r.out)
-	s, _, err := sqlite.Open(context.Background(), f.location)
+	s, err := sqlite.Open(context.Background(), f.location)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	// The dead process's lease.
-	if _, err := s.TryLock(context.Background(), storedRecord(t, context.Background(), s, id).ID, 2*time.Second); err != nil {
+	if _, _, err := s.Lock(context.Background(), storedRecord(t, context.Background(), s, id).ID, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(2 * time.Hour)
