@@ -69,14 +69,17 @@ type Connection struct {
 
 // snapshot is an immutable view of a connection.
 type snapshot struct {
-	tok       *Token
-	rec       *store.Record // without its Secret (snapshotOf)
-	refreshAt time.Time     // zero when the token never expires
-	// refreshAtCoarse is refreshAt - coarseMargin in Unix nanoseconds
-	// (MaxInt64 when the token never expires): the fast path's bound.
-	refreshAtCoarse int64
-	usable          bool     // status active and an access token present
-	authz           []string // the Authorization header value: "Bearer " + the access token
+	tok *Token
+	rec *store.Record // without its Secret (snapshotOf)
+	// refreshAt is when the token is refreshed, in Unix nanoseconds
+	// (math.MaxInt64 when it never expires); refreshAtCoarse is refreshAt -
+	// coarseMargin, the fast path's bound.
+	refreshAt, refreshAtCoarse int64
+	usable                     bool // status active and an access token present
+	// authz is the Authorization header value, "Bearer " + the access
+	// token, held in the snapshot itself: authz[:] is the header's value
+	// without an allocation.
+	authz [1]string
 	// unused holds access tokens issued by refreshes and perhaps never
 	// presented: presenting one completes its rotation (retire.go). Nil for
 	// most providers.
@@ -85,7 +88,7 @@ type snapshot struct {
 
 // fresh reports whether the token can be handed out without a refresh.
 func (s *snapshot) fresh(now time.Time) bool {
-	return s.usable && (s.refreshAt.IsZero() || now.Before(s.refreshAt))
+	return s.usable && (s.refreshAt == math.MaxInt64 || now.UnixNano() < s.refreshAt)
 }
 
 // expired reports whether the access token is past its expiry.
@@ -99,13 +102,14 @@ func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *
 	r := *rec
 	r.Secret = nil
 	rec = &r
-	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
+	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "",
+		refreshAt: math.MaxInt64, refreshAtCoarse: math.MaxInt64}
 	if s.usable {
-		s.authz = []string{"Bearer " + tok.AccessToken}
+		s.authz[0] = "Bearer " + tok.AccessToken
 	}
 	if !tok.Expiry.IsZero() {
-		s.refreshAt = tok.Expiry.Add(-c.opts.leewayFor(tok))
-		s.refreshAtCoarse = s.refreshAt.Add(-coarseMargin).UnixNano()
+		at := tok.Expiry.Add(-c.opts.leewayFor(tok))
+		s.refreshAt, s.refreshAtCoarse = at.UnixNano(), at.Add(-coarseMargin).UnixNano()
 	}
 	return s
 }

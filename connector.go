@@ -257,6 +257,7 @@ func (c *Connector) Close() error {
 	c.closeOnce.Do(func() {
 		c.cancel()
 		live.Delete(c)
+		c.tel.close()
 		c.releasePending()
 		if c.coarse {
 			coarseStop()

@@ -17,6 +17,12 @@ func DefaultLeaseTTL(p RetryPolicy) time.Duration {
 	return Options{Retry: p}.withDefaults().LeaseTTL
 }
 
+// Limits returns the Timeout, retry budget and lease a Connector uses,
+// defaults applied.
+func (c *Connector) Limits() (timeout, budget, lease time.Duration) {
+	return c.opts.Timeout, c.opts.Retry.Budget, c.opts.LeaseTTL
+}
+
 // Held returns the token a connection holds and the access tokens of its
 // rotations not known to be complete (retire.go).
 func (conn *Connection) Held() (*Token, []string) {
@@ -30,3 +36,10 @@ func (conn *Connection) Held() (*Token, []string) {
 // StoreKey returns the id of the connection's record in the store: the
 // connection id qualified by the application (connections.go).
 func (conn *Connection) StoreKey() string { return conn.key }
+
+// The retry policy's pieces, unexported because only tests call them.
+var (
+	CheckRetry      = checkRetry
+	ParseRetryAfter = parseRetryAfter
+	Backoff         = backoff
+)

@@ -18,7 +18,7 @@ import (
 // once it may have reached the provider.
 type noReplayKey struct{}
 
-// CheckRetry is the retry policy of token and revoke requests, in
+// checkRetry is the retry policy of token and revoke requests, in
 // go-retryablehttp's shape: retry connection failures (other than bad URLs
 // and TLS failures), 429 and every 5xx; never retry once ctx is done. The
 // answer's body is not consulted: a 503 is retried whatever it says.
@@ -27,7 +27,7 @@ type noReplayKey struct{}
 // (driver.Spec.RefreshReplaySafe false) is not retried after a transport
 // error that may have followed the request's arrival: presenting the token
 // again could revoke the whole grant.
-func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -40,12 +40,12 @@ func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil
 }
 
-// ParseRetryAfter reads a Retry-After header value (RFC 9110 §10.2.3): a
+// parseRetryAfter reads a Retry-After header value (RFC 9110 §10.2.3): a
 // non-negative number of seconds or an HTTP date. A date in the past gives
 // 0. A negative number, garbage or an empty value gives ok == false.
 // Durations that overflow are reported as the largest time.Duration; callers
 // cap them.
-func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
@@ -73,12 +73,12 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	return d, true
 }
 
-// Backoff returns how long to wait before retry number attempt (0-based):
+// backoff returns how long to wait before retry number attempt (0-based):
 // the answer's Retry-After when it is a 429 or 503 that carries a valid one,
 // else min·2^attempt with jitter; always between 0 and max.
-func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			if d > max {
 				d = max
 			}
@@ -100,7 +100,7 @@ func Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 }
 
 // newRetryDoer returns the HTTP client of token and revoke requests: go-
-// retryablehttp with CheckRetry and Backoff, each attempt bounded by
+// retryablehttp with checkRetry and backoff, each attempt bounded by
 // o.Timeout and the whole request by o.Retry.Budget.
 func newRetryDoer(o *Options) *budgetDoer {
 	base := defaultTokenTransport()
@@ -119,8 +119,8 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.RetryMax = o.Retry.Max
 	rc.RetryWaitMin = o.Retry.WaitMin
 	rc.RetryWaitMax = o.Retry.WaitMax
-	rc.CheckRetry = CheckRetry
-	rc.Backoff = Backoff
+	rc.CheckRetry = checkRetry
+	rc.Backoff = backoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.PrepareRetry = rewindBody
 	return &budgetDoer{c: rc, budget: o.Retry.Budget}

@@ -56,7 +56,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	pol := c.opts.Retry
 	for attempt := 0; resp.StatusCode == http.StatusTooManyRequests && idempotent(req.Method) && replayable && attempt < pol.Max; attempt++ {
-		wait := Backoff(pol.WaitMin, pol.WaitMax, attempt, resp)
+		wait := backoff(pol.WaitMin, pol.WaitMax, attempt, resp)
 		drain(resp)
 		select {
 		case <-ctx.Done():
@@ -142,11 +142,11 @@ func (conn *Connection) authorization(ctx context.Context) ([]string, *Token, er
 	if s := conn.snap.Load(); s != nil && s.usable {
 		if conn.c.coarse {
 			if now := coarse.now.Load(); now != 0 && now < s.refreshAtCoarse {
-				return s.authz, s.tok, nil
+				return s.authz[:], s.tok, nil
 			}
 		}
 		if s.fresh(conn.c.opts.Clock()) {
-			return s.authz, s.tok, nil
+			return s.authz[:], s.tok, nil
 		}
 	}
 	tok, err := conn.slowToken(ctx, nil)
@@ -154,7 +154,7 @@ func (conn *Connection) authorization(ctx context.Context) ([]string, *Token, er
 		return nil, nil, err
 	}
 	if s := conn.snap.Load(); s != nil && s.tok == tok {
-		return s.authz, tok, nil
+		return s.authz[:], tok, nil
 	}
 	return []string{"Bearer " + tok.AccessToken}, tok, nil
 }
