@@ -27,8 +27,10 @@
 //
 // # Errors
 //
-// Every error is an *Error with a Code; branch on CodeOf(err), never on the
-// text. Messages never hold a secret.
+// Every error holds an *Error with a Code in its chain (a request through
+// Connection.Client fails with net/http's *url.Error wrapping one); branch
+// on CodeOf(err), never on the text. Messages never hold a secret. The
+// contract is Error's (driver.Error).
 package connector
 
 import (
