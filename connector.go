@@ -166,9 +166,7 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	if ep.APIBaseURL != "" && !strings.HasSuffix(ep.APIBaseURL, "/") {
 		ep.APIBaseURL += "/"
 	}
-	if ep.RefreshURL == "" {
-		ep.RefreshURL = ep.TokenURL
-	}
+	ep.RefreshURL = ep.Refresh()
 	if opts.Endpoint.TokenURL != "" && opts.Endpoint.TokenInfoURL == "" && ep.TokenInfoURL != "" {
 		// The token server was moved (a proxy, a simulator) and the token
 		// info endpoint, which no connection string property names, was
