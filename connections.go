@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -89,7 +90,7 @@ func (c *Connector) connectionID(tok *Token) string {
 // id.
 func (c *Connector) get(ctx context.Context, id string) (*store.Record, error) {
 	rec, err := c.store.Get(ctx, c.key(id))
-	if err == nil || CodeOf(err) != CodeNotFound || c.prefix == "" {
+	if err == nil || !errors.Is(err, store.ErrNotFound) || c.prefix == "" {
 		return rec, err
 	}
 	return c.adopt(ctx, id, err)
@@ -100,7 +101,7 @@ func (c *Connector) get(ctx context.Context, id string) (*store.Record, error) {
 func (c *Connector) adopt(ctx context.Context, id string, notFound error) (*store.Record, error) {
 	old, err := c.store.Get(ctx, id)
 	if err != nil {
-		if CodeOf(err) == CodeNotFound {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound
 		}
 		return nil, err
@@ -122,12 +123,12 @@ func (c *Connector) adopt(ctx context.Context, id string, notFound error) (*stor
 	switch {
 	case err == nil:
 		rec.Version = v
-	case CodeOf(err) == CodeConflict: // adopted meanwhile by another instance
+	case errors.Is(err, store.ErrConflict): // adopted meanwhile by another instance
 		return c.store.Get(ctx, c.key(id))
 	default:
 		return nil, err
 	}
-	if err := c.store.Delete(ctx, id); err != nil && CodeOf(err) != CodeNotFound {
+	if err := c.store.Delete(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		c.warn(ctx, "adopted a connection written before applications were recorded, but could not delete its old record", "connection", id, "code", CodeOf(err).String())
 	}
 	c.log(ctx, "adopted a connection written before applications were recorded", "connection", id)
@@ -146,7 +147,7 @@ func (c *Connector) save(ctx context.Context, tok *Token, ar authRequest) (*Conn
 		switch {
 		case err == nil:
 			base = cur
-		case CodeOf(err) == CodeNotFound:
+		case errors.Is(err, store.ErrNotFound):
 			cur = nil
 			base = &store.Record{ID: c.key(id), Provider: c.name, App: c.opts.ClientID, Namespace: c.opts.Namespace}
 		default:
@@ -180,7 +181,7 @@ func (c *Connector) save(ctx context.Context, tok *Token, ar authRequest) (*Conn
 			}
 			return conn, nil
 		}
-		if CodeOf(err) != CodeConflict || attempt >= 3 {
+		if !errors.Is(err, store.ErrConflict) || attempt >= 3 {
 			return nil, c.storeErr("save", err)
 		}
 	}
@@ -331,7 +332,7 @@ func (conn *Connection) Delete(ctx context.Context, o DeleteOptions) error {
 		}
 	}
 	if err := c.store.Delete(ctx, conn.key); err != nil {
-		if CodeOf(err) == CodeNotFound {
+		if errors.Is(err, store.ErrNotFound) {
 			forget(conn.key)
 			return c.errorf(CodeNotFound, "delete", "no connection %s", conn.id)
 		}

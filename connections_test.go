@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
@@ -33,7 +34,7 @@ type platform struct {
 
 func newPlatform(t *testing.T, st store.Store) *platform {
 	t.Helper()
-	p := &platform{clk: &clock{t: time.Now().Truncate(time.Second)}, sims: map[string]*simulator.Server{}, srvs: map[string]*httptest.Server{}, store: st}
+	p := &platform{clk: testclock.New(time.Now().Truncate(time.Second)), sims: map[string]*simulator.Server{}, srvs: map[string]*httptest.Server{}, store: st}
 	p.keys, _ = store.NewKeyring(store.NewRandomKey())
 	for name, sim := range map[string]*simulator.Server{"jumpseller": jumpseller.NewSimulator(), "shopline": shopline.NewSimulator()} {
 		sim.SetClock(p.clk.Now)

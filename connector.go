@@ -342,20 +342,32 @@ func (c *Connector) AuthCodeURL(extra url.Values) (string, error) {
 // there; the provider redirects back to the redirect URI, whose query goes
 // to HandleCallback.
 func (c *Connector) AuthURL(r AuthRequest) (string, error) {
+	u, _, err := c.AuthURLState(r)
+	return u, err
+}
+
+// AuthURLState is AuthURL, and also returns the state the URL carries: for
+// an application that recognises the provider's redirect before handing
+// it to HandleCallback (the CLI's local callback server ignores requests
+// without it). The URL may carry the state under another name than state,
+// or outside its query (driver.Authorizer: SHOPLINE's global platform puts
+// it in customField after a fragment), so read it here rather than from
+// the URL. The state is the engine's to check: HandleCallback still does.
+func (c *Connector) AuthURLState(r AuthRequest) (authURL, state string, err error) {
 	if c.opts.Mode == ModeOff {
-		return "", c.errorf(CodeAuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
+		return "", "", c.errorf(CodeAuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
 	}
 	if c.opts.RedirectURL == "" {
-		return "", c.errorf(CodeInvalidConfig, "authorize", "CallbackURL (the redirect URI) is required to authorize")
+		return "", "", c.errorf(CodeInvalidConfig, "authorize", "CallbackURL (the redirect URI) is required to authorize")
 	}
 	ar, err := c.authRequest(r)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	ep := c.env.Config.Endpoint.AuthURL
 	u, err := url.Parse(ep)
 	if err != nil || ep == "" {
-		return "", c.errorf(CodeInvalidConfig, "authorize", "the provider has no valid authorization URL")
+		return "", "", c.errorf(CodeInvalidConfig, "authorize", "the provider has no valid authorization URL")
 	}
 	q := u.Query()
 	for k, v := range c.spec.AuthParams {
@@ -378,13 +390,21 @@ func (c *Connector) AuthURL(r AuthRequest) (string, error) {
 		}
 		q.Set("scope", strings.Join(scopes, sep))
 	}
-	state, err := c.issueState(c.now(), ar)
+	state, err = c.issueState(c.now(), ar)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	q.Set("state", state)
 	u.RawQuery = q.Encode()
-	return u.String(), nil
+	if a, ok := c.p.(driver.Authorizer); ok {
+		// The provider's page takes these values in its own shape.
+		s, err := a.AuthorizeURL(c.env, u)
+		if err != nil {
+			return "", "", c.tagged(driver.Scrub(err, c.opts.ClientSecret), "authorize")
+		}
+		return s, state, nil
+	}
+	return u.String(), state, nil
 }
 
 // authRequest checks r and returns what its state carries.
@@ -439,7 +459,9 @@ func printable(s string) bool {
 // the provider redirected to the redirect URI: it refuses a denial
 // (CodeAccessDenied) and a missing, unknown, reused, expired or foreign
 // state (CodeInvalidState, without calling the token endpoint), then
-// exchanges the code as Exchange does.
+// exchanges the code as Exchange does. The query is taken as the provider
+// sends it: a driver whose provider uses other names, or signs the
+// callback, reads it first (driver.CallbackReader).
 func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Connection, error) {
 	conn, err := c.handleCallback(ctx, query)
 	if err != nil {
@@ -449,6 +471,13 @@ func (c *Connector) HandleCallback(ctx context.Context, query url.Values) (*Conn
 }
 
 func (c *Connector) handleCallback(ctx context.Context, query url.Values) (*Connection, error) {
+	if r, ok := c.p.(driver.CallbackReader); ok {
+		q, err := r.ReadCallback(c.env, query)
+		if err != nil {
+			return nil, c.tagged(driver.Scrub(err, c.opts.ClientSecret, query.Get("code")), "callback")
+		}
+		query = q
+	}
 	if oe := query.Get("error"); oe != "" {
 		// The state is checked (and consumed) first: a forged error
 		// callback is an invalid state, not a denial.
@@ -595,7 +624,11 @@ func (c *Connector) storeErr(op string, err error) error {
 	if _, ok := err.(*Error); ok {
 		return err
 	}
-	e := c.errorf(CodeStore, op, "store failed")
+	code := store.CodeOf(err) // a store's bare sentinel (store.ErrNotFound, ...)
+	if code == CodeUnknown {
+		code = CodeStore
+	}
+	e := c.errorf(code, op, "store failed")
 	e.Err = err
 	return e
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
@@ -20,7 +21,7 @@ import (
 // store.
 func newShopline(t *testing.T, mutate func(*connector.Options)) (*simulator.Server, *clock, *memory.Store, *connector.Connector) {
 	t.Helper()
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testclock.New(time.Now().Truncate(time.Second))
 	sim := shopline.NewSimulator()
 	sim.SetClock(clk.Now)
 	srv := httptest.NewServer(sim)

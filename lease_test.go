@@ -2,12 +2,14 @@ package connector_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/sqlite"
 )
 
@@ -159,6 +161,123 @@ func TestPersistentStoreNeedsKey(t *testing.T) {
 			}
 			if connector.CodeOf(err) != connector.CodeInvalidConfig || !strings.Contains(err.Error(), "CONNECTOR_ENCRYPTION_KEY") {
 				t.Fatalf("New = %v; want CodeInvalidConfig naming CONNECTOR_ENCRYPTION_KEY", err)
+			}
+		})
+	}
+}
+
+// callLog is a store.Store that records the names of the calls made to it.
+type callLog struct {
+	store.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *callLog) log(name string) {
+	s.mu.Lock()
+	s.calls = append(s.calls, name)
+	s.mu.Unlock()
+}
+
+// take returns the calls recorded since the last take.
+func (s *callLog) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.calls
+	s.calls = nil
+	return c
+}
+
+func (s *callLog) Get(ctx context.Context, id string) (*store.Record, error) {
+	s.log("Get")
+	return s.Store.Get(ctx, id)
+}
+
+func (s *callLog) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	s.log("Put")
+	return s.Store.Put(ctx, rec, fence)
+}
+
+func (s *callLog) PutUnlock(ctx context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	s.log("PutUnlock")
+	return s.Store.PutUnlock(ctx, rec, l)
+}
+
+func (s *callLog) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
+	s.log("Lock")
+	return s.Store.Lock(ctx, id, ttl)
+}
+
+func (s *callLog) Unlock(ctx context.Context, l *store.Lease) error {
+	s.log("Unlock")
+	return s.Store.Unlock(ctx, l)
+}
+
+func (s *callLog) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	s.log("TryLock")
+	return s.Store.TryLock(ctx, id, ttl)
+}
+
+// TestRefreshStoreCalls checks the store calls of a refresh: Lock, which
+// reads the record under the lease, and PutUnlock, which writes and
+// releases — two, where there were four; the adoption of another process's
+// token and the wait for its lease read no record apart either.
+func TestRefreshStoreCalls(t *testing.T) {
+	tests := []struct {
+		name string
+		// before sets the scene after the clock moved past the token's
+		// expiry; it returns what to do while Token runs, or nil.
+		before func(t *testing.T, w *world, conn *connector.Connection) func()
+		want   func(calls []string) bool
+		wants  string
+	}{
+		{"refresh", nil,
+			func(c []string) bool { return slices.Equal(c, []string{"Lock", "PutUnlock"}) }, "Lock, PutUnlock"},
+		{"another process refreshed first", func(t *testing.T, w *world, conn *connector.Connection) func() {
+			other, err := w.connector(t).Connection(context.Background(), conn.ID())
+			if err == nil {
+				_, err = other.Token(context.Background())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, func(c []string) bool { return slices.Equal(c, []string{"Lock", "Unlock"}) }, "Lock (which reads the new token), Unlock"},
+		{"another process holds the lease", func(t *testing.T, w *world, conn *connector.Connection) func() {
+			l, _, err := w.store.Lock(context.Background(), conn.StoreKey(), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func() {
+				time.Sleep(50 * time.Millisecond)
+				w.store.Unlock(context.Background(), l)
+			}
+		}, func(c []string) bool {
+			n := len(c)
+			return n >= 3 && c[n-2] == "Lock" && c[n-1] == "PutUnlock" &&
+				!slices.ContainsFunc(c[:n-2], func(s string) bool { return s != "Lock" })
+		}, "Locks refused, then Lock, PutUnlock; no Get"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			cl := &callLog{Store: w.store}
+			c := w.connector(t, func(o *connector.Options) { o.Store = cl })
+			conn := w.authorize(t, c)
+			w.clock.Advance(2 * time.Hour)
+			var during func()
+			if tt.before != nil {
+				during = tt.before(t, w, conn)
+			}
+			cl.take()
+			if during != nil {
+				go during()
+			}
+			if _, err := conn.Token(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := cl.take(); !tt.want(got) {
+				t.Errorf("store calls %q; want %s", got, tt.wants)
 			}
 		})
 	}

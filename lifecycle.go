@@ -19,13 +19,17 @@ import (
 //  1. Single-flight: conn.flight admits one goroutine per connection; the
 //     others wait, then find the fresh token it left.
 //  2. Lease: the refreshing goroutine takes the store's lease on the
-//     connection; while another process holds it, it polls and adopts the
-//     token that process writes.
-//  3. Re-read: with the lease held it re-reads the record; if another
-//     instance already refreshed, it adopts that token and stops.
+//     connection (store.Store.Lock); while another process holds it, it
+//     polls and adopts the token that process writes (each refused Lock
+//     returns the current record).
+//  3. Re-read: Lock returns the record as it stands under the lease; if
+//     another instance already refreshed, it adopts that token and stops.
 //  4. Refresh through the driver (Refresher, or the standard grant).
-//  5. Persist with compare-and-swap on the version, fenced by the lease, and
+//  5. Persist with compare-and-swap on the version, fenced by the lease,
+//     releasing the lease in the same call (store.Store.PutUnlock), and
 //     only then return the new token.
+//
+// So a refresh makes two store calls: Lock and PutUnlock.
 //
 // Failure rules:
 //   - invalid_grant: re-read (another instance may have rotated the token);
@@ -51,6 +55,14 @@ import (
 //     Doorkeeper, since the new access token was never used.
 //   - an answer that names another account than the connection's is
 //     refused: nothing is persisted, the connection is marked needs_reauth.
+
+// held is the lease a refresh holds.
+type held struct {
+	lease *store.Lease
+	// released: the lease is no longer this refresh's to give up: a
+	// PutUnlock released it, or a pending write took it over.
+	released bool
+}
 
 // pendingWrite is a rotated token that the store has not accepted yet.
 type pendingWrite struct {
@@ -174,14 +186,14 @@ func (conn *Connection) renew(ctx context.Context, seen *Token) (*Token, error) 
 // refreshLocked takes the lease and refreshes, unless another instance
 // already did.
 func (conn *Connection) refreshLocked(ctx context.Context, s *snapshot, seen *Token) (*Token, error) {
-	lease, adopted, err := conn.lock(ctx, s)
+	lease, rec, adopted, err := conn.lock(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	if adopted != nil {
 		return adopted.tok, nil
 	}
-	tok, _, err := conn.refreshLeased(ctx, s, seen, lease)
+	tok, _, err := conn.refreshLeased(ctx, s, seen, &held{lease: lease}, rec)
 	return tok, err
 }
 
@@ -200,25 +212,24 @@ type leaseOutcome struct {
 	changed bool
 }
 
-// refreshLeased refreshes with the lease held, unless the re-read shows
-// that another instance already did (then it adopts that instance's
-// token). It gives the lease up when it is done, unless a rotated token
-// waits for the store.
-func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *Token, lease *store.Lease) (*Token, leaseOutcome, error) {
+// refreshLeased refreshes with the lease held, unless rec, the record as
+// Lock read it under the lease, shows that another instance already did
+// (then it adopts that instance's token). The lease is given up when it is
+// done — by the PutUnlock that stores the new token, else by an Unlock —
+// unless a rotated token waits for the store.
+func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *Token, h *held, rec *store.Record) (*Token, leaseOutcome, error) {
 	c := conn.c
-	keep := false
 	defer func() {
-		if !keep {
-			_ = c.store.Unlock(detach(ctx), lease)
+		if !h.released {
+			_ = c.store.Unlock(detach(ctx), h.lease)
 		}
 	}()
 
-	// Re-read under the lease: another instance may have refreshed.
-	rec, err := c.store.Get(ctx, conn.key)
-	if err != nil {
-		return nil, leaseOutcome{}, c.storeErr("refresh", err)
+	if rec == nil { // deleted since it was read
+		return nil, leaseOutcome{}, c.storeErr("refresh", store.Errorf(store.ErrNotFound, "connection %q", conn.key))
 	}
 	if rec.Version != s.rec.Version {
+		var err error
 		if s, err = conn.adopt(rec); err != nil {
 			return nil, leaseOutcome{}, err
 		}
@@ -236,7 +247,7 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 		err = c.checkAnswer(nt, "refresh")
 	}
 	if err != nil {
-		tok, ferr := conn.refreshFailed(ctx, s, lease, err)
+		tok, ferr := conn.refreshFailed(ctx, s, h, err)
 		if ferr == nil && tok.AccessToken == s.tok.AccessToken {
 			return tok, leaseOutcome{failed: err}, nil // the cached token, still valid
 		}
@@ -245,17 +256,16 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 	if acc := s.rec.Account; acc != "" && nt.AccountID != "" && nt.AccountID != acc {
 		// A grant of another account must not take this connection's
 		// place: refuse it whole.
-		return nil, leaseOutcome{}, conn.markReauth(ctx, s, lease, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
+		return nil, leaseOutcome{}, conn.markReauth(ctx, s, h, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
 	}
 	unused = c.rotated(unused, s.tok, nt)
 	next, err := c.record(s.rec, nt, unused, store.Active, "")
 	if err != nil {
 		return nil, leaseOutcome{}, err
 	}
-	p, err := conn.persist(ctx, next, nt, unused, lease)
+	p, err := conn.persist(ctx, next, nt, unused, h)
 	if p != nil {
 		// Kept in memory, unused; the lease stays ours until the write lands.
-		keep = true
 		tok, err := conn.whilePending(s, seen, p)
 		if err == nil {
 			// The stored token, still valid, while ours waits unused.
@@ -354,20 +364,23 @@ func (conn *Connection) statusErr(s *snapshot) error {
 // before a LeaseWait event is sent.
 const leaseWaitNotice = 500 * time.Millisecond
 
-// lock takes the store's lease. While another process holds it, it polls
-// the record and adopts a fresh token as soon as that process writes one.
-func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *snapshot, error) {
+// lock takes the store's lease and returns it with the record as Lock read
+// it under the lease. While another process holds the lease, it polls
+// (each refused Lock returns the current record) and adopts a fresh token
+// as soon as that process writes one: then it returns that snapshot and
+// no lease.
+func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *store.Record, *snapshot, error) {
 	c := conn.c
 	wait := 2 * time.Millisecond
 	var deadline, start time.Time // set on the first conflict
 	told := false                 // the LeaseWait event was sent
 	for {
-		lease, err := c.store.TryLock(ctx, conn.key, c.opts.LeaseTTL)
+		lease, rec, err := c.store.Lock(ctx, conn.key, c.opts.LeaseTTL)
 		if err == nil {
-			return lease, nil, nil
+			return lease, rec, nil, nil
 		}
-		if CodeOf(err) != CodeConflict {
-			return nil, nil, c.storeErr("lock", err)
+		if !errors.Is(err, store.ErrLocked) {
+			return nil, nil, nil, c.storeErr("lock", err)
 		}
 		if deadline.IsZero() {
 			start = time.Now()
@@ -385,26 +398,26 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 				c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
 			}
 		}
-		if rec, err := c.store.Get(ctx, conn.key); err == nil && rec.Version != s.rec.Version {
+		if rec != nil && rec.Version != s.rec.Version {
 			ns, err := conn.adopt(rec)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if ns.fresh(c.now()) {
-				return nil, ns, nil
+				return nil, nil, ns, nil
 			}
 			if err := conn.statusErr(ns); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			s = ns
 		}
 		if time.Now().After(deadline) {
-			return nil, nil, c.errorf(CodeUnavailable, "refresh", "connection %s stayed locked by another process for %s", conn.id, c.opts.LeaseTTL)
+			return nil, nil, nil, c.errorf(CodeUnavailable, "refresh", "connection %s stayed locked by another process for %s", conn.id, c.opts.LeaseTTL)
 		}
 		d := wait/2 + time.Duration(rand.Int64N(int64(wait)))
 		select {
 		case <-ctx.Done():
-			return nil, nil, c.errorf(CodeUnavailable, "refresh", "gave up waiting for another process's refresh: %v", ctx.Err())
+			return nil, nil, nil, c.errorf(CodeUnavailable, "refresh", "gave up waiting for another process's refresh: %v", ctx.Err())
 		case <-time.After(d):
 		}
 		if wait < 100*time.Millisecond {
@@ -414,7 +427,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 }
 
 // refreshFailed applies the failure rules to a refresh error.
-func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *store.Lease, err error) (*Token, error) {
+func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, h *held, err error) (*Token, error) {
 	c := conn.c
 	code := CodeOf(err)
 	c.warn(ctx, "refresh failed", "connection", conn.id, "code", code.String())
@@ -431,9 +444,9 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *s
 				return ns.tok, nil
 			}
 		}
-		return nil, conn.markReauth(ctx, s, lease, "the provider answered invalid_grant to a refresh", err)
+		return nil, conn.markReauth(ctx, s, h, "the provider answered invalid_grant to a refresh", err)
 	case code == CodeRefreshUncertain && !c.spec.RefreshReplaySafe:
-		return nil, conn.markReauth(ctx, s, lease, "a refresh answer was lost and the provider does not allow presenting the refresh token again", err)
+		return nil, conn.markReauth(ctx, s, h, "a refresh answer was lost and the provider does not allow presenting the refresh token again", err)
 	case code == CodeUnavailable || code == CodeBadResponse || code == CodeRefreshUncertain:
 		if s.tok.AccessToken != "" && !s.expired(c.now()) {
 			c.warn(ctx, "refresh failed; the cached token is still valid", "connection", conn.id)
@@ -444,15 +457,17 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, lease *s
 }
 
 // markReauth marks the connection needs_reauth, keeping its grant, and
-// fires the hook. It returns the CodeReauthRequired error.
-func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *store.Lease, reason string, cause error) error {
+// fires the hook; the write gives the lease back (PutUnlock). It returns
+// the CodeReauthRequired error.
+func (conn *Connection) markReauth(ctx context.Context, s *snapshot, h *held, reason string, cause error) error {
 	c := conn.c
 	// Sealed again: the snapshot keeps no sealed secret.
 	rec, serr := c.record(s.rec, s.tok, s.unused, store.NeedsReauth, reason)
 	if serr != nil {
 		return serr
 	}
-	if v, err := c.store.Put(ctx, rec, lease.Fence); err == nil {
+	if v, err := c.store.PutUnlock(ctx, rec, h.lease); err == nil {
+		h.released = true
 		rec.Version = v
 		conn.set(c.snapshotOf(rec, s.tok, s.unused))
 	} else {
@@ -467,14 +482,17 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, lease *stor
 	return e
 }
 
-// persist writes a refreshed token under the lease. When the write fails
-// it returns the pending write: the token is kept in memory, unused and
-// unpublished, the lease stays held, and the write is retried in the
-// background.
-func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, unused []string, lease *store.Lease) (*pendingWrite, error) {
+// persist writes a refreshed token under the lease and releases the lease
+// in the same call (PutUnlock). When the write fails it returns the
+// pending write: the token is kept in memory, unused and unpublished, the
+// lease stays held (the pending write takes it over), and the write is
+// retried in the background. When it loses the compare-and-swap the lease
+// is left to the caller to give up.
+func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, unused []string, h *held) (*pendingWrite, error) {
 	c := conn.c
-	v, err := c.store.Put(ctx, rec, lease.Fence)
+	v, err := c.store.PutUnlock(ctx, rec, h.lease)
 	if err == nil {
+		h.released = true
 		rec.Version = v
 		conn.set(c.snapshotOf(rec, tok, unused))
 		if c.opts.Logger.Enabled(ctx, slog.LevelInfo) { // spares the arguments' allocation
@@ -485,7 +503,7 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 		}
 		return nil, nil
 	}
-	if CodeOf(err) == CodeConflict {
+	if errors.Is(err, store.ErrConflict) {
 		// A newer version was written by a holder of a later lease: the
 		// store is the truth; our token was never used and is dropped.
 		c.warn(ctx, "refreshed token lost a compare-and-swap; adopting the stored one", "connection", conn.id)
@@ -496,7 +514,8 @@ func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Tok
 	}
 	// The provider rotated but the store is failing: keep the new token,
 	// unused, until the write lands.
-	p := &pendingWrite{rec: rec, tok: tok, unused: unused, lease: lease, err: err, done: make(chan struct{})}
+	h.released = true // the pending write holds it now
+	p := &pendingWrite{rec: rec, tok: tok, unused: unused, lease: h.lease, err: err, done: make(chan struct{})}
 	conn.pendingMu.Lock()
 	conn.pending = p
 	conn.pendingMu.Unlock()
@@ -522,8 +541,9 @@ func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
 	if conn.pending != p {
 		return true
 	}
-	v, err := c.store.Put(ctx, p.rec, p.lease.Fence)
-	if err != nil && CodeOf(err) != CodeConflict {
+	v, err := c.store.PutUnlock(ctx, p.rec, p.lease)
+	lost := errors.Is(err, store.ErrConflict)
+	if err != nil && !lost {
 		p.err = err
 		return false
 	}
@@ -544,8 +564,9 @@ func (conn *Connection) flush(ctx context.Context, p *pendingWrite) bool {
 		}
 	} else {
 		c.opts.Logger.ErrorContext(ctx, "pending token lost a compare-and-swap to a newer version", "provider", c.name, "connection", conn.id)
+		// PutUnlock changed nothing: the lease, if still ours, is given up.
+		_ = c.store.Unlock(context.WithoutCancel(ctx), p.lease)
 	}
-	_ = c.store.Unlock(context.WithoutCancel(ctx), p.lease)
 	close(p.done)
 	return true
 }

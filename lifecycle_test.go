@@ -18,6 +18,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
@@ -30,17 +31,8 @@ const (
 	clientSecret = "engine-test-secret-5f4e3d2c1b0a"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' fake clock, shared by the engine and the simulators.
+type clock = testclock.Clock
 
 // world is a Jumpseller simulator on loopback and the options to reach it.
 type world struct {
@@ -54,7 +46,7 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	w := &world{sim: jumpseller.NewSimulator(), clock: &clock{t: time.Now().Truncate(time.Second)}, store: memory.New()}
+	w := &world{sim: jumpseller.NewSimulator(), clock: testclock.New(time.Now().Truncate(time.Second)), store: memory.New()}
 	w.sim.SetClock(w.clock.Now)
 	w.srv = httptest.NewServer(w.sim)
 	t.Cleanup(w.srv.Close)
@@ -164,6 +156,15 @@ func (f *failingStore) Put(ctx context.Context, r *store.Record, fence int64) (i
 		return 0, store.Errorf(errors.New("disk full"), "injected write failure")
 	}
 	return f.Store.Put(ctx, r, fence)
+}
+
+// PutUnlock fails as Put does: a refresh writes through it.
+func (f *failingStore) PutUnlock(ctx context.Context, r *store.Record, l *store.Lease) (int64, error) {
+	f.puts.Add(1)
+	if f.failing.Load() {
+		return 0, store.Errorf(errors.New("disk full"), "injected write failure")
+	}
+	return f.Store.PutUnlock(ctx, r, l)
 }
 
 // TestStoreFailsAfterRotation is the rule that a refreshed token is handed
@@ -512,7 +513,7 @@ func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
 }
 
 func TestRefreshDueKeepsIdleGrantsAlive(t *testing.T) {
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testclock.New(time.Now().Truncate(time.Second))
 	sim := shopline.NewSimulator()
 	sim.SetClock(clk.Now)
 	srv := httptest.NewServer(sim)

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
@@ -62,7 +63,10 @@ type Options struct {
 	// HTTPClient is the base client whose Transport carries every request;
 	// a clean transport when nil. Its Timeout is ignored: see Timeout.
 	HTTPClient *http.Client
-	// Timeout bounds one HTTP exchange; 30 s when zero.
+	// Timeout bounds one HTTP exchange: one attempt of a token, token-info
+	// or revoke request (each retry has its own, and none runs past
+	// Retry.Budget), or one API request. connstr.DefaultTimeout (30 s) when
+	// zero, as for a connection string's Timeout.
 	Timeout time.Duration
 	// Retry is the retry policy for token, revoke and API requests.
 	Retry RetryPolicy
@@ -113,7 +117,10 @@ type RetryPolicy struct {
 	// WaitMin and WaitMax bound the exponential backoff (with jitter) and
 	// any Retry-After; 250 ms and 8 s when zero.
 	WaitMin, WaitMax time.Duration
-	// Budget bounds the whole request with its retries; 30 s when zero.
+	// Budget bounds the whole token or revoke request with its retries
+	// and the waits between them (a refresh gives up after it).
+	// connstr.DefaultRetryBudget (30 s) when zero, as for a connection
+	// string's RetryBudget.
 	Budget time.Duration
 }
 
@@ -133,7 +140,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.WaitMax = p.WaitMin
 	}
 	if p.Budget <= 0 {
-		p.Budget = 30 * time.Second
+		p.Budget = connstr.DefaultRetryBudget
 	}
 	return p
 }
@@ -147,7 +154,7 @@ func (o Options) withDefaults() Options {
 		o.Mode = ModeGetAndRefresh
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = connstr.DefaultTimeout
 	}
 	o.Retry = o.Retry.withDefaults()
 	if o.LeaseTTL == 0 {

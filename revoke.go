@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -61,7 +62,7 @@ func (conn *Connection) revoke(ctx context.Context) error {
 			}
 			break
 		}
-		if CodeOf(err) != CodeConflict || attempt >= 3 {
+		if !errors.Is(err, store.ErrConflict) || attempt >= 3 {
 			return c.storeErr("revoke", err)
 		}
 	}

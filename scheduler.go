@@ -24,20 +24,23 @@ import (
 //  2. Each due record becomes its connection's snapshot as it is (opened,
 //     not read again), and workers, at most DueOptions.Concurrency at a
 //     time, take the connections in that order.
-//  3. A worker tries the connection's lease once. Held, by another instance
-//     or by a refresh of this process, the connection is skipped (Locked):
-//     whoever holds it is refreshing it. This is how instances running
-//     RefreshDue at once split the work without waiting on one another.
-//  4. With the lease, the engine's re-read of the record (the same as in
-//     Token) shows whether another instance refreshed it since the query:
-//     then it is skipped (Current), never refreshed twice.
+//  3. A worker tries the connection's lease once (store.Store.Lock). Held,
+//     by another instance or by a refresh of this process, the connection
+//     is skipped (Locked): whoever holds it is refreshing it. This is how
+//     instances running RefreshDue at once split the work without waiting
+//     on one another.
+//  4. With the lease, the record Lock read under it (the same re-read as
+//     in Token, in the same store call) shows whether another instance
+//     refreshed it since the query: then it is skipped (Current), never
+//     refreshed twice.
 //  5. Otherwise it is refreshed and persisted exactly as Token would, with
-//     the same failure rules, events, spans and metrics.
+//     the same failure rules, events, spans and metrics; the write releases
+//     the lease (store.Store.PutUnlock).
 
 // DefaultDueConcurrency is how many refreshes RefreshDue runs at once when
 // DueOptions.Concurrency is zero. A refresh mostly waits: on the provider
-// (tens to hundreds of milliseconds) and on the store's four round trips
-// (lease, re-read, write, release); 64 keep a provider 20 ms away busy at
+// (tens to hundreds of milliseconds) and on the store's two round trips
+// (lease with re-read, write with release); 64 keep a provider 20 ms away busy at
 // about 2,000 refreshes a second with PostgreSQL (docs/benchmarks.md). For a
 // provider that limits token requests, lower it or set
 // DueOptions.RequestsPerSecond.
@@ -135,8 +138,8 @@ func (r *DueResult) FailedByCode() map[Code]int {
 // The due connections come from one store query, store.DueLister, which
 // every backend of this module implements; a store without it is listed
 // whole and filtered. The record the query read is the connection's
-// starting point: it is not read again before its lease is taken, only
-// once after (the engine's re-read, which is what makes instances safe).
+// starting point: it is not read again apart from the re-read that Lock
+// makes under the lease (which is what makes instances safe).
 func (c *Connector) RefreshDue(ctx context.Context, o DueOptions) (*DueResult, error) {
 	res := &DueResult{}
 	switch {
@@ -355,9 +358,9 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time) (dueOu
 	if err := conn.statusErr(s); err != nil {
 		return dueFailed, err
 	}
-	lease, err := c.store.TryLock(ctx, conn.key, c.opts.LeaseTTL)
+	lease, rec, err := c.store.Lock(ctx, conn.key, c.opts.LeaseTTL)
 	if err != nil {
-		if CodeOf(err) == CodeConflict {
+		if errors.Is(err, store.ErrLocked) {
 			return dueLocked, nil // another instance has it
 		}
 		return dueFailed, c.storeErr("lock", err)
@@ -367,7 +370,7 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time) (dueOu
 		span.SetAttributes(c.connAttrs(conn.id)...)
 	}
 	start := time.Now()
-	_, out, err := conn.refreshLeased(ctx, s, s.tok, lease)
+	_, out, err := conn.refreshLeased(ctx, s, s.tok, &held{lease: lease}, rec)
 	if err == nil {
 		err = out.failed
 	}

@@ -21,7 +21,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/connector-go/connector"
-	"github.com/connector-go/connector/conformance"
+	"github.com/connector-go/connector/internal/testclock"
+	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
@@ -67,7 +68,7 @@ var dueBackends = []dueBackend{
 			err = pool.Ping(ctx)
 		}
 		if err != nil {
-			conformance.Absent(t, fmt.Sprintf("PostgreSQL is not reachable (%v); start one or set CONNECTOR_TEST_POSTGRES", err))
+			testenv.Absent(t, "PostgreSQL", fmt.Sprintf("PostgreSQL is not reachable (%v); start one or set CONNECTOR_TEST_POSTGRES", err))
 		}
 		schema := "connector_due_" + randomHex(6)
 		t.Cleanup(func() {
@@ -98,7 +99,7 @@ var dueBackends = []dueBackend{
 		defer cancel()
 		if err := client.Ping(ctx).Err(); err != nil {
 			client.Close()
-			conformance.Absent(t, fmt.Sprintf("Redis is not reachable (%v); start one or set CONNECTOR_TEST_REDIS", err))
+			testenv.Absent(t, "Redis", fmt.Sprintf("Redis is not reachable (%v); start one or set CONNECTOR_TEST_REDIS", err))
 		}
 		prefix := "connector-due-test:" + randomHex(6) + ":"
 		t.Cleanup(func() {
@@ -144,7 +145,7 @@ type dueWorld struct {
 
 func newDueWorld(t testing.TB, st store.Store) *dueWorld {
 	t.Helper()
-	w := &dueWorld{sim: jumpseller.NewSimulator(), clock: &clock{t: time.Now().Truncate(time.Second)}}
+	w := &dueWorld{sim: jumpseller.NewSimulator(), clock: testclock.New(time.Now().Truncate(time.Second))}
 	w.sim.SetClock(w.clock.Now)
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == simulator.TokenPath {
@@ -350,10 +351,10 @@ func TestRefreshDueSelectsByExpiry(t *testing.T) {
 // countingStore counts the calls the scheduler makes.
 type countingStore struct {
 	store.Store
-	mu                  sync.Mutex
-	lists, gets, dues   int
-	beforeLock          func(id string) // called at each TryLock, if set
-	tryLocks, conflicts int
+	mu                sync.Mutex
+	lists, gets, dues int
+	beforeLock        func(id string) // called at each Lock, if set
+	locks, conflicts  int
 }
 
 func (s *countingStore) List(ctx context.Context) ([]*store.Record, error) {
@@ -370,22 +371,22 @@ func (s *countingStore) Get(ctx context.Context, id string) (*store.Record, erro
 	return s.Store.Get(ctx, id)
 }
 
-func (s *countingStore) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+func (s *countingStore) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
 	s.mu.Lock()
-	s.tryLocks++
+	s.locks++
 	hook := s.beforeLock
 	s.beforeLock = nil
 	s.mu.Unlock()
 	if hook != nil {
 		hook(id)
 	}
-	l, err := s.Store.TryLock(ctx, id, ttl)
+	l, rec, err := s.Store.Lock(ctx, id, ttl)
 	if err != nil {
 		s.mu.Lock()
 		s.conflicts++
 		s.mu.Unlock()
 	}
-	return l, err
+	return l, rec, err
 }
 
 // dueCountingStore is a countingStore that has the due query.
@@ -400,8 +401,8 @@ func (s dueCountingStore) Due(ctx context.Context, before time.Time, limit int) 
 
 // TestRefreshDueReadsOnce checks that a fresh process's sweep reads each
 // due record once, in the due query, and once more under the lease (the
-// re-read): no List, no Get before the lock. A store without the due query
-// is listed once instead.
+// re-read, which Lock returns): no List, no Get at all. A store without
+// the due query is listed once instead.
 func TestRefreshDueReadsOnce(t *testing.T) {
 	for _, withDue := range []bool{true, false} {
 		t.Run(fmt.Sprint("DueLister=", withDue), func(t *testing.T) {
@@ -414,7 +415,7 @@ func TestRefreshDueReadsOnce(t *testing.T) {
 			now := w.clock.Now()
 			ids := w.connections(t, w.connector(t), []time.Time{now.Add(-time.Minute), now.Add(time.Minute), now.Add(2 * time.Minute), now.Add(2 * time.Hour)})
 			cs.mu.Lock()
-			cs.lists, cs.gets, cs.dues = 0, 0, 0
+			cs.lists, cs.gets, cs.dues, cs.locks = 0, 0, 0, 0
 			cs.mu.Unlock()
 			res, err := w.connector(t).RefreshDue(context.Background(), connector.DueOptions{Window: 10 * time.Minute})
 			if err != nil {
@@ -427,8 +428,8 @@ func TestRefreshDueReadsOnce(t *testing.T) {
 			if !withDue {
 				wantLists, wantDues = 1, 0
 			}
-			if cs.lists != wantLists || cs.dues != wantDues || cs.gets != 3 {
-				t.Errorf("store calls: %d List, %d Due, %d Get; want %d, %d and 3 (the re-reads under the lease)", cs.lists, cs.dues, cs.gets, wantLists, wantDues)
+			if cs.lists != wantLists || cs.dues != wantDues || cs.gets != 0 || cs.locks != 3 {
+				t.Errorf("store calls: %d List, %d Due, %d Get, %d Lock; want %d, %d, 0 and 3 (Lock re-reads under the lease)", cs.lists, cs.dues, cs.gets, cs.locks, wantLists, wantDues)
 			}
 		})
 	}
@@ -642,7 +643,7 @@ func ExampleConnector_RefreshDue() {
 	defer srv.Close()
 	sim.AddClient("my-app", "my-secret", "http://127.0.0.1:8085/callback")
 	// Authorized six months ago: the access token expires in two days.
-	clock := &clock{t: time.Now().Add(-sim.Config().AccessTTL + 48*time.Hour)}
+	clock := testclock.New(time.Now().Add(-sim.Config().AccessTTL + 48*time.Hour))
 	sim.SetClock(clock.Now)
 	c, err := connector.New("shopline", connector.Options{ClientID: "my-app", ClientSecret: "my-secret",
 		RedirectURL: "http://127.0.0.1:8085/callback", Endpoint: sim.Endpoint(srv.URL), Clock: clock.Now})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/connector-go/connector/store"
@@ -19,8 +20,7 @@ import (
 // callback, whichever instance issued the state; a connector of another
 // application or namespace refuses it. A state is one-time: the first
 // callback that presents it claims its nonce in the store, for as long as
-// the state lives (store.Claimer.Claim, or store.Store.TryLock on a store
-// without Claim); a second callback finds it claimed.
+// the state lives (store.Store.Claim); a second callback finds it claimed.
 //
 // Layout before base64url: version(1) | issued Unix seconds(8) | lifetime
 // seconds(4) | nonce(16) | request (see appendRequest) | signature(16,
@@ -151,18 +151,10 @@ func (c *Connector) takeState(ctx context.Context, state string) (issued time.Ti
 		return issued, r, "state expired", nil
 	}
 	nonce := base64.RawURLEncoding.EncodeToString(b[13:stateHead])
-	// A store that can record a one-time claim (store.Claimer) removes it
-	// once expired; TryLock, the fallback, leaves a lease behind per state.
+	// The store removes the claim once expired.
 	key, hold := "state:"+nonce, issued.Add(ttl).Sub(now)+time.Minute
-	var lerr error
-	if _, ok := c.raw.(store.Claimer); ok {
-		cl := c.store.(store.Claimer) // the traced store forwards it
-		lerr = cl.Claim(ctx, key, hold)
-	} else {
-		_, lerr = c.store.TryLock(ctx, key, hold)
-	}
-	if lerr != nil {
-		if CodeOf(lerr) == CodeConflict {
+	if lerr := c.store.Claim(ctx, key, hold); lerr != nil {
+		if errors.Is(lerr, store.ErrClaimed) {
 			return issued, r, "state already used", nil
 		}
 		return issued, r, "", c.storeErr("callback", lerr)

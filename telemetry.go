@@ -199,11 +199,18 @@ func (s tracedStore) Delete(ctx context.Context, id string) error {
 	return err
 }
 
-func (s tracedStore) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	ctx, span := s.span(ctx, "trylock", id)
-	l, err := s.Store.TryLock(ctx, id, ttl)
+func (s tracedStore) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
+	ctx, span := s.span(ctx, "lock", id)
+	l, r, err := s.Store.Lock(ctx, id, ttl)
 	endSpan(span, err)
-	return l, err
+	return l, r, err
+}
+
+func (s tracedStore) PutUnlock(ctx context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	ctx, span := s.span(ctx, "putunlock", rec.ID)
+	v, err := s.Store.PutUnlock(ctx, rec, l)
+	endSpan(span, err)
+	return v, err
 }
 
 func (s tracedStore) Unlock(ctx context.Context, l *store.Lease) error {
@@ -213,11 +220,9 @@ func (s tracedStore) Unlock(ctx context.Context, l *store.Lease) error {
 	return err
 }
 
-// Claim forwards to the store's Claim; the engine checks the store it was
-// given, not this wrapper, for the capability.
 func (s tracedStore) Claim(ctx context.Context, key string, ttl time.Duration) error {
 	ctx, span := s.span(ctx, "claim", "")
-	err := s.Store.(store.Claimer).Claim(ctx, key, ttl)
+	err := s.Store.Claim(ctx, key, ttl)
 	endSpan(span, err)
 	return err
 }

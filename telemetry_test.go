@@ -67,7 +67,7 @@ func TestTelemetry(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"connector.refresh", "connector.lease.wait", "connector.token_request", "connector.store.get",
-		"connector.store.put", "connector.store.trylock", "connector.revoke"} {
+		"connector.store.put", "connector.store.lock", "connector.store.putunlock", "connector.revoke"} {
 		if names[want] == 0 {
 			t.Errorf("no %s span (got %v)", want, names)
 		}

@@ -14,7 +14,14 @@
 // a wrong fact in a Spec fails. Any simulator with the methods of
 // simulator.Server serves (Simulator): a translating one such as
 // *profile.Simulator too, which also states facts a Server cannot (tokens
-// that never expire, no refresh tokens: TokenFacts). The suite checks itself: its own tests run
+// that never expire, no refresh tokens: TokenFacts).
+//
+// TestStore checks a store backend against every rule of store.Store's
+// contract, each in a parallel subtest on a fresh store from the harness:
+// the sentinel errors, compare-and-swap, leases and fences, the refresh's
+// two calls (Lock returns the record under the lease; PutUnlock writes and
+// releases, or changes nothing), claims, the due query, sealing, and no
+// lost update among goroutines and processes. The suite checks itself: its own tests run
 // it against deliberately broken drivers and stores and require it to fail
 // them.
 package conformance

@@ -43,17 +43,6 @@ type ProviderHarness struct {
 	// (Jumpseller "store/info.json", SHOPLINE "token/info"). Required: the
 	// Client subtest fails without it.
 	APIPath string
-	// AuthorizeURL, when set, turns the engine's authorization URL into
-	// the one the provider's authorization page takes, before the
-	// simulator's Approve or Deny sees it; Callback turns the provider's
-	// redirect query back into the one HandleCallback takes. They are for
-	// a provider whose browser leg the engine cannot build (SHOPLINE's
-	// global platform: a fragment route, appKey and customField for
-	// client_id and state); its driver package exports both. Unset, the
-	// simulator sees the engine's URL and the engine its redirect as they
-	// are.
-	AuthorizeURL func(engineURL string) (string, error)
-	Callback     func(redirect url.Values) url.Values
 }
 
 // Simulator is what the suite drives of a provider's simulator: the
@@ -150,7 +139,9 @@ func newFixture(t *testing.T, h ProviderHarness, mutate ...func(*connector.Optio
 	f.srv = httptest.NewServer(f.sim)
 	t.Cleanup(f.srv.Close)
 	redirect := f.srv.URL + "/callback"
-	f.sim.AddClient(testClientID, testClientSecret, redirect)
+	// The second redirect URI is another application's callback on the
+	// same client (State: its state is refused here).
+	f.sim.AddClient(testClientID, testClientSecret, redirect, f.srv.URL+"/other-callback")
 	f.store = memory.New()
 	f.keys, _ = store.NewKeyring(store.NewRandomKey())
 	f.opts = connector.Options{
@@ -233,33 +224,33 @@ func (f *fixture) refreshes() bool { _, r := tokenFacts(f.sim); return r }
 // with a refresh token, or by the provider's own refresh (RefreshFacts).
 func (f *fixture) canRefresh() bool { return f.refreshes() || refreshesWithout(f.sim) }
 
-// approve runs the consent of the engine's authorization URL u at the
-// simulator, through the harness's AuthorizeURL and Callback when set,
-// and returns the redirect as HandleCallback takes it.
-func (f *fixture) approve(u string) (*url.URL, error) { return f.decide(u, true) }
+// CallbackFacts is implemented by a simulator whose provider signs its
+// callback to the redirect URI (SHOPLINE's global platform: a sign over
+// every other parameter). The State subtest then adds a parameter to a
+// callback of the simulator and requires HandleCallback to refuse it
+// (CodeInvalidState) without calling the token endpoint and without
+// spending the state: the driver's driver.CallbackReader must check the
+// signature.
+type CallbackFacts interface {
+	SignsCallbacks() bool
+}
+
+// signsCallbacks reports whether sim's provider signs its callbacks
+// (CallbackFacts).
+func signsCallbacks(sim Simulator) bool {
+	cf, ok := sim.(CallbackFacts)
+	return ok && cf.SignsCallbacks()
+}
+
+// approve runs the consent of the authorization URL u, as the engine
+// built it (through the driver's driver.Authorizer, if any), at the
+// simulator, and returns the simulator's redirect to the application as
+// it is: HandleCallback reads it (through the driver's
+// driver.CallbackReader, if any).
+func (f *fixture) approve(u string) (*url.URL, error) { return f.sim.Approve(u) }
 
 // deny is approve with the user refusing.
-func (f *fixture) deny(u string) (*url.URL, error) { return f.decide(u, false) }
-
-func (f *fixture) decide(u string, ok bool) (*url.URL, error) {
-	if f.h.AuthorizeURL != nil {
-		var err error
-		if u, err = f.h.AuthorizeURL(u); err != nil {
-			return nil, err
-		}
-	}
-	decide := f.sim.Deny
-	if ok {
-		decide = f.sim.Approve
-	}
-	redirect, err := decide(u)
-	if err != nil || f.h.Callback == nil {
-		return redirect, err
-	}
-	r := *redirect
-	r.RawQuery = f.h.Callback(redirect.Query()).Encode()
-	return &r, nil
-}
+func (f *fixture) deny(u string) (*url.URL, error) { return f.sim.Deny(u) }
 
 // needsRefresh skips a subtest about refreshing an expired token when the
 // provider, as its simulator states, has no such thing.
@@ -543,6 +534,12 @@ func testWireFacts(t *testing.T, h ProviderHarness) {
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("Spec differs from the provider's documented wire facts (-simulator +Spec):\n%s", d)
 	}
+	switch {
+	case spec.NoRefreshTokens && f.refreshes():
+		t.Errorf("Spec.NoRefreshTokens is set, but the provider issues refresh tokens (its simulator says so)")
+	case !spec.NoRefreshTokens && refreshesWithout(f.sim):
+		t.Errorf("the provider issues no refresh tokens and refreshes without one (its simulator says so), but Spec.NoRefreshTokens is not set")
+	}
 	if cfg.RequireUserAgent && spec.APIHeaders.Get("User-Agent") == "" {
 		t.Errorf("the provider's API requires a User-Agent header, but Spec.APIHeaders sets none")
 	}
@@ -567,6 +564,12 @@ func testWireFacts(t *testing.T, h ProviderHarness) {
 	}
 }
 
+// testAuthCodeURL checks the authorization URL the engine returns. For a
+// driver without a driver.Authorizer it reads the standard parameters
+// from the query; for every driver it has the simulator take the URL,
+// redirect to the redirect URI and the engine complete the callback, so
+// that a driver whose Authorizer drops or alters the client id, the
+// redirect URI, the scopes or the state fails on what it actually sends.
 func testAuthCodeURL(t *testing.T, h ProviderHarness) {
 	f := newFixture(t, h)
 	a, err := f.conn.AuthCodeURL(nil)
@@ -574,30 +577,43 @@ func testAuthCodeURL(t *testing.T, h ProviderHarness) {
 		t.Fatal(err)
 	}
 	b, _ := f.conn.AuthCodeURL(nil)
+	if a == b {
+		t.Errorf("two authorize URLs are the same: the state is not fresh")
+	}
 	ua, _ := url.Parse(a)
 	ub, _ := url.Parse(b)
 	q := ua.Query()
-	sep := f.spec.ScopeSeparator
-	if sep == "" {
-		sep = " "
+	if _, custom := h.Provider.(driver.Authorizer); !custom {
+		sep := f.spec.ScopeSeparator
+		if sep == "" {
+			sep = " "
+		}
+		want := map[string]string{
+			"client_id":     testClientID,
+			"redirect_uri":  f.opts.RedirectURL,
+			"response_type": "code",
+			"scope":         strings.Join(f.scopes(), sep),
+		}
+		got := map[string]string{}
+		for k := range want {
+			got[k] = q.Get(k)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("authorize parameters (-want +got):\n%s", d)
+		}
+		if st := q.Get("state"); len(st) < 32 {
+			t.Errorf("state %q is shorter than 32 characters", st)
+		} else if st == ub.Query().Get("state") {
+			t.Errorf("two authorize URLs share the state %q", st)
+		}
 	}
-	want := map[string]string{
-		"client_id":     testClientID,
-		"redirect_uri":  f.opts.RedirectURL,
-		"response_type": "code",
-		"scope":         strings.Join(f.scopes(), sep),
-	}
-	got := map[string]string{}
-	for k := range want {
-		got[k] = q.Get(k)
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("authorize parameters (-want +got):\n%s", d)
-	}
-	if st := q.Get("state"); len(st) < 32 {
-		t.Errorf("state %q is shorter than 32 characters", st)
-	} else if st == ub.Query().Get("state") {
-		t.Errorf("two authorize URLs share the state %q", st)
+	// Parameters may follow a fragment (a browser application's route).
+	if _, fq, ok := strings.Cut(ua.EscapedFragment(), "?"); ok {
+		if fv, err := url.ParseQuery(fq); err == nil {
+			for k, v := range fv {
+				q[k] = append(q[k], v...)
+			}
+		}
 	}
 	for _, k := range []string{"client_secret", "code_challenge", "code_challenge_method"} {
 		if q.Has(k) {
@@ -610,6 +626,27 @@ func testAuthCodeURL(t *testing.T, h ProviderHarness) {
 	if ua.Scheme+"://"+ua.Host+ua.Path != f.sim.Endpoint(f.srv.URL).AuthURL {
 		t.Errorf("authorize URL %s is not the endpoint %s", redactQuery(a), f.sim.Endpoint(f.srv.URL).AuthURL)
 	}
+	// What the URL sends, as the provider's page reads it: the simulator
+	// knows the client and its redirect URI, sends the browser there, and
+	// the callback completes with the state the engine issued.
+	redirect, err := f.approve(a)
+	if err != nil {
+		t.Errorf("the simulator refused the authorize URL %s: %v", redactQuery(a), err)
+	} else {
+		if got := redirect.Scheme + "://" + redirect.Host + redirect.Path; got != f.opts.RedirectURL {
+			t.Errorf("the simulator redirected to %s, want the redirect URI %s", got, f.opts.RedirectURL)
+		}
+		conn, err := f.conn.HandleCallback(context.Background(), redirect.Query())
+		if err != nil {
+			t.Errorf("HandleCallback of the simulator's redirect: %v", err)
+		} else if f.sim.Config().SendScope {
+			// The provider's answer names the scopes the URL asked for.
+			tok := f.remember(conn)
+			if tok != nil && !slices.Equal(sortedCopy(tok.Scopes), sortedCopy(f.scopes())) {
+				t.Errorf("the grant's scopes are %q, want the requested %q", tok.Scopes, f.scopes())
+			}
+		}
+	}
 	// Unknown scopes are refused before any redirect.
 	if len(f.spec.Scopes) > 0 {
 		_, err := connector.NewWithDriver(h.Provider, connector.Options{ClientID: "x", ClientSecret: "y", RedirectURL: f.opts.RedirectURL, Scopes: []string{"no_such_scope"}})
@@ -617,6 +654,19 @@ func testAuthCodeURL(t *testing.T, h ProviderHarness) {
 	}
 }
 
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// testState checks the engine's state on callbacks as the provider sends
+// them (read by the driver's driver.CallbackReader, if any): a state that
+// is missing, unknown, issued by another connector (another redirect URI,
+// other keys) or expired is refused without calling the token endpoint;
+// a good one works once; a denial is reported as such. When the
+// provider signs its callbacks (CallbackFacts), a tampered callback is
+// refused too, without spending the state.
 func testState(t *testing.T, h ProviderHarness) {
 	f := newFixture(t, h)
 	ctx := context.Background()
@@ -626,39 +676,72 @@ func testState(t *testing.T, h ProviderHarness) {
 		t.Fatal(err)
 	}
 	good := redirect.Query()
+	// approved returns the simulator's callback for an authorization of c.
+	approved := func(c *connector.Connector) url.Values {
+		t.Helper()
+		u, err := c.AuthCodeURL(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.approve(u)
+		if err != nil {
+			t.Fatalf("the simulator refused the authorize URL %s: %v", redactQuery(u), err)
+		}
+		return r.Query()
+	}
+	other := func(mutate func(*connector.Options)) *connector.Connector {
+		t.Helper()
+		o := f.opts
+		mutate(&o)
+		c, err := connector.NewWithDriver(h.Provider, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	otherKeys, _ := store.NewKeyring(store.NewRandomKey())
 	cases := []struct {
 		name  string
 		query url.Values
 	}{
 		{"missing", url.Values{"code": {good.Get("code")}}},
 		{"unknown", url.Values{"code": {good.Get("code")}, "state": {"forged-state-value-0123456789abcdef"}}},
+		// A state issued for another redirect URI (another connector).
+		{"another redirect URI", approved(other(func(o *connector.Options) { o.RedirectURL = f.srv.URL + "/other-callback" }))},
+		// A state signed with other keys (another application's store).
+		{"other keys", approved(other(func(o *connector.Options) { o.Keyring = otherKeys; o.Store = memory.New() }))},
 	}
 	for _, tc := range cases {
 		_, err := f.conn.HandleCallback(ctx, tc.query)
-		wantCode(t, err, connector.CodeInvalidState)
+		if connector.CodeOf(err) != connector.CodeInvalidState {
+			t.Errorf("%s state: error code = %v, want %v (error: %v)", tc.name, connector.CodeOf(err), connector.CodeInvalidState, err)
+		}
 	}
-	// A state issued for another redirect URI (another connector) is refused.
-	other := f.opts
-	other.RedirectURL = f.srv.URL + "/other-callback"
-	c2, err := connector.NewWithDriver(h.Provider, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u2, _ := c2.AuthCodeURL(nil)
-	st2, _ := url.Parse(u2)
-	_, err = f.conn.HandleCallback(ctx, url.Values{"code": {good.Get("code")}, "state": {st2.Query().Get("state")}})
-	wantCode(t, err, connector.CodeInvalidState)
 	// Expired.
-	u3, _ := f.conn.AuthCodeURL(nil)
-	p3, _ := url.Parse(u3)
+	expired := approved(f.conn)
 	f.clock.Advance(16 * time.Minute)
-	_, err = f.conn.HandleCallback(ctx, url.Values{"code": {good.Get("code")}, "state": {p3.Query().Get("state")}})
+	_, err = f.conn.HandleCallback(ctx, expired)
 	wantCode(t, err, connector.CodeInvalidState)
 	if n := f.sim.Stats().TokenRequests; n != 0 {
 		t.Errorf("refused callbacks reached the token endpoint %d times", n)
 	}
-	// The good state works once, then is spent.
 	f.clock.Advance(-16 * time.Minute)
+	if signsCallbacks(f.sim) {
+		// A parameter the provider did not sign: the driver must refuse
+		// the callback before the engine spends its state.
+		forged := url.Values{}
+		for k, v := range good {
+			forged[k] = v
+		}
+		forged.Set("conformance_forged", "1")
+		_, err := f.conn.HandleCallback(ctx, forged)
+		wantCode(t, err, connector.CodeInvalidState)
+		if n := f.sim.Stats().TokenRequests; n != 0 {
+			t.Errorf("a tampered callback reached the token endpoint")
+		}
+	}
+	// The good state works once, then is spent.
 	if _, err := f.conn.HandleCallback(ctx, good); err != nil {
 		t.Fatalf("good callback: %v", err)
 	}
@@ -1315,6 +1398,28 @@ func testExchangeFaults(t *testing.T, h ProviderHarness) {
 		}
 		defer wrong.Close()
 		_, err = exchange(t, f, wrong, nil)
+		f.noSecrets(err)
+		if signsCallbacks(f.sim) {
+			// The provider signs the callback with the app's secret: a
+			// connector with another secret refuses the callback itself,
+			// before any token request.
+			wantCode(t, err, connector.CodeInvalidState)
+			if n := f.sim.Stats().TokenRequests; n != 0 {
+				t.Errorf("a callback signed with another secret: %d token requests, want none", n)
+			}
+			// The token endpoint's refusal: the app's secret is replaced
+			// at the provider after the callback was signed.
+			u, uerr := f.conn.AuthCodeURL(nil)
+			if uerr != nil {
+				t.Fatal(uerr)
+			}
+			redirect, aerr := f.approve(u)
+			if aerr != nil {
+				t.Fatalf("simulator refused the authorize URL %s: %v", redactQuery(u), aerr)
+			}
+			f.sim.AddClient(testClientID, "conformance-replaced-secret-0123456789", f.opts.RedirectURL)
+			_, err = f.conn.HandleCallback(context.Background(), redirect.Query())
+		}
 		wantCode(t, err, connector.CodeInvalidClient)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests; n != 1 {
@@ -1357,6 +1462,24 @@ type persistCheck struct {
 
 func (p *persistCheck) Put(ctx context.Context, r *store.Record, fence int64) (int64, error) {
 	v, err := p.Store.Put(ctx, r, fence)
+	if err == nil {
+		p.mu.Lock()
+		p.writes++
+		p.mu.Unlock()
+	}
+	return v, err
+}
+
+// PutUnlock counts a write that also releases the refresh's lease, in a
+// store that makes both in one call.
+func (p *persistCheck) PutUnlock(ctx context.Context, r *store.Record, l *store.Lease) (int64, error) {
+	pu, ok := p.Store.(interface {
+		PutUnlock(context.Context, *store.Record, *store.Lease) (int64, error)
+	})
+	if !ok {
+		return 0, errors.New("conformance: the store has no PutUnlock")
+	}
+	v, err := pu.PutUnlock(ctx, r, l)
 	if err == nil {
 		p.mu.Lock()
 		p.writes++

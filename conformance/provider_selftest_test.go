@@ -17,6 +17,7 @@ import (
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/providers/shopline"
+	"github.com/connector-go/connector/providers/shoplineglobal"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -73,6 +74,7 @@ type brokenCase struct {
 	sim       func() *simulator.Server
 	simulator func() conformance.Simulator // a translating simulator, instead of sim
 	apiPath   string
+	scopes    []string // requested; by default the suite's
 	mustFail  []string // subtests that must fail
 }
 
@@ -140,6 +142,8 @@ func brokenDrivers() []brokenCase {
 		spec("jumpseller-rate-limit-headers", js, func(s *driver.Spec) { s.RateLimitHeaders = s.RateLimitHeaders[:2] },
 			"WireFacts"),
 		spec("jumpseller-display-name", js, func(s *driver.Spec) { s.DisplayName = "JumpSeller" },
+			"WireFacts"),
+		spec("jumpseller-claims-no-refresh-tokens", js, func(s *driver.Spec) { s.NoRefreshTokens = true },
 			"WireFacts"),
 
 		// Code.
@@ -247,7 +251,118 @@ func brokenDrivers() []brokenCase {
 			mustFail: []string{"Client"},
 		},
 	}
+	cases = append(cases, brokenBrowserLegs()...)
 	return append(cases, brokenProfiles()...)
+}
+
+// browserLeg is SHOPLINE's global platform with every hook of its driver
+// (the broken wrapper hides them), its Authorizer or CallbackReader
+// replaced when set.
+type browserLeg struct {
+	driver.Provider
+	spec      *driver.Spec
+	authorize func(env *driver.Env, standard *url.URL) (string, error)
+	read      func(env *driver.Env, q url.Values) (url.Values, error)
+}
+
+func (b browserLeg) Spec() *driver.Spec {
+	if b.spec != nil {
+		return b.spec
+	}
+	return b.Provider.Spec()
+}
+
+func (b browserLeg) AuthorizeURL(env *driver.Env, standard *url.URL) (string, error) {
+	if b.authorize != nil {
+		return b.authorize(env, standard)
+	}
+	return b.Provider.(driver.Authorizer).AuthorizeURL(env, standard)
+}
+
+func (b browserLeg) ReadCallback(env *driver.Env, q url.Values) (url.Values, error) {
+	if b.read != nil {
+		return b.read(env, q)
+	}
+	return b.Provider.(driver.CallbackReader).ReadCallback(env, q)
+}
+
+func (b browserLeg) Exchange(ctx context.Context, env *driver.Env, callback url.Values) (*driver.Token, error) {
+	return b.Provider.(driver.Exchanger).Exchange(ctx, env, callback)
+}
+
+func (b browserLeg) Refresh(ctx context.Context, env *driver.Env, tok *driver.Token) (*driver.Token, error) {
+	return b.Provider.(driver.Refresher).Refresh(ctx, env, tok)
+}
+
+// withoutBrowserHooks is SHOPLINE's global platform whose browser leg is
+// the engine's standard one: its Exchanger and Refresher only.
+type withoutBrowserHooks struct{ driver.Provider }
+
+func (w withoutBrowserHooks) Exchange(ctx context.Context, env *driver.Env, callback url.Values) (*driver.Token, error) {
+	return w.Provider.(driver.Exchanger).Exchange(ctx, env, callback)
+}
+
+func (w withoutBrowserHooks) Refresh(ctx context.Context, env *driver.Env, tok *driver.Token) (*driver.Token, error) {
+	return w.Provider.(driver.Refresher).Refresh(ctx, env, tok)
+}
+
+// brokenBrowserLegs are SHOPLINE's global platform's driver broken in its
+// driver.Authorizer or driver.CallbackReader: the suite drives them through
+// the engine's AuthURL and HandleCallback, and must fail each.
+func brokenBrowserLegs() []brokenCase {
+	sg, err := shoplineglobal.ForShop("open001")
+	if err != nil {
+		panic(err)
+	}
+	sgSim := func() conformance.Simulator { return shoplineglobal.NewSimulator("open001") }
+	sgScopes := []string{"read_store_information", "read_products"}
+	real := sg.(driver.Authorizer)
+	// fragmentQuery edits the parameters after the page URL's fragment.
+	fragmentQuery := func(u string, edit func(url.Values)) string {
+		page, query, _ := strings.Cut(u, "?")
+		q, _ := url.ParseQuery(query)
+		edit(q)
+		return page + "?" + q.Encode()
+	}
+	leg := func(name string, b browserLeg, mustFail ...string) brokenCase {
+		b.Provider = sg
+		return brokenCase{name: name, provider: b, simulator: sgSim, apiPath: "merchants/shop.json", scopes: sgScopes, mustFail: mustFail}
+	}
+	return []brokenCase{
+		// The Authorizer drops the state: the callback carries none.
+		leg("shoplineglobal-authorizer-drops-state", browserLeg{authorize: func(env *driver.Env, u *url.URL) (string, error) {
+			s, err := real.AuthorizeURL(env, u)
+			return fragmentQuery(s, func(q url.Values) { q.Del("customField") }), err
+		}}, "AuthCodeURL", "State", "Exchange"),
+		// The Authorizer sends the scopes joined by spaces, not commas.
+		leg("shoplineglobal-authorizer-space-scopes", browserLeg{authorize: func(env *driver.Env, u *url.URL) (string, error) {
+			s, err := real.AuthorizeURL(env, u)
+			return fragmentQuery(s, func(q url.Values) { q.Set("scope", strings.ReplaceAll(q.Get("scope"), ",", " ")) }), err
+		}}, "AuthCodeURL"),
+		// The CallbackReader does not read customField as the state.
+		leg("shoplineglobal-reader-ignores-customfield", browserLeg{read: func(_ *driver.Env, q url.Values) (url.Values, error) {
+			return q, nil
+		}}, "AuthCodeURL", "State", "Exchange"),
+		// The CallbackReader trusts any callback: a tampered one is
+		// exchanged.
+		leg("shoplineglobal-reader-skips-sign", browserLeg{read: func(_ *driver.Env, q url.Values) (url.Values, error) {
+			out := url.Values{}
+			for k, v := range q {
+				out[k] = v
+			}
+			out.Set("state", q.Get("customField"))
+			return out, nil
+		}}, "State"),
+		// No browser hooks: the engine's standard URL, which SHOPLINE's
+		// page does not take.
+		// Its Spec says what the standard helpers send, not what it does.
+		leg("shoplineglobal-credentials-in-body", browserLeg{spec: specWith(sg, func(s *driver.Spec) { s.Token.Auth = driver.InBody })},
+			"WireFacts"),
+		leg("shoplineglobal-claims-refresh-tokens", browserLeg{spec: specWith(sg, func(s *driver.Spec) { s.NoRefreshTokens = false })},
+			"WireFacts"),
+		{name: "shoplineglobal-without-browser-hooks", provider: withoutBrowserHooks{sg}, simulator: sgSim, apiPath: "merchants/shop.json", scopes: sgScopes,
+			mustFail: []string{"AuthCodeURL", "State", "Exchange"}},
+	}
 }
 
 // brokenProfiles are catalog profiles' drivers broken in what only a
@@ -307,7 +422,7 @@ func TestBrokenDriverChild(t *testing.T) {
 	}
 	for _, bc := range brokenDrivers() {
 		if bc.name == name {
-			conformance.TestProvider(t, conformance.ProviderHarness{Provider: bc.provider, NewSimulator: bc.sim, Simulator: bc.simulator, APIPath: bc.apiPath})
+			conformance.TestProvider(t, conformance.ProviderHarness{Provider: bc.provider, NewSimulator: bc.sim, Simulator: bc.simulator, APIPath: bc.apiPath, Scopes: bc.scopes})
 			return
 		}
 	}
@@ -339,9 +454,18 @@ func TestSuiteFailsBrokenDrivers(t *testing.T) {
 // TestSuitePassesGoodDrivers is the other half of the self-check: the
 // unbroken drivers pass in a child exactly as they do in their packages.
 func TestSuitePassesGoodDrivers(t *testing.T) {
+	sg, err := shoplineglobal.ForShop("open001")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, h := range []conformance.ProviderHarness{
 		{Provider: jumpseller.Provider, APIPath: "store/info.json"},
 		{Provider: shopline.Provider, APIPath: "token/info"},
+		{Provider: sg, APIPath: "merchants/shop.json", Scopes: []string{"read_store_information", "read_products"},
+			Simulator: func() conformance.Simulator { return shoplineglobal.NewSimulator("open001") }},
+		// Its hooks reached through a wrapper, as a third party's would be.
+		{Provider: browserLeg{Provider: sg}, APIPath: "merchants/shop.json", Scopes: []string{"read_products"},
+			Simulator: func() conformance.Simulator { return shoplineglobal.NewSimulator("open001") }},
 	} {
 		t.Run(h.Provider.Spec().Name, func(t *testing.T) { conformance.TestProvider(t, h) })
 	}

@@ -87,13 +87,20 @@ var storeChecks = []storeCheck{
 	{"DeleteMissing", storeCheckDeleteMissing},
 	{"DeleteReleasesLease", storeCheckDeleteReleasesLease},
 	{"NoAliasing", storeCheckNoAliasing},
-	{"TryLockExclusive", storeCheckTryLockExclusive},
+	{"LockExclusive", storeCheckLockExclusive},
+	{"LockReadsRecord", storeCheckLockReadsRecord},
+	{"LockedReadsRecord", storeCheckLockedReadsRecord},
+	{"TryLockIsLock", storeCheckTryLockIsLock},
 	{"LeaseExpiry", storeCheckLeaseExpiry},
 	{"FencesIncrease", storeCheckFencesIncrease},
 	{"UnlockReleases", storeCheckUnlockReleases},
 	{"UnlockStale", storeCheckUnlockStale},
 	{"Fencing", storeCheckFencing},
 	{"FencingOnCreate", storeCheckFencingOnCreate},
+	{"PutUnlockReleases", storeCheckPutUnlockReleases},
+	{"PutUnlockStaleVersion", storeCheckPutUnlockStaleVersion},
+	{"PutUnlockFenced", storeCheckPutUnlockFenced},
+	{"PutUnlockFencesIncrease", storeCheckPutUnlockFencesIncrease},
 	{"ConcurrentGoroutines", storeCheckConcurrentGoroutines},
 	{"ConcurrentProcesses", storeCheckConcurrentProcesses},
 	{"SealedRoundTrip", storeCheckSealedRoundTrip},
@@ -228,14 +235,23 @@ func (e *storeEnv) pass(s store.Store, d time.Duration) {
 	time.Sleep(d + d/2 + 20*time.Millisecond)
 }
 
-// storeWantCode returns nil if err has code want, else an error that says
-// what op gave instead.
-func storeWantCode(err error, want driver.Code, op string) error {
+// storeLock is Lock without the record.
+func storeLock(ctx context.Context, s store.Store, id string, ttl time.Duration) (*store.Lease, error) {
+	l, _, err := s.Lock(ctx, id, ttl)
+	return l, err
+}
+
+// storeWantErr checks that err is the sentinel want (errors.Is), and that
+// its Code, where it has one, is the sentinel's (store.CodeOf).
+func storeWantErr(err, want error, op string) error {
 	if err == nil {
-		return fmt.Errorf("%s: got no error, want one with code %s", op, want)
+		return fmt.Errorf("%s: got no error, want %v", op, want)
 	}
-	if got := driver.CodeOf(err); got != want {
-		return fmt.Errorf("%s: got error with code %s (%v), want code %s", op, got, err, want)
+	if !errors.Is(err, want) {
+		return fmt.Errorf("%s: got %v, want an error that is %q (errors.Is)", op, err, want)
+	}
+	if got, code := driver.CodeOf(err), store.CodeOf(want); got != driver.Unknown && got != code {
+		return fmt.Errorf("%s: got %v with code %s, want code %s for %q", op, err, got, code, want)
 	}
 	return nil
 }

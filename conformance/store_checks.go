@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
 
@@ -107,7 +106,7 @@ func storeCheckGetMissing(ctx context.Context, e *storeEnv) error {
 		return err
 	}
 	rec, err := s.Get(ctx, "missing")
-	if err := storeWantCode(err, driver.NotFound, `Get("missing") on an empty store`); err != nil {
+	if err := storeWantErr(err, store.ErrNotFound, `Get("missing") on an empty store`); err != nil {
 		return err
 	}
 	if rec != nil {
@@ -229,7 +228,7 @@ func storeCheckNULKeptOrRefused(ctx context.Context, e *storeEnv) error {
 		f.set(rec)
 		v, err := s.Put(ctx, rec, 0)
 		if err != nil {
-			if _, gerr := s.Get(ctx, rec.ID); driver.CodeOf(gerr) != driver.NotFound {
+			if _, gerr := s.Get(ctx, rec.ID); !errors.Is(gerr, store.ErrNotFound) {
 				return fmt.Errorf("Put with a NUL byte in %s failed (%v), but Get then gave %v, want NotFound: a refused Put must store nothing", f.name, err, gerr)
 			}
 			continue
@@ -270,14 +269,14 @@ func storeCheckPutStaleVersion(ctx context.Context, e *storeEnv) error {
 	stale := rec.Clone() // still version 1
 	stale.Account = "stale"
 	_, err = s.Put(ctx, stale, 0)
-	if err := storeWantCode(err, driver.Conflict, "Put with the stale version 1 after version 2 was written"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put with the stale version 1 after version 2 was written"); err != nil {
 		return err
 	}
 	future := rec.Clone()
 	future.Version = 7
 	future.Account = "future"
 	_, err = s.Put(ctx, future, 0)
-	if err := storeWantCode(err, driver.Conflict, "Put with version 7 on a record at version 2"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put with version 7 on a record at version 2"); err != nil {
 		return err
 	}
 	return storeGetEqual(ctx, s, second, "after refused stale writes (nothing may change)")
@@ -295,7 +294,7 @@ func storeCheckPutCreateExisting(ctx context.Context, e *storeEnv) error {
 	again := storeSample("exists")
 	again.Account = "overwritten"
 	_, err = s.Put(ctx, again, 0)
-	if err := storeWantCode(err, driver.Conflict, "Put with version 0 on an existing record"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put with version 0 on an existing record"); err != nil {
 		return err
 	}
 	return storeGetEqual(ctx, s, rec, "after a refused create (nothing may change)")
@@ -309,11 +308,11 @@ func storeCheckPutMissingWithVersion(ctx context.Context, e *storeEnv) error {
 	rec := storeSample("ghost")
 	rec.Version = 3
 	_, err = s.Put(ctx, rec, 0)
-	if err := storeWantCode(err, driver.Conflict, "Put with version 3 on a missing record"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put with version 3 on a missing record"); err != nil {
 		return err
 	}
 	_, err = s.Get(ctx, rec.ID)
-	return storeWantCode(err, driver.NotFound, "Get after a refused Put on a missing record")
+	return storeWantErr(err, store.ErrNotFound, "Get after a refused Put on a missing record")
 }
 
 func storeCheckVersionsIncrease(ctx context.Context, e *storeEnv) error {
@@ -421,7 +420,7 @@ func storeCheckDelete(ctx context.Context, e *storeEnv) error {
 		return storeNoErr(err, `Delete("gone")`)
 	}
 	_, err = s.Get(ctx, "gone")
-	if err := storeWantCode(err, driver.NotFound, "Get after Delete"); err != nil {
+	if err := storeWantErr(err, store.ErrNotFound, "Get after Delete"); err != nil {
 		return err
 	}
 	all, err := s.List(ctx)
@@ -448,7 +447,7 @@ func storeCheckDeleteMissing(ctx context.Context, e *storeEnv) error {
 		return err
 	}
 	err = s.Delete(ctx, "missing")
-	if err := storeWantCode(err, driver.NotFound, "Delete of a missing record"); err != nil {
+	if err := storeWantErr(err, store.ErrNotFound, "Delete of a missing record"); err != nil {
 		return err
 	}
 	if err := storeCreate(ctx, s, storeSample("once")); err != nil {
@@ -457,7 +456,7 @@ func storeCheckDeleteMissing(ctx context.Context, e *storeEnv) error {
 	if err := s.Delete(ctx, "once"); err != nil {
 		return storeNoErr(err, "first Delete")
 	}
-	return storeWantCode(s.Delete(ctx, "once"), driver.NotFound, "second Delete of the same record")
+	return storeWantErr(s.Delete(ctx, "once"), store.ErrNotFound, "second Delete of the same record")
 }
 
 func storeCheckDeleteReleasesLease(ctx context.Context, e *storeEnv) error {
@@ -468,16 +467,16 @@ func storeCheckDeleteReleasesLease(ctx context.Context, e *storeEnv) error {
 	if err := storeCreate(ctx, s, storeSample("dl")); err != nil {
 		return err
 	}
-	l1, err := s.TryLock(ctx, "dl", storeLongTTL)
+	l1, err := storeLock(ctx, s, "dl", storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock")
+		return storeNoErr(err, "Lock")
 	}
 	if err := s.Delete(ctx, "dl"); err != nil {
 		return storeNoErr(err, "Delete of a locked record")
 	}
-	l2, err := s.TryLock(ctx, "dl", storeLongTTL)
+	l2, err := storeLock(ctx, s, "dl", storeLongTTL)
 	if err != nil {
-		return fmt.Errorf("TryLock after Delete (Delete must remove the lease): %w", err)
+		return fmt.Errorf("Lock after Delete (Delete must remove the lease): %w", err)
 	}
 	if l2.Fence <= l1.Fence {
 		return fmt.Errorf("fence after Delete is %d, not greater than the earlier %d", l2.Fence, l1.Fence)
@@ -513,7 +512,7 @@ func storeCheckNoAliasing(ctx context.Context, e *storeEnv) error {
 }
 
 // storeCheckLease checks the fields of a fresh lease.
-func storeCheckLease(e *storeEnv, l *store.Lease, id string, ttl time.Duration, op string) error {
+func storeCheckLease(l *store.Lease, id string, op string) error {
 	if l == nil {
 		return fmt.Errorf("%s: nil lease and no error", op)
 	}
@@ -523,51 +522,35 @@ func storeCheckLease(e *storeEnv, l *store.Lease, id string, ttl time.Duration, 
 	if l.Fence <= 0 {
 		return fmt.Errorf("%s: fence %d, want > 0", op, l.Fence)
 	}
-	if l.Holder == "" {
-		return fmt.Errorf("%s: empty Holder", op)
-	}
-	if l.Expires.IsZero() {
-		return fmt.Errorf("%s: zero Expires", op)
-	}
-	if _, fake := e.h.(StoreClock); !fake {
-		// The store's clock may be a server's: allow some skew.
-		now := time.Now()
-		if l.Expires.Before(now.Add(-5*time.Second)) || l.Expires.After(now.Add(ttl+5*time.Second)) {
-			return fmt.Errorf("%s: Expires %v is not about now+%v (now %v)", op, l.Expires, ttl, now)
-		}
-	}
 	return nil
 }
 
-func storeCheckTryLockExclusive(ctx context.Context, e *storeEnv) error {
+func storeCheckLockExclusive(ctx context.Context, e *storeEnv) error {
 	s, err := e.fresh(ctx)
 	if err != nil {
 		return err
 	}
-	// No record exists: TryLock works whether or not it does.
-	l1, err := s.TryLock(ctx, "x", storeLongTTL)
+	// No record exists: Lock works whether or not it does.
+	l1, err := storeLock(ctx, s, "x", storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "first TryLock")
+		return storeNoErr(err, "first Lock")
 	}
-	if err := storeCheckLease(e, l1, "x", storeLongTTL, "first TryLock"); err != nil {
+	if err := storeCheckLease(l1, "x", "first Lock"); err != nil {
 		return err
 	}
-	l2, err := s.TryLock(ctx, "x", storeLongTTL)
-	if err := storeWantCode(err, driver.Conflict, "second TryLock while the first lease holds"); err != nil {
+	l2, err := storeLock(ctx, s, "x", storeLongTTL)
+	if err := storeWantErr(err, store.ErrLocked, "second Lock while the first lease holds"); err != nil {
 		return err
 	}
 	if l2 != nil {
-		return errors.New("second TryLock returned a lease with its Conflict error")
+		return errors.New("second Lock returned a lease with its ErrLocked error")
 	}
-	ly, err := s.TryLock(ctx, "y", storeLongTTL)
+	ly, err := storeLock(ctx, s, "y", storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock of another id (leases are per id)")
+		return storeNoErr(err, "Lock of another id (leases are per id)")
 	}
-	if err := storeCheckLease(e, ly, "y", storeLongTTL, "TryLock of another id"); err != nil {
+	if err := storeCheckLease(ly, "y", "Lock of another id"); err != nil {
 		return err
-	}
-	if ly.Holder == l1.Holder {
-		return fmt.Errorf("two acquisitions share the holder %q; it must be unique per acquisition", l1.Holder)
 	}
 	return nil
 }
@@ -582,31 +565,28 @@ func storeCheckLeaseExpiry(ctx context.Context, e *storeEnv) error {
 	for attempt := 1; ; attempt++ {
 		id := fmt.Sprintf("exp-%d", attempt)
 		start := time.Now()
-		if l1, err = s.TryLock(ctx, id, StoreShortTTL); err != nil {
-			return storeNoErr(err, "TryLock")
+		if l1, err = storeLock(ctx, s, id, StoreShortTTL); err != nil {
+			return storeNoErr(err, "Lock")
 		}
-		_, err = s.TryLock(ctx, id, storeLongTTL)
+		_, err = storeLock(ctx, s, id, storeLongTTL)
 		if !fake && err == nil && time.Since(start) >= StoreShortTTL && attempt < 3 {
 			continue // this machine stalled past the TTL: inconclusive, try again
 		}
-		if err := storeWantCode(err, driver.Conflict, "TryLock before the lease expired"); err != nil {
+		if err := storeWantErr(err, store.ErrLocked, "Lock before the lease expired"); err != nil {
 			return err
 		}
 		break
 	}
 	e.pass(s, StoreShortTTL)
-	l2, err := s.TryLock(ctx, l1.ID, storeLongTTL)
+	l2, err := storeLock(ctx, s, l1.ID, storeLongTTL)
 	if err != nil {
-		return fmt.Errorf("TryLock after the lease of %v expired (takeover): %w", StoreShortTTL, err)
+		return fmt.Errorf("Lock after the lease of %v expired (takeover): %w", StoreShortTTL, err)
 	}
-	if err := storeCheckLease(e, l2, l1.ID, storeLongTTL, "takeover"); err != nil {
+	if err := storeCheckLease(l2, l1.ID, "takeover"); err != nil {
 		return err
 	}
 	if l2.Fence <= l1.Fence {
 		return fmt.Errorf("takeover fence %d is not greater than the expired lease's %d", l2.Fence, l1.Fence)
-	}
-	if l2.Holder == l1.Holder {
-		return fmt.Errorf("takeover kept the holder %q", l1.Holder)
 	}
 	return nil
 }
@@ -619,9 +599,9 @@ func storeCheckFencesIncrease(ctx context.Context, e *storeEnv) error {
 	const id = "fence"
 	var fences []int64
 	take := func(ttl time.Duration, how string) (*store.Lease, error) {
-		l, err := s.TryLock(ctx, id, ttl)
+		l, err := storeLock(ctx, s, id, ttl)
 		if err != nil {
-			return nil, fmt.Errorf("TryLock %s: %w", how, err)
+			return nil, fmt.Errorf("Lock %s: %w", how, err)
 		}
 		if n := len(fences); n > 0 && l.Fence <= fences[n-1] {
 			return nil, fmt.Errorf("fence %d granted %s is not greater than the one before, %d (all: %v)", l.Fence, how, fences[n-1], append(fences, l.Fence))
@@ -665,22 +645,22 @@ func storeCheckUnlockReleases(ctx context.Context, e *storeEnv) error {
 	if err != nil {
 		return err
 	}
-	l1, err := s.TryLock(ctx, "u", storeLongTTL)
+	l1, err := storeLock(ctx, s, "u", storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock")
+		return storeNoErr(err, "Lock")
 	}
 	if err := s.Unlock(ctx, l1); err != nil {
 		return storeNoErr(err, "Unlock")
 	}
-	l2, err := s.TryLock(ctx, "u", storeLongTTL)
+	l2, err := storeLock(ctx, s, "u", storeLongTTL)
 	if err != nil {
-		return fmt.Errorf("TryLock right after Unlock (Unlock must release): %w", err)
+		return fmt.Errorf("Lock right after Unlock (Unlock must release): %w", err)
 	}
 	if err := s.Unlock(ctx, l1); err != nil {
 		return fmt.Errorf("second Unlock of a released lease: %w (want no error)", err)
 	}
-	_, err = s.TryLock(ctx, "u", storeLongTTL)
-	if err := storeWantCode(err, driver.Conflict, "TryLock after a second Unlock of the old lease (the new holder's lease must stay)"); err != nil {
+	_, err = storeLock(ctx, s, "u", storeLongTTL)
+	if err := storeWantErr(err, store.ErrLocked, "Lock after a second Unlock of the old lease (the new holder's lease must stay)"); err != nil {
 		return err
 	}
 	return storeNoErr(s.Unlock(ctx, l2), "Unlock of the current lease")
@@ -691,27 +671,27 @@ func storeCheckUnlockStale(ctx context.Context, e *storeEnv) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.TryLock(ctx, "st", StoreShortTTL)
+	a, err := storeLock(ctx, s, "st", StoreShortTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock A")
+		return storeNoErr(err, "Lock A")
 	}
 	e.pass(s, StoreShortTTL)
-	b, err := s.TryLock(ctx, "st", storeLongTTL)
+	b, err := storeLock(ctx, s, "st", storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock B after A's lease expired")
+		return storeNoErr(err, "Lock B after A's lease expired")
 	}
 	if err := s.Unlock(ctx, a); err != nil {
 		return fmt.Errorf("Unlock of A's lapsed lease: %w (want no error)", err)
 	}
-	_, err = s.TryLock(ctx, "st", storeLongTTL)
-	if err := storeWantCode(err, driver.Conflict, "TryLock after A unlocked its lapsed lease (B's lease must stay)"); err != nil {
+	_, err = storeLock(ctx, s, "st", storeLongTTL)
+	if err := storeWantErr(err, store.ErrLocked, "Lock after A unlocked its lapsed lease (B's lease must stay)"); err != nil {
 		return err
 	}
 	if err := s.Unlock(ctx, b); err != nil {
 		return storeNoErr(err, "Unlock B")
 	}
-	if _, err := s.TryLock(ctx, "st", storeLongTTL); err != nil {
-		return fmt.Errorf("TryLock after B unlocked: %w", err)
+	if _, err := storeLock(ctx, s, "st", storeLongTTL); err != nil {
+		return fmt.Errorf("Lock after B unlocked: %w", err)
 	}
 	return nil
 }
@@ -725,20 +705,20 @@ func storeCheckFencing(ctx context.Context, e *storeEnv) error {
 	if err := storeCreate(ctx, s, rec); err != nil {
 		return err
 	}
-	a, err := s.TryLock(ctx, rec.ID, StoreShortTTL)
+	a, err := storeLock(ctx, s, rec.ID, StoreShortTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock A")
+		return storeNoErr(err, "Lock A")
 	}
 	e.pass(s, StoreShortTTL)
-	b, err := s.TryLock(ctx, rec.ID, storeLongTTL)
+	b, err := storeLock(ctx, s, rec.ID, storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock B after A's lease expired")
+		return storeNoErr(err, "Lock B after A's lease expired")
 	}
 	// A, paused past its lease, wakes up and writes before B does.
 	late := rec.Clone()
 	late.Account = "written by A after its lease lapsed"
 	_, err = s.Put(ctx, late, a.Fence)
-	if err := storeWantCode(err, driver.Conflict, "Put by A with its lapsed fence (current version, B holds a newer lease)"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put by A with its lapsed fence (current version, B holds a newer lease)"); err != nil {
 		return err
 	}
 	if err := storeGetEqual(ctx, s, rec, "after A's fenced write (nothing may change)"); err != nil {
@@ -754,12 +734,12 @@ func storeCheckFencing(ctx context.Context, e *storeEnv) error {
 	byB.Version = v
 	// A tries again, with its old version, then with the right one.
 	_, err = s.Put(ctx, late, a.Fence)
-	if err := storeWantCode(err, driver.Conflict, "Put by A with its old version and lapsed fence"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put by A with its old version and lapsed fence"); err != nil {
 		return err
 	}
 	late.Version = byB.Version
 	_, err = s.Put(ctx, late, a.Fence)
-	if err := storeWantCode(err, driver.Conflict, "Put by A with the right version but a fence lower than B's"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "Put by A with the right version but a fence lower than B's"); err != nil {
 		return err
 	}
 	if err := storeGetEqual(ctx, s, byB, "after A's fenced writes (B's write must stand)"); err != nil {
@@ -783,21 +763,21 @@ func storeCheckFencingOnCreate(ctx context.Context, e *storeEnv) error {
 		return err
 	}
 	const id = "fenced-new"
-	a, err := s.TryLock(ctx, id, StoreShortTTL)
+	a, err := storeLock(ctx, s, id, StoreShortTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock A")
+		return storeNoErr(err, "Lock A")
 	}
 	e.pass(s, StoreShortTTL)
-	b, err := s.TryLock(ctx, id, storeLongTTL)
+	b, err := storeLock(ctx, s, id, storeLongTTL)
 	if err != nil {
-		return storeNoErr(err, "TryLock B after A's lease expired")
+		return storeNoErr(err, "Lock B after A's lease expired")
 	}
 	_, err = s.Put(ctx, storeSample(id), a.Fence)
-	if err := storeWantCode(err, driver.Conflict, "create by A with its lapsed fence"); err != nil {
+	if err := storeWantErr(err, store.ErrConflict, "create by A with its lapsed fence"); err != nil {
 		return err
 	}
 	_, err = s.Get(ctx, id)
-	if err := storeWantCode(err, driver.NotFound, "Get after A's fenced create"); err != nil {
+	if err := storeWantErr(err, store.ErrNotFound, "Get after A's fenced create"); err != nil {
 		return err
 	}
 	v, err := s.Put(ctx, storeSample(id), b.Fence)
@@ -811,35 +791,38 @@ func storeCheckFencingOnCreate(ctx context.Context, e *storeEnv) error {
 }
 
 // storeIncrement adds one to the decimal counter sealed in the Secret of id,
-// under the lease: lock (waiting while another holds it), get, open, seal
-// n+1, put with the version read and the lease's fence, unlock. A refused
-// Put while the lease is held means the lease was not exclusive. It returns
-// the fence it held.
+// under the lease, the way the engine refreshes: Lock (waiting while another
+// holds it), which returns the record, open, seal n+1, PutUnlock with the
+// version read and the lease. A refused PutUnlock means the lease was not
+// exclusive, or Lock returned a record older than the last write. It
+// returns the fence it held.
 func storeIncrement(ctx context.Context, s store.Store, keys *store.Keyring, id string, ttl time.Duration) (int64, error) {
-	var l *store.Lease
+	var (
+		l   *store.Lease
+		rec *store.Record
+	)
 	// Wait with capped exponential backoff and jitter, as a real caller
 	// would: waiters that spin starve the holder of CPU and connections.
 	backoff := 500 * time.Microsecond
 	for {
 		var err error
-		l, err = s.TryLock(ctx, id, ttl)
+		l, rec, err = s.Lock(ctx, id, ttl)
 		if err == nil {
 			break
 		}
-		if driver.CodeOf(err) != driver.Conflict {
-			return 0, fmt.Errorf("TryLock: %w", err)
+		if !errors.Is(err, store.ErrLocked) {
+			return 0, fmt.Errorf("Lock: %w", err)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("TryLock: the lease never became free: %w", ctx.Err())
+			return 0, fmt.Errorf("Lock: the lease never became free: %w", ctx.Err())
 		case <-time.After(backoff/2 + time.Duration(mrand.Int64N(int64(backoff)))):
 		}
 		backoff = min(2*backoff, 20*time.Millisecond)
 	}
-	rec, err := s.Get(ctx, id)
-	if err != nil {
+	if rec == nil {
 		_ = s.Unlock(ctx, l)
-		return 0, fmt.Errorf("Get under the lease: %w", err)
+		return 0, fmt.Errorf("Lock of %q returned no record", id)
 	}
 	pt, err := keys.Open(id, rec.Secret)
 	if err != nil {
@@ -858,12 +841,9 @@ func storeIncrement(ctx context.Context, s store.Store, keys *store.Keyring, id 
 		_ = s.Unlock(ctx, l)
 		return 0, err
 	}
-	if _, err := s.Put(ctx, rec, l.Fence); err != nil {
+	if _, err := s.PutUnlock(ctx, rec, l); err != nil {
 		_ = s.Unlock(ctx, l)
-		return 0, fmt.Errorf("Put of %d under a held lease (fence %d) refused; is the lease exclusive? %w", n+1, l.Fence, err)
-	}
-	if err := s.Unlock(ctx, l); err != nil {
-		return 0, fmt.Errorf("Unlock: %w", err)
+		return 0, fmt.Errorf("PutUnlock of %d at version %d under a held lease (fence %d) refused; is the lease exclusive, and did Lock return the last write? %w", n+1, rec.Version, l.Fence, err)
 	}
 	return l.Fence, nil
 }

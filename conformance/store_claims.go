@@ -11,12 +11,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 )
 
 // StoreClaimCounter is implemented by a StoreHarness that can count the
-// claims (store.Claimer) a store holds, expired or not. TestStore then
+// claims (store.Store.Claim) a store holds, expired or not. TestStore then
 // checks that expired claims do not pile up. Without it, the check reads a
 // StoreDumper's dump instead, if the dump shows the claim keys; a harness
 // whose dump is a database file (where deleted rows linger in free pages
@@ -26,21 +25,11 @@ type StoreClaimCounter interface {
 	ClaimCount(ctx context.Context, t testing.TB, s store.Store, substr string) (int, error)
 }
 
-// errStoreNoClaimer is returned by the claim checks on a store that does
-// not implement store.Claimer (it is optional).
-var errStoreNoClaimer = fmt.Errorf("%w: the store does not implement store.Claimer", errStoreNotApplicable)
-
-// freshClaimer returns a fresh store and its Claimer.
-func (e *storeEnv) freshClaimer(ctx context.Context) (store.Store, store.Claimer, error) {
+// freshClaimer returns a fresh store twice: as the store, and as what
+// claims (Claim is part of store.Store).
+func (e *storeEnv) freshClaimer(ctx context.Context) (store.Store, store.Store, error) {
 	s, err := e.fresh(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	cl, ok := s.(store.Claimer)
-	if !ok {
-		return nil, nil, errStoreNoClaimer
-	}
-	return s, cl, nil
+	return s, s, err
 }
 
 func storeClaimMarker() string {
@@ -58,7 +47,7 @@ func storeCheckClaimOnce(ctx context.Context, e *storeEnv) error {
 	if err := cl.Claim(ctx, key, storeLongTTL); err != nil {
 		return storeNoErr(err, "first Claim of a key")
 	}
-	if err := storeWantCode(cl.Claim(ctx, key, storeLongTTL), driver.Conflict, "second Claim of a key within its ttl"); err != nil {
+	if err := storeWantErr(cl.Claim(ctx, key, storeLongTTL), store.ErrClaimed, "second Claim of a key within its ttl"); err != nil {
 		return err
 	}
 	if err := cl.Claim(ctx, key+"-other", storeLongTTL); err != nil {
@@ -76,14 +65,14 @@ func storeCheckClaimExpiry(ctx context.Context, e *storeEnv) error {
 	if err := cl.Claim(ctx, key, StoreShortTTL); err != nil {
 		return storeNoErr(err, "first Claim with a short ttl")
 	}
-	if err := storeWantCode(cl.Claim(ctx, key, StoreShortTTL), driver.Conflict, "second Claim before the first expired"); err != nil {
+	if err := storeWantErr(cl.Claim(ctx, key, StoreShortTTL), store.ErrClaimed, "second Claim before the first expired"); err != nil {
 		return err
 	}
 	e.pass(s, StoreShortTTL)
 	if err := cl.Claim(ctx, key, storeLongTTL); err != nil {
 		return storeNoErr(err, "Claim of a key whose claim expired")
 	}
-	return storeWantCode(cl.Claim(ctx, key, storeLongTTL), driver.Conflict, "Claim of a key claimed again after expiry")
+	return storeWantErr(cl.Claim(ctx, key, storeLongTTL), store.ErrClaimed, "Claim of a key claimed again after expiry")
 }
 
 func storeCheckClaimConcurrent(ctx context.Context, e *storeEnv) error {
@@ -113,8 +102,8 @@ func storeCheckClaimConcurrent(ctx context.Context, e *storeEnv) error {
 		switch {
 		case err == nil:
 			won++
-		case driver.CodeOf(err) != driver.Conflict:
-			return fmt.Errorf("concurrent Claim %d: got %v (code %s), want success or Conflict", i, err, driver.CodeOf(err))
+		case !errors.Is(err, store.ErrClaimed):
+			return fmt.Errorf("concurrent Claim %d: got %v, want success or store.ErrClaimed", i, err)
 		}
 	}
 	if won != 1 {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +43,11 @@ func (h *storeMemoryHarness) Advance(_ testing.TB, s store.Store, d time.Duratio
 	c := h.clocks[s]
 	h.mu.Unlock()
 	c.Advance(d)
+}
+
+// ClaimCount counts the memory store's claims, so that ClaimsDoNotPile runs.
+func (h *storeMemoryHarness) ClaimCount(_ context.Context, _ testing.TB, s store.Store, substr string) (int, error) {
+	return s.(*memory.Store).ClaimCount(substr), nil
 }
 
 // RawValues dumps what the memory store holds: every field of every record.
@@ -87,30 +91,29 @@ func TestStoreMemoryRealClock(t *testing.T) {
 	TestStore(t, storeRealClockHarness{})
 }
 
-// TestStoreWithoutClaimer checks that a store without the optional
-// interfaces (store.Claimer, store.DueLister) passes: the claim and due
-// checks are not applicable to it.
-func TestStoreWithoutClaimer(t *testing.T) {
-	storeExpectChecks(t, storeNoClaimerHarness{}, nil, nil)
+// TestStoreWithoutDueLister checks that a store without the optional
+// interface store.DueLister passes: the due checks are not applicable to
+// it.
+func TestStoreWithoutDueLister(t *testing.T) {
+	storeExpectChecks(t, storeNoDueHarness{}, nil, nil)
 }
 
-// storeNoClaimer hides the optional methods (Claim, Due) of a known-good
-// toy.
-type storeNoClaimer struct{ store.Store }
+// storeNoDue hides the optional method (Due) of a known-good toy.
+type storeNoDue struct{ store.Store }
 
-type storeNoClaimerHarness struct{ storeToyHarness }
+type storeNoDueHarness struct{ storeToyHarness }
 
-func (h storeNoClaimerHarness) MakeStore(ctx context.Context, t testing.TB) (store.Store, error) {
+func (h storeNoDueHarness) MakeStore(ctx context.Context, t testing.TB) (store.Store, error) {
 	s, err := h.storeToyHarness.MakeStore(ctx, t)
-	return storeNoClaimer{s}, err
+	return storeNoDue{s}, err
 }
 
-func (h storeNoClaimerHarness) Advance(t testing.TB, s store.Store, d time.Duration) {
-	h.storeToyHarness.Advance(t, s.(storeNoClaimer).Store, d)
+func (h storeNoDueHarness) Advance(t testing.TB, s store.Store, d time.Duration) {
+	h.storeToyHarness.Advance(t, s.(storeNoDue).Store, d)
 }
 
-func (h storeNoClaimerHarness) RawValues(ctx context.Context, t testing.TB, s store.Store) ([][]byte, error) {
-	return h.storeToyHarness.RawValues(ctx, t, s.(storeNoClaimer).Store)
+func (h storeNoDueHarness) RawValues(ctx context.Context, t testing.TB, s store.Store) ([][]byte, error) {
+	return h.storeToyHarness.RawValues(ctx, t, s.(storeNoDue).Store)
 }
 
 type storeRealClockHarness struct{}
@@ -123,45 +126,58 @@ func (storeRealClockHarness) MakeStore(context.Context, testing.TB) (store.Store
 type storeFlaw int
 
 const (
-	storeFlawNone             storeFlaw = iota
-	storeFlawGetMissingNil              // Get of a missing record: nil, nil
-	storeFlawNoCAS                      // Put ignores the version (last write wins)
-	storeFlawCreateOverwrites           // Put with version 0 overwrites
-	storeFlawUpsertMissing              // Put with a version creates a missing record
-	storeFlawFixedVersion               // Put always returns version 1
-	storeFlawStaleCreatedAt             // every Put resets CreatedAt
-	storeFlawUpdatedAtStuck             // UpdatedAt never moves
-	storeFlawLossyTime                  // Expiry kept to the second
-	storeFlawTruncatesNUL               // Secret cut at its first NUL byte
-	storeFlawFlipsBit                   // Secret stored with a bit flipped
-	storeFlawUnsorted                   // List not sorted
-	storeFlawDeleteMissingOK            // Delete of a missing record: nil
-	storeFlawDeleteKeepsLease           // Delete leaves the lease
-	storeFlawAliases                    // keeps the caller's slices
-	storeFlawSharedLock                 // TryLock never refuses
-	storeFlawNoExpiry                   // leases never expire
-	storeFlawFenceReset                 // the fence counter lives in the lease and dies with it
-	storeFlawNoFence                    // Put ignores the fence
-	storeFlawUnlockAny                  // Unlock deletes whatever lease is there
-	storeFlawUnlockNoop                 // Unlock releases nothing
-	storeFlawDumpMissesSecret           // the harness's dump lacks the Secret
-	storeFlawClaimAlwaysOK              // Claim always succeeds
-	storeFlawClaimsPile                 // expired claims are never removed
-	storeFlawClaimNoExpiry              // claims never expire
-	storeFlawDropsApp                   // App not stored
-	storeFlawDropsNamespace             // Namespace not stored
-	storeFlawDropsRef                   // Ref not stored
-	storeFlawDropsTags                  // Tags not stored
-	storeFlawEmptyTags                  // no Tags come back as an empty slice, not nil
-	storeFlawCutsRefAtNUL               // Ref cut at its first NUL byte
-	storeFlawDueByID                    // Due ordered by id, not expiry
-	storeFlawDueNoLimit                 // Due ignores its limit
-	storeFlawDueAnyStatus               // Due returns records of every status
-	storeFlawDueZeroExpiry              // Due returns Active records without an expiry
-	storeFlawDueExclusive               // Due leaves out a record expiring exactly at its time
-	storeFlawDueStaleIndex              // Due judges records as they were created
-	storeFlawDueKeepsDeleted            // Due returns deleted records
+	storeFlawNone                       storeFlaw = iota
+	storeFlawGetMissingNil                        // Get of a missing record: nil, nil
+	storeFlawNoCAS                                // Put ignores the version (last write wins)
+	storeFlawCreateOverwrites                     // Put with version 0 overwrites
+	storeFlawUpsertMissing                        // Put with a version creates a missing record
+	storeFlawFixedVersion                         // Put always returns version 1
+	storeFlawStaleCreatedAt                       // every Put resets CreatedAt
+	storeFlawUpdatedAtStuck                       // UpdatedAt never moves
+	storeFlawLossyTime                            // Expiry kept to the second
+	storeFlawTruncatesNUL                         // Secret cut at its first NUL byte
+	storeFlawFlipsBit                             // Secret stored with a bit flipped
+	storeFlawUnsorted                             // List not sorted
+	storeFlawDeleteMissingOK                      // Delete of a missing record: nil
+	storeFlawDeleteKeepsLease                     // Delete leaves the lease
+	storeFlawAliases                              // keeps the caller's slices
+	storeFlawSharedLock                           // Lock never refuses
+	storeFlawNoExpiry                             // leases never expire
+	storeFlawFenceReset                           // the fence counter lives in the lease and dies with it
+	storeFlawNoFence                              // Put ignores the fence
+	storeFlawUnlockAny                            // Unlock deletes whatever lease is there
+	storeFlawUnlockNoop                           // Unlock releases nothing
+	storeFlawDumpMissesSecret                     // the harness's dump lacks the Secret
+	storeFlawClaimAlwaysOK                        // Claim always succeeds
+	storeFlawClaimsPile                           // expired claims are never removed
+	storeFlawClaimNoExpiry                        // claims never expire
+	storeFlawDropsApp                             // App not stored
+	storeFlawDropsNamespace                       // Namespace not stored
+	storeFlawDropsRef                             // Ref not stored
+	storeFlawDropsTags                            // Tags not stored
+	storeFlawEmptyTags                            // no Tags come back as an empty slice, not nil
+	storeFlawCutsRefAtNUL                         // Ref cut at its first NUL byte
+	storeFlawDueByID                              // Due ordered by id, not expiry
+	storeFlawDueNoLimit                           // Due ignores its limit
+	storeFlawDueAnyStatus                         // Due returns records of every status
+	storeFlawDueZeroExpiry                        // Due returns Active records without an expiry
+	storeFlawDueExclusive                         // Due leaves out a record expiring exactly at its time
+	storeFlawDueStaleIndex                        // Due judges records as they were created
+	storeFlawDueKeepsDeleted                      // Due returns deleted records
+	storeFlawLockStaleRecord                      // Lock returns the record as it was created
+	storeFlawLockedNoRecord                       // a refused Lock returns no record
+	storeFlawLockedConflict                       // a refused Lock is ErrConflict, not ErrLocked
+	storeFlawPutUnlockNoFence                     // PutUnlock ignores the lease's fence
+	storeFlawPutUnlockNoCAS                       // PutUnlock ignores the version
+	storeFlawPutUnlockKeepsLease                  // PutUnlock writes but releases nothing
+	storeFlawPutUnlockReleasesOnRefusal           // a refused PutUnlock releases the lease
 )
+
+// storeToyLease is a lease the toy granted.
+type storeToyLease struct {
+	fence   int64
+	expires time.Time
+}
 
 // storeToy is a small map store with one flaw switched on.
 type storeToy struct {
@@ -169,10 +185,9 @@ type storeToy struct {
 	clock  *storeFakeClock
 	mu     sync.Mutex
 	recs   map[string]*store.Record
-	leases map[string]*store.Lease
+	leases map[string]*storeToyLease
 	fences map[string]int64
 	claims map[string]time.Time
-	seq    int
 	// created and gone are what the flawed Due of storeFlawDueStaleIndex
 	// and storeFlawDueKeepsDeleted read: each record as it was created, and
 	// the deleted ones.
@@ -183,14 +198,13 @@ type storeToy struct {
 func newStoreToy(f storeFlaw) *storeToy {
 	return &storeToy{
 		flaw: f, clock: &storeFakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-		recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{},
+		recs: map[string]*store.Record{}, leases: map[string]*storeToyLease{}, fences: map[string]int64{},
 		claims: map[string]time.Time{}, created: map[string]*store.Record{}, gone: map[string]*store.Record{},
 	}
 }
 
 var (
 	_ store.Store     = (*storeToy)(nil)
-	_ store.Claimer   = (*storeToy)(nil)
 	_ store.DueLister = (*storeToy)(nil)
 )
 
@@ -214,7 +228,7 @@ func (s *storeToy) Get(_ context.Context, id string) (*store.Record, error) {
 		if s.flaw == storeFlawGetMissingNil {
 			return nil, nil
 		}
-		return nil, store.ErrNotFound(id)
+		return nil, store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	return s.copyOut(r), nil
 }
@@ -236,32 +250,47 @@ func (s *storeToy) List(context.Context) ([]*store.Record, error) {
 func (s *storeToy) Put(_ context.Context, rec *store.Record, fence int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.put(rec, fence, s.flaw == storeFlawNoCAS, s.flaw == storeFlawNoFence)
+}
+
+func (s *storeToy) PutUnlock(_ context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.put(rec, l.Fence, s.flaw == storeFlawPutUnlockNoCAS, s.flaw == storeFlawPutUnlockNoFence)
+	if err == nil && s.flaw != storeFlawPutUnlockKeepsLease || err != nil && s.flaw == storeFlawPutUnlockReleasesOnRefusal {
+		s.unlock(l)
+	}
+	return v, err
+}
+
+// put is Put with s.mu held; noCAS and noFence switch its checks off.
+func (s *storeToy) put(rec *store.Record, fence int64, noCAS, noFence bool) (int64, error) {
 	cur, exists := s.recs[rec.ID]
 	version := rec.Version
-	switch s.flaw {
-	case storeFlawNoCAS:
+	switch {
+	case noCAS:
 		version = 0
 		if exists {
 			version = cur.Version
 		}
-	case storeFlawCreateOverwrites:
+	case s.flaw == storeFlawCreateOverwrites:
 		if version == 0 && exists {
 			version = cur.Version
 		}
-	case storeFlawUpsertMissing:
+	case s.flaw == storeFlawUpsertMissing:
 		if version != 0 && !exists {
 			version = 0
 		}
 	}
 	switch {
 	case version == 0 && exists:
-		return 0, store.ErrConflict(rec.ID, "it already exists")
+		return 0, store.Errorf(store.ErrConflict, "%q: it already exists", rec.ID)
 	case version != 0 && !exists:
-		return 0, store.ErrConflict(rec.ID, "it does not exist")
+		return 0, store.Errorf(store.ErrConflict, "%q: it does not exist", rec.ID)
 	case exists && cur.Version != version:
-		return 0, store.ErrConflict(rec.ID, "version changed")
-	case fence > 0 && s.fences[rec.ID] > fence && s.flaw != storeFlawNoFence:
-		return 0, store.ErrConflict(rec.ID, "fenced")
+		return 0, store.Errorf(store.ErrConflict, "%q: version changed", rec.ID)
+	case fence > 0 && s.fences[rec.ID] > fence && !noFence:
+		return 0, store.Errorf(store.ErrConflict, "%q: fenced", rec.ID)
 	}
 	now := s.clock.Now()
 	n := rec.Clone()
@@ -365,7 +394,7 @@ func (s *storeToy) Delete(_ context.Context, id string) error {
 		if s.flaw == storeFlawDeleteMissingOK {
 			return nil
 		}
-		return store.ErrNotFound(id)
+		return store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	s.gone[id] = s.recs[id]
 	delete(s.recs, id)
@@ -378,30 +407,51 @@ func (s *storeToy) Delete(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *storeToy) TryLock(_ context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+func (s *storeToy) Lock(_ context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var rec *store.Record
+	if r, ok := s.recs[id]; ok {
+		if s.flaw == storeFlawLockStaleRecord {
+			r = s.created[id]
+		}
+		rec = s.copyOut(r)
+	}
 	now := s.clock.Now()
-	if l, ok := s.leases[id]; ok && s.flaw != storeFlawSharedLock && (s.flaw == storeFlawNoExpiry || now.Before(l.Expires)) {
-		return nil, store.ErrLocked(id)
+	if l, ok := s.leases[id]; ok && s.flaw != storeFlawSharedLock && (s.flaw == storeFlawNoExpiry || now.Before(l.expires)) {
+		switch s.flaw {
+		case storeFlawLockedNoRecord:
+			rec = nil
+		case storeFlawLockedConflict:
+			return nil, rec, store.Errorf(store.ErrConflict, "connection %q is locked", id)
+		}
+		return nil, rec, store.Errorf(store.ErrLocked, "connection %q", id)
 	}
 	s.fences[id]++
-	s.seq++
-	l := &store.Lease{ID: id, Fence: s.fences[id], Holder: "holder-" + strconv.Itoa(s.seq), Expires: now.Add(ttl)}
-	s.leases[id] = l
-	c := *l
-	return &c, nil
+	s.leases[id] = &storeToyLease{fence: s.fences[id], expires: now.Add(ttl)}
+	return &store.Lease{ID: id, Fence: s.fences[id]}, rec, nil
+}
+
+func (s *storeToy) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	l, _, err := s.Lock(ctx, id, ttl)
+	return l, err
 }
 
 func (s *storeToy) Unlock(_ context.Context, l *store.Lease) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unlock(l)
+	return nil
+}
+
+// unlock is Unlock with s.mu held.
+func (s *storeToy) unlock(l *store.Lease) {
 	cur, ok := s.leases[l.ID]
 	switch {
 	case s.flaw == storeFlawUnlockNoop:
 	case s.flaw == storeFlawUnlockAny && ok:
 		delete(s.leases, l.ID)
-	case ok && cur.Holder == l.Holder:
+	case ok && cur.fence == l.Fence:
 		delete(s.leases, l.ID)
 	}
 	if s.flaw == storeFlawFenceReset {
@@ -409,7 +459,6 @@ func (s *storeToy) Unlock(_ context.Context, l *store.Lease) error {
 			delete(s.fences, l.ID)
 		}
 	}
-	return nil
 }
 
 func (s *storeToy) Claim(_ context.Context, key string, ttl time.Duration) error {
@@ -417,7 +466,7 @@ func (s *storeToy) Claim(_ context.Context, key string, ttl time.Duration) error
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	if exp, ok := s.claims[key]; ok && s.flaw != storeFlawClaimAlwaysOK && (s.flaw == storeFlawClaimNoExpiry || now.Before(exp)) {
-		return store.ErrClaimed(key)
+		return store.Errorf(store.ErrClaimed, "key %q", key)
 	}
 	s.claims[key] = now.Add(ttl)
 	if s.flaw != storeFlawClaimsPile && s.flaw != storeFlawClaimNoExpiry {
@@ -462,7 +511,8 @@ func (h storeToyHarness) RawValues(_ context.Context, _ testing.TB, s store.Stor
 
 // storeDropsField is what a store that drops one of the caller's fields
 // fails: every check that reads back a storeSample, whose fields are all set.
-var storeDropsField = []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing"}
+var storeDropsField = []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing",
+	"LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockFenced"}
 
 // TestStoreSelfTest runs every check against a toy store with each flaw and
 // expects the checks that guard the broken rule to fail, and every check
@@ -479,25 +529,33 @@ func TestStoreSelfTest(t *testing.T) {
 		{"no compare-and-swap", storeFlawNoCAS, []string{"PutStaleVersion", "PutCreateExisting", "PutMissingWithVersion"}, nil},
 		{"create overwrites", storeFlawCreateOverwrites, []string{"PutCreateExisting"}, nil},
 		{"put with a version creates", storeFlawUpsertMissing, []string{"PutMissingWithVersion"}, nil},
-		{"version never moves", storeFlawFixedVersion, []string{"PutStaleVersion", "VersionsIncrease", "ConcurrentGoroutines"}, nil},
+		{"version never moves", storeFlawFixedVersion, []string{"PutStaleVersion", "VersionsIncrease", "ConcurrentGoroutines", "PutUnlockReleases", "PutUnlockStaleVersion"}, nil},
 		{"CreatedAt reset", storeFlawStaleCreatedAt, []string{"Timestamps"}, nil},
 		{"UpdatedAt stuck", storeFlawUpdatedAtStuck, []string{"Timestamps"}, nil},
-		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing", "DueOrder", "DueLimit"}, nil},
+		{"expiry to the second", storeFlawLossyTime, []string{"PutCreate", "RoundTrip", "NULKeptOrRefused", "PutStaleVersion", "PutCreateExisting", "VersionsIncrease", "ListSorted", "NoAliasing", "Fencing", "DueOrder", "DueLimit",
+			"LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockFenced"}, nil},
 		// Sealed envelopes hold a NUL byte by chance (random nonces): only
 		// RoundTrip, whose secret holds every byte value, always fails.
 		{"secret cut at NUL", storeFlawTruncatesNUL, []string{"RoundTrip"}, []string{"SealedRoundTrip", "TamperedRefused", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}},
-		{"secret bit flipped", storeFlawFlipsBit, []string{"RoundTrip", "NULKeptOrRefused", "PutCreateExisting", "NoAliasing", "Fencing", "SealedRoundTrip", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest"}, nil},
+		{"secret bit flipped", storeFlawFlipsBit, []string{"RoundTrip", "NULKeptOrRefused", "PutCreateExisting", "NoAliasing", "Fencing", "SealedRoundTrip", "MovedRefused", "KeyRotation", "ConcurrentGoroutines", "NoPlaintextAtRest", "PutUnlockReleases"}, nil},
 		{"list unsorted", storeFlawUnsorted, []string{"ListSorted"}, nil},
 		{"delete missing ok", storeFlawDeleteMissingOK, []string{"DeleteMissing"}, nil},
 		{"delete keeps lease", storeFlawDeleteKeepsLease, []string{"DeleteReleasesLease", "FencesIncrease"}, nil},
 		// It also hands back the empty Tags it was given, not nil.
 		{"aliases caller slices", storeFlawAliases, []string{"NoAliasing", "RoundTrip"}, nil},
-		{"lock not exclusive", storeFlawSharedLock, []string{"TryLockExclusive", "LeaseExpiry", "UnlockReleases", "UnlockStale", "ConcurrentGoroutines"}, nil},
-		{"lease never expires", storeFlawNoExpiry, []string{"LeaseExpiry", "FencesIncrease", "UnlockStale", "Fencing", "FencingOnCreate"}, nil},
-		{"fence reset with lease", storeFlawFenceReset, []string{"FencesIncrease", "DeleteReleasesLease", "ConcurrentGoroutines"}, nil},
+		{"lock not exclusive", storeFlawSharedLock, []string{"LockExclusive", "LockedReadsRecord", "TryLockIsLock", "LeaseExpiry", "UnlockReleases", "UnlockStale", "PutUnlockStaleVersion", "PutUnlockFenced", "ConcurrentGoroutines"}, nil},
+		{"lease never expires", storeFlawNoExpiry, []string{"LeaseExpiry", "FencesIncrease", "UnlockStale", "Fencing", "FencingOnCreate", "PutUnlockFenced"}, nil},
+		{"fence reset with lease", storeFlawFenceReset, []string{"FencesIncrease", "UnlockReleases", "DeleteReleasesLease", "LockedReadsRecord", "TryLockIsLock", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
 		{"no fencing", storeFlawNoFence, []string{"Fencing", "FencingOnCreate"}, nil},
 		{"unlock releases any lease", storeFlawUnlockAny, []string{"UnlockReleases", "UnlockStale"}, nil},
-		{"unlock releases nothing", storeFlawUnlockNoop, []string{"UnlockReleases", "UnlockStale", "FencesIncrease", "ConcurrentGoroutines"}, nil},
+		{"unlock releases nothing", storeFlawUnlockNoop, []string{"UnlockReleases", "UnlockStale", "FencesIncrease", "TryLockIsLock", "LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockStaleVersion", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
+		{"lock returns a stale record", storeFlawLockStaleRecord, []string{"LockReadsRecord", "LockedReadsRecord", "ConcurrentGoroutines"}, []string{"ConcurrentProcesses"}},
+		{"refused lock returns no record", storeFlawLockedNoRecord, []string{"LockedReadsRecord"}, nil},
+		{"refused lock is a conflict", storeFlawLockedConflict, []string{"LockExclusive", "LockedReadsRecord", "TryLockIsLock", "LeaseExpiry", "UnlockReleases", "UnlockStale", "PutUnlockStaleVersion", "PutUnlockFenced", "ConcurrentGoroutines"}, nil},
+		{"putunlock ignores the fence", storeFlawPutUnlockNoFence, []string{"PutUnlockFenced"}, nil},
+		{"putunlock ignores the version", storeFlawPutUnlockNoCAS, []string{"PutUnlockStaleVersion"}, nil},
+		{"putunlock keeps the lease", storeFlawPutUnlockKeepsLease, []string{"LockReadsRecord", "LockedReadsRecord", "PutUnlockReleases", "PutUnlockStaleVersion", "PutUnlockFencesIncrease", "ConcurrentGoroutines"}, nil},
+		{"refused putunlock releases", storeFlawPutUnlockReleasesOnRefusal, []string{"PutUnlockStaleVersion"}, nil},
 		{"dump misses the secret", storeFlawDumpMissesSecret, []string{"NoPlaintextAtRest"}, nil},
 		{"claim always succeeds", storeFlawClaimAlwaysOK, []string{"ClaimOnce", "ClaimExpiry", "ClaimConcurrent"}, nil},
 		{"expired claims pile up", storeFlawClaimsPile, []string{"ClaimsDoNotPile"}, nil},

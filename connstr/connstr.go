@@ -70,8 +70,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -97,18 +95,25 @@ const (
 	ModeGetAndRefresh Mode = "GETANDREFRESH"
 )
 
-// DefaultTimeout is the Timeout of a connection string that sets none.
-const DefaultTimeout = 60 * time.Second
+// DefaultTimeout is the Timeout of a connection string that sets none, and
+// of a connector.Options whose Timeout is zero: the time limit of one HTTP
+// exchange (one attempt of a token, token-info or revoke request, or one API
+// request).
+const DefaultTimeout = 30 * time.Second
 
-// OutOfBand is the CallbackURL that asks for the authorization code to be read
-// from the terminal instead of a redirect.
-const OutOfBand = "urn:ietf:wg:oauth:2.0:oob"
+// DefaultRetryBudget is the RetryBudget of a connection string that sets
+// none, and of a connector.RetryPolicy whose Budget is zero: the time limit
+// of one token or revoke request with all its attempts and the waits between
+// them (a whole refresh gives up after it). The store's lease on a refreshing
+// connection lasts it plus 10 s.
+const DefaultRetryBudget = 30 * time.Second
 
 // Params is a parsed connection string. Parse fills the fields of the
 // properties that are absent with their defaults: AuthScheme "OAuth",
-// InitiateOAuth ModeGetAndRefresh, Timeout DefaultTimeout; every other absent
-// property is the zero value (an empty SettingsLocation means
-// DefaultSettingsLocation, an empty endpoint URL means the driver's own).
+// InitiateOAuth ModeGetAndRefresh, Timeout DefaultTimeout, RetryBudget
+// DefaultRetryBudget; every other absent property is the zero value (an
+// empty SettingsLocation means store.DefaultLocation, an empty endpoint
+// URL means the driver's own).
 // Has tells whether a property was given; that record is unexported, so
 // compare two Params with Has or with cmp.AllowUnexported.
 //
@@ -133,7 +138,8 @@ type Params struct {
 	RefreshTokenURL  string        // OAuthRefreshTokenURL
 	RevokeURL        string        // OAuthRevokeURL
 	APIURL           string        // URL: the API base
-	Timeout          time.Duration // Timeout, whole seconds
+	Timeout          time.Duration // Timeout, whole seconds: one HTTP exchange
+	RetryBudget      time.Duration // RetryBudget, whole seconds: one token or revoke request with its retries
 	Profile          string        // Profile: a YAML profile file that describes the provider
 	Namespace        string        // Namespace: the application's namespace in the store
 	// ProfileSettings: the values of the profile's properties, by name in
@@ -157,7 +163,7 @@ func Parse(s string) (*Params, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Params{AuthScheme: "OAuth", InitiateOAuth: ModeGetAndRefresh, Timeout: DefaultTimeout}
+	p := &Params{AuthScheme: "OAuth", InitiateOAuth: ModeGetAndRefresh, Timeout: DefaultTimeout, RetryBudget: DefaultRetryBudget}
 	for _, seg := range segs {
 		prop := &table[seg.prop]
 		if err := prop.parse(p, seg.value); err != nil {
@@ -299,17 +305,6 @@ func quote(v string) string {
 		q = `'`
 	}
 	return q + strings.ReplaceAll(v, q, q+q) + q
-}
-
-// DefaultSettingsLocation returns the token store used when
-// OAuthSettingsLocation is absent or empty: the SQLite file
-// connector/connector.db under os.UserConfigDir.
-func DefaultSettingsLocation() (string, error) {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return "", &driver.Error{Code: driver.InvalidConfig, Op: op, Msg: "no default OAuthSettingsLocation; set one", Err: err}
-	}
-	return filepath.Join(dir, "connector", "connector.db"), nil
 }
 
 // segment is one Key=Value pair of a connection string.
@@ -523,13 +518,13 @@ func checkEndpoint(v string) error {
 	}
 }
 
-// checkCallback checks a CallbackURL: an endpoint URL or OutOfBand.
+// checkCallback checks a CallbackURL: an endpoint URL or driver.OOB.
 func checkCallback(v string) error {
-	if v == OutOfBand {
+	if v == driver.OOB {
 		return nil
 	}
 	if err := checkEndpoint(v); err != nil {
-		return fmt.Errorf("%v, or %s", err, OutOfBand)
+		return fmt.Errorf("%v, or %s", err, driver.OOB)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 
 // defaults returns the Params of an empty connection string with f applied.
 func defaults(f func(p *connstr.Params)) connstr.Params {
-	p := connstr.Params{AuthScheme: "OAuth", InitiateOAuth: connstr.ModeGetAndRefresh, Timeout: connstr.DefaultTimeout}
+	p := connstr.Params{AuthScheme: "OAuth", InitiateOAuth: connstr.ModeGetAndRefresh, Timeout: connstr.DefaultTimeout, RetryBudget: connstr.DefaultRetryBudget}
 	if f != nil {
 		f(&p)
 	}
@@ -193,6 +192,12 @@ func TestParse(t *testing.T) {
 			given: []string{"Timeout"},
 		},
 		{
+			name:  "retry budget",
+			in:    "retrybudget = 90 ;Timeout=20",
+			want:  defaults(func(p *connstr.Params) { p.RetryBudget = 90 * time.Second; p.Timeout = 20 * time.Second }),
+			given: []string{"Timeout", "RetryBudget"},
+		},
+		{
 			name: "endpoint overrides on loopback hosts over http",
 			in:   "OAuthAuthorizationURL=http://localhost:8080/oauth/authorize;OAuthAccessTokenURL=http://127.0.0.1:8080/oauth/token;OAuthRefreshTokenURL=http://127.9.8.7/t;OAuthRevokeURL=http://[::1]:8080/oauth/revoke;URL=http://LocalHost/v1",
 			want: defaults(func(p *connstr.Params) {
@@ -213,7 +218,7 @@ func TestParse(t *testing.T) {
 		{
 			name:  "out-of-band callback",
 			in:    "CallbackURL=urn:ietf:wg:oauth:2.0:oob",
-			want:  defaults(func(p *connstr.Params) { p.CallbackURL = connstr.OutOfBand }),
+			want:  defaults(func(p *connstr.Params) { p.CallbackURL = driver.OOB }),
 			given: []string{"CallbackURL"},
 		},
 		{
@@ -412,6 +417,16 @@ func TestParseErrors(t *testing.T) {
 			name: "zero timeout",
 			in:   "Timeout=0",
 			want: `connector: connection string: invalid Timeout at position 9: "0" must be at least 1`,
+		},
+		{
+			name: "zero retry budget",
+			in:   "RetryBudget=0",
+			want: `connector: connection string: invalid RetryBudget at position 13: "0" must be at least 1`,
+		},
+		{
+			name: "retry budget not an integer",
+			in:   "RetryBudget=30s",
+			want: `connector: connection string: invalid RetryBudget at position 13: "30s" is not a whole number of seconds`,
 		},
 		{
 			name: "timestamp not an integer",
@@ -662,8 +677,8 @@ func TestString(t *testing.T) {
 		},
 		{
 			name: "integers and timestamp",
-			in:   "OAuthExpiresIn=3600;OAuthTokenTimestamp=1700000000123;Timeout=30",
-			want: "OAuthExpiresIn=3600;OAuthTokenTimestamp=1700000000123;Timeout=30;",
+			in:   "RetryBudget=45;OAuthExpiresIn=3600;OAuthTokenTimestamp=1700000000123;Timeout=30",
+			want: "OAuthExpiresIn=3600;OAuthTokenTimestamp=1700000000123;Timeout=30;RetryBudget=45;",
 		},
 	}
 	for _, tt := range tests {
@@ -788,6 +803,7 @@ func TestHas(t *testing.T) {
 		{"scope", true},
 		{"AuthScheme", false}, // a default, not given
 		{"Timeout", false},
+		{"RetryBudget", false},
 		{"NoSuchKey", false},
 		{"", false},
 	}
@@ -807,7 +823,7 @@ func TestProperties(t *testing.T) {
 	want := []string{"Provider", "AuthScheme", "InitiateOAuth", "OAuthClientId", "OAuthClientSecret", "CallbackURL",
 		"Scope", "OAuthAccessToken", "OAuthRefreshToken", "OAuthExpiresIn", "OAuthTokenTimestamp",
 		"OAuthSettingsLocation", "OAuthAuthorizationURL", "OAuthAccessTokenURL", "OAuthRefreshTokenURL",
-		"OAuthRevokeURL", "URL", "Timeout", "Namespace", "Profile", "ProfileSettings"}
+		"OAuthRevokeURL", "URL", "Timeout", "RetryBudget", "Namespace", "Profile", "ProfileSettings"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("Properties() names mismatch (-want +got):\n%s", diff)
 	}
@@ -833,8 +849,8 @@ func TestProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	explicit, err := connstr.Parse(fmt.Sprintf("AuthScheme=%s;InitiateOAuth=%s;Timeout=%s",
-		byName["AuthScheme"].Default, byName["InitiateOAuth"].Default, byName["Timeout"].Default))
+	explicit, err := connstr.Parse(fmt.Sprintf("AuthScheme=%s;InitiateOAuth=%s;Timeout=%s;RetryBudget=%s",
+		byName["AuthScheme"].Default, byName["InitiateOAuth"].Default, byName["Timeout"].Default, byName["RetryBudget"].Default))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -878,28 +894,4 @@ func TestDocs(t *testing.T) {
 			}
 		}
 	}
-}
-
-func TestDefaultSettingsLocation(t *testing.T) {
-	switch runtime.GOOS {
-	case "windows", "darwin", "ios", "plan9":
-		t.Skip("os.UserConfigDir does not read XDG_CONFIG_HOME here")
-	}
-	dir := t.TempDir()
-	t.Setenv("XDG_CONFIG_HOME", dir)
-	got, err := connstr.DefaultSettingsLocation()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := filepath.Join(dir, "connector", "connector.db"); got != want {
-		t.Errorf("DefaultSettingsLocation() = %q, want %q", got, want)
-	}
-
-	t.Setenv("XDG_CONFIG_HOME", "")
-	t.Setenv("HOME", "")
-	_, err = connstr.DefaultSettingsLocation()
-	if err == nil {
-		t.Fatal("DefaultSettingsLocation() without HOME succeeded")
-	}
-	checkError(t, err)
 }

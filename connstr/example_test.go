@@ -22,7 +22,7 @@ func ExampleParse() {
 	fmt.Println(p.Provider, p.InitiateOAuth, p.Scopes, p.Timeout)
 	fmt.Println(p)
 	// Output:
-	// jumpseller GETANDREFRESH [read_orders read_store] 1m0s
+	// jumpseller GETANDREFRESH [read_orders read_store] 30s
 	// Provider=jumpseller;InitiateOAuth=GETANDREFRESH;OAuthClientId=my_id;OAuthClientSecret=[redacted];CallbackURL=http://localhost:8000/callback;Scope=read_orders read_store;
 }
 

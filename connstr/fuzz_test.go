@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 		";;",
 		"Provider=jumpseller;AuthScheme=OAuth;InitiateOAuth=GETANDREFRESH;OAuthClientId=id;OAuthClientSecret=secret;CallbackURL=http://localhost:8080/callback;",
 		"provider = shopline ; initiateoauth=refresh; Scope= products  orders ;Timeout=30",
+		"Timeout=5;RetryBudget=120;retrybudget=0",
 		`OAuthClientSecret="a;""b";OAuthAccessToken='c;''d'`,
 		`OAuthClientSecret="unterminated;Provider=x`,
 		`OAuthRefreshToken="x" trailing;`,

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/connector-go/connector/driver"
 )
 
 // Property describes one connection-string property, for documentation and
@@ -64,7 +66,7 @@ var table = []property{
 		Doc: "the client secret of the OAuth application"},
 		func(p *Params) *string { return &p.ClientSecret }, nil),
 	location(Property{Name: "CallbackURL",
-		Doc: "the redirect URI registered with the application; a loopback http URL runs a local callback server, " + OutOfBand + " reads the code from the terminal"},
+		Doc: "the redirect URI registered with the application; a loopback http URL runs a local callback server, " + driver.OOB + " reads the code from the terminal"},
 		func(p *Params) *string { return &p.CallbackURL }, checkCallback),
 	{
 		Property: Property{Name: "Scope",
@@ -119,8 +121,11 @@ var table = []property{
 		Doc: "overrides the driver's API base URL"},
 		func(p *Params) *string { return &p.APIURL }, checkEndpoint),
 	seconds(Property{Name: "Timeout", Default: strconv.Itoa(int(DefaultTimeout / time.Second)),
-		Doc: "the time limit of one HTTP exchange in seconds, an integer > 0"},
+		Doc: "the time limit of one HTTP exchange (one attempt of a token or revoke request, one API request) in seconds, an integer > 0"},
 		func(p *Params) *time.Duration { return &p.Timeout }, 1),
+	seconds(Property{Name: "RetryBudget", Default: strconv.Itoa(int(DefaultRetryBudget / time.Second)),
+		Doc: "the time limit of one token or revoke request with all its retries (a refresh gives up after it) in seconds, an integer > 0; the store's lease on a refreshing connection lasts it plus 10 s"},
+		func(p *Params) *time.Duration { return &p.RetryBudget }, 1),
 	text(Property{Name: "Namespace",
 		Doc: "separates the connections of one application serving many customers; connections always belong to their client id as well"},
 		func(p *Params) *string { return &p.Namespace }, nil),

@@ -10,7 +10,8 @@
 //
 // Most quirks are data, in Spec. What is code sits behind the Provider
 // interface (parsing a token answer, finding the account) and behind optional
-// interfaces found by type assertion (Refresher, Revoker, Simulated).
+// interfaces found by type assertion (Refresher, Revoker, Exchanger,
+// Authorizer, CallbackReader, APIAuthorizer, Prober, Simulated).
 //
 // Every driver must pass conformance.TestProvider.
 package driver
@@ -81,6 +82,42 @@ type Exchanger interface {
 	Exchange(ctx context.Context, env *Env, callback url.Values) (*Token, error)
 }
 
+// Authorizer is implemented by a driver whose provider's authorization
+// page does not take the standard query of RFC 6749 §4.1.1 (SHOPLINE's
+// global platform: a fragment route #/oauth/authorize?… with appKey,
+// responseType, redirectUri and customField). The engine still owns every
+// value: it builds the standard URL — the authorization endpoint (overrides
+// applied) with Spec.AuthParams, the application's parameters, client_id,
+// redirect_uri, response_type=code, scope joined by Spec.ScopeSeparator and
+// a fresh state in its query — and AuthURL returns what AuthorizeURL makes
+// of it (standard is the driver's to modify). The driver may rename, move
+// and add parameters; it must carry the state, the redirect URI, the client
+// id and the scopes unchanged. conformance.TestProvider approves the URL it
+// returns at the driver's simulator and completes the callback through the
+// engine, so a driver that drops or alters any of them fails.
+type Authorizer interface {
+	AuthorizeURL(env *Env, standard *url.URL) (string, error)
+}
+
+// CallbackReader is implemented by a driver whose provider calls the
+// redirect URI back with other names than RFC 6749 §4.1.2's code, state,
+// error and error_description (SHOPLINE's global platform: customField for
+// the state), or signs that request. HandleCallback passes it the query
+// first, and goes on with the query it returns: the standard names set, the
+// provider's other parameters kept (an Exchanger may read them). It may
+// refuse a callback that the provider did not send (a sign that does not
+// match the client secret) with an *Error of Code InvalidState: the state
+// is then not spent and the token endpoint not called. It never checks the
+// state itself: the engine does, on the query it returns, as for every
+// provider. Connector.Exchange, which is given the state and the code
+// alone, does not call it. conformance.TestProvider sends it the simulator's
+// callbacks, callbacks without a state or with an unknown one, and, when the
+// simulator says its provider signs them (conformance.CallbackFacts), a
+// tampered one, which it must refuse.
+type CallbackReader interface {
+	ReadCallback(env *Env, query url.Values) (url.Values, error)
+}
+
 // APIAuthorizer is implemented by a driver whose API takes the token some
 // other way than "Authorization: Bearer …" (Shopify's
 // X-Shopify-Access-Token, Tiendanube's "Authentication: bearer …"). The
@@ -135,12 +172,22 @@ const (
 	InBody AuthStyle = iota
 	// Basic sends them in an HTTP Basic Authorization header (RFC 6749 §2.3.1).
 	Basic
+	// Signed sends no client secret: the client is named in headers and
+	// authenticated by a signature of the request computed with the secret
+	// (SHOPLINE's global platform: appkey, timestamp and an HMAC-SHA256 in
+	// sign). The standard helpers cannot compute a provider's signature and
+	// send no credentials for it: a driver with Signed token requests
+	// implements Exchanger and Refresher.
+	Signed
 )
 
-// String returns "body" or "basic".
+// String returns "body", "basic" or "signed".
 func (s AuthStyle) String() string {
-	if s == Basic {
+	switch s {
+	case Basic:
 		return "basic"
+	case Signed:
+		return "signed"
 	}
 	return "body"
 }
@@ -219,6 +266,13 @@ type Spec struct {
 	// none) whatever this says; conformance.TestProvider checks that the
 	// driver's simulator agrees, and `connector providers` shows it.
 	RotatesRefreshTokens bool
+	// NoRefreshTokens is true when the provider's token answers carry no
+	// refresh token. A driver that implements Refresher then renews access
+	// tokens some other way (SHOPLINE's global platform: a signed call);
+	// without one, a connection whose access token expires or is refused
+	// needs a new authorization. conformance.TestProvider fails a driver
+	// that claims it for a provider whose simulator issues refresh tokens.
+	NoRefreshTokens bool
 	// RefreshReplaySafe is true for Doorkeeper servers with
 	// revoke_previous_refresh_token_on_use: the previous refresh token stays
 	// valid until the new access token is first used. After a refresh whose

@@ -72,9 +72,9 @@ func (standardOnly) Identify(context.Context, *driver.Env, *driver.Token) (strin
 // (Doorkeeper) parser every driver builds on.
 func FuzzParseStandardToken(f *testing.F) {
 	const ctJSON = "application/json; charset=utf-8"
-	// Jumpseller, as documented (shared/reference/jumpseller-oauth.txt).
+	// Jumpseller, as documented (https://jumpseller.com/support/oauth-2/).
 	f.Add(200, ctJSON, "{", `,"token_type":"bearer","expires_in":3600,`, `,"created_at":1502473092}`, uint8(3))
-	// SHOPLINE, as documented (shared/reference/shopline-token-exchange.txt).
+	// SHOPLINE, as documented (https://shopline-developers.readme.io/docs/get-started, "Token Exchange").
 	f.Add(200, ctJSON, "{\n    ", ",\n    \"token_type\": \"Bearer\",\n    \"expires_in\": 15778476,\n    ", ",\n    \"scope\": \"products orders\",\n    \"created_at\": 1678956849,\n    \"resource_owner_id\": \"5f0bda5e4e5fca0010c81fef\"\n}", uint8(3))
 	f.Add(200, ctJSON, "{", `,"token_type":"BEARER","expires_in":"3600",`, `}`, uint8(3))
 	f.Add(200, ctJSON, "{", `,"token_type":"mac",`, `}`, uint8(3))

@@ -27,7 +27,7 @@ import (
 	"github.com/connector-go/connector/internal/writecount"
 )
 
-// The documented answers, verbatim from shared/reference.
+// The documented answers, verbatim from each provider's documentation.
 const (
 	// https://jumpseller.com/support/oauth-2/ ("The User receives the tokens")
 	jsAccess   = "80de978742714f8747036188cf6bab538e976adf72144d545e185ae444bc473d"

@@ -6,12 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
@@ -23,23 +23,6 @@ const (
 	lcClientSecret = "lifecycle-client-secret-9f8e7d6c5b"
 )
 
-type lcClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *lcClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *lcClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // lcWorld is one profile's simulator on loopback and a connector on it.
 type lcWorld struct {
 	t     *testing.T
@@ -47,7 +30,7 @@ type lcWorld struct {
 	drv   driver.Provider
 	sim   *profile.Simulator
 	srv   *httptest.Server
-	clock *lcClock
+	clock *testclock.Clock
 	opts  connector.Options
 	conn  *connector.Connector
 }
@@ -61,7 +44,7 @@ func newWorld(t *testing.T, p *profile.Profile) *lcWorld {
 	if miss := ex.Missing(); len(miss) > 0 {
 		t.Fatalf("the example profile misses %v", miss)
 	}
-	w := &lcWorld{t: t, p: ex, drv: ex.Driver(), sim: ex.Simulator(), clock: &lcClock{t: time.Now().Truncate(time.Second)}}
+	w := &lcWorld{t: t, p: ex, drv: ex.Driver(), sim: ex.Simulator(), clock: testclock.New(time.Now().Truncate(time.Second))}
 	w.sim.SetClock(w.clock.Now)
 	w.srv = httptest.NewServer(w.sim)
 	t.Cleanup(w.srv.Close)

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -31,32 +32,15 @@ const (
 	callback     = "http://127.0.0.1:8080/callback"
 )
 
-// clock is a settable simulator clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns the simulators' fake clock, at a fixed instant.
+func newClock() *testclock.Clock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
 // harness is one simulator served over HTTP with a registered client.
 type harness struct {
 	t     *testing.T
 	srv   *simulator.Server
 	ts    *httptest.Server
-	clock *clock
+	clock *testclock.Clock
 }
 
 // jumpsellerLike and shoplineLike are the two providers' quirks, written out

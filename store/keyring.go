@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store/internal/safefile"
@@ -220,6 +221,64 @@ func RequireKeyring(backend string) (*Keyring, error) {
 			Msg: backend + " store needs an encryption key: set " + EnvKey + " to 32 random bytes in base64 (head -c 32 /dev/urandom | base64), the same on every instance"}
 	}
 	return k, err
+}
+
+// KeyringFor returns the Keyring that Open gives st, the one key policy of
+// the module:
+//
+//   - CONNECTOR_ENCRYPTION_KEY (and CONNECTOR_ENCRYPTION_OLD_KEYS) when set,
+//     for every store;
+//   - else, for a store whose records live only as long as the process
+//     (an Ephemeral() bool method that reports true: store/memory), a
+//     random key drawn once per process;
+//   - else, for a store in one file (a Path() string method: store/sqlite),
+//     the key file beside it (KeyringForFile);
+//   - else an InvalidConfig error that says how to set a key: shared
+//     backends (PostgreSQL, Redis) never invent one.
+func KeyringFor(st Store) (*Keyring, error) {
+	return keyringFor(st, "", false)
+}
+
+// processKeys is the random Keyring of ephemeral stores.
+var processKeys = sync.OnceValues(func() (*Keyring, error) { return NewKeyring(NewRandomKey()) })
+
+func keyringFor(st Store, backend string, existing bool) (*Keyring, error) {
+	k, err := KeyringFromEnv()
+	if !errors.Is(err, ErrNoKey) {
+		return k, err
+	}
+	if e, ok := st.(interface{ Ephemeral() bool }); ok && e.Ephemeral() {
+		return processKeys()
+	}
+	if f, ok := st.(interface{ Path() string }); ok {
+		if existing {
+			return keyringForExistingFile(f.Path())
+		}
+		return KeyringForFile(f.Path())
+	}
+	if backend == "" {
+		backend = fmt.Sprintf("%T", st)
+	}
+	return RequireKeyring(backend)
+}
+
+// keyringForExistingFile is KeyringForFile for OpenExisting: it creates no
+// key file.
+func keyringForExistingFile(dbPath string) (*Keyring, error) {
+	path := filepath.Join(filepath.Dir(dbPath), keyFileName)
+	data, err := readKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &driver.Error{Code: driver.InvalidConfig, Op: "keyring",
+			Msg: "the sqlite store " + dbPath + " has no key file " + path + " and " + EnvKey + " is not set"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	key, err := decodeKey("key file "+path, strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, err
+	}
+	return NewKeyring(key)
 }
 
 // KeyringForFile returns KeyringFromEnv, or, when no key is set, the key in

@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,14 +21,41 @@ import (
 var (
 	routedMu sync.Mutex
 	routed   []string // "scheme location"
+	existing []bool   // store.ExistingOnly of each call
 )
 
+// fakeStore is what the fake backends open: a store.Store (whose methods
+// are never called) that says what the key policy asks.
+type fakeStore struct{ store.Store }
+
+// fakeEphemeral is the fake memory store.
+type fakeEphemeral struct{ fakeStore }
+
+func (fakeEphemeral) Ephemeral() bool { return true }
+
+// fakeFile is the fake SQLite store: its Path is the location.
+type fakeFile struct {
+	fakeStore
+	path string
+}
+
+func (f fakeFile) Path() string { return f.path }
+
+func (fakeStore) Close() error { return nil }
+
 func fakeOpener(scheme string) store.OpenFunc {
-	return func(_ context.Context, location string) (store.Store, *store.Keyring, error) {
+	return func(ctx context.Context, location string) (store.Store, error) {
 		routedMu.Lock()
 		routed = append(routed, scheme+" "+location)
+		existing = append(existing, store.ExistingOnly(ctx))
 		routedMu.Unlock()
-		return nil, nil, nil
+		switch scheme {
+		case "memory":
+			return fakeEphemeral{}, nil
+		case "file":
+			return fakeFile{path: location}, nil
+		}
+		return fakeStore{}, nil
 	}
 }
 
@@ -35,11 +65,13 @@ func init() {
 	}
 }
 
-// route opens location and returns what the fake backend received.
+// route opens location and returns what the fake backend received. It
+// sets CONNECTOR_ENCRYPTION_KEY, so that the key policy touches no file.
 func route(t *testing.T, location string) (string, error) {
 	t.Helper()
+	t.Setenv(store.EnvKey, b64(key1))
 	routedMu.Lock()
-	routed = nil
+	routed, existing = nil, nil
 	routedMu.Unlock()
 	_, _, err := store.Open(context.Background(), location)
 	routedMu.Lock()
@@ -108,7 +140,7 @@ func TestOpenUnknownScheme(t *testing.T) {
 		name, location string
 		want           []string
 	}{
-		{"mongodb", "mongodb://h/db", []string{`scheme "mongodb"`, "store/mongodb?", "linked: file, memory, postgres, redis"}},
+		{"mongodb", "mongodb://h/db", []string{`scheme "mongodb"`, "store/mongodb?", "linked: file, "}},
 		{"upper case", "MySQL://h/db", []string{`scheme "mysql"`, "store/mysql?"}},
 	}
 	for _, tt := range tests {
@@ -126,8 +158,112 @@ func TestOpenUnknownScheme(t *testing.T) {
 	}
 }
 
+// TestOpenKeyPolicy checks the one key policy (store.KeyringFor) as Open
+// applies it, with CONNECTOR_ENCRYPTION_KEY unset.
+func TestOpenKeyPolicy(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	t.Setenv(store.EnvOldKeys, "")
+	dir := t.TempDir()
+	tests := []struct {
+		name, location string
+		wantRouted     bool   // the backend was opened
+		wantErr        string // "" for a Keyring
+		wantKeyFile    string // a key file Open created, "" for none
+	}{
+		{"postgres refused before connecting", "postgres://u@h/db", false, "postgres store needs an encryption key", ""},
+		{"redis refused before connecting", "redis://h:6379/0", false, "redis store needs an encryption key", ""},
+		{"memory: a key for the process", "memory://policy", true, "", ""},
+		{"file: the key file beside it", filepath.Join(dir, "a", "connector.db"), true, "", filepath.Join(dir, "a", "connector.key")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantKeyFile != "" {
+				if err := os.MkdirAll(filepath.Dir(tt.wantKeyFile), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			routedMu.Lock()
+			routed = nil
+			routedMu.Unlock()
+			_, keys, err := store.Open(context.Background(), tt.location)
+			routedMu.Lock()
+			gotRouted := len(routed) > 0
+			routedMu.Unlock()
+			if gotRouted != tt.wantRouted {
+				t.Errorf("backend opened: %v, want %v", gotRouted, tt.wantRouted)
+			}
+			switch {
+			case tt.wantErr == "" && (err != nil || keys == nil):
+				t.Fatalf("Open(%q) = keyring %v, error %v; want a keyring", tt.location, keys, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || driver.CodeOf(err) != driver.InvalidConfig):
+				t.Fatalf("Open(%q) error %v, want InvalidConfig containing %q", tt.location, err, tt.wantErr)
+			}
+			if tt.wantKeyFile != "" {
+				if _, err := os.Stat(tt.wantKeyFile); err != nil {
+					t.Errorf("no key file: %v", err)
+				}
+			}
+		})
+	}
+	_, k1, err1 := store.Open(context.Background(), "memory://policy-a")
+	_, k2, err2 := store.Open(context.Background(), "memory://policy-b")
+	if err1 != nil || err2 != nil || k1.CurrentKeyID() != k2.CurrentKeyID() {
+		t.Errorf("two memory stores of one process: keys %v, %v (errors %v, %v), want one key", k1, k2, err1, err2)
+	}
+}
+
+// TestOpenExisting checks that OpenExisting tells the backend (and Open
+// does not), and that the key policy creates no key file for it.
+func TestOpenExisting(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "connector.db")
+	routedMu.Lock()
+	existing = nil
+	routedMu.Unlock()
+	_, _, err := store.OpenExisting(context.Background(), db)
+	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "no key file") {
+		t.Errorf("OpenExisting of a store without a key file: %v, want InvalidConfig naming the key file", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "connector.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenExisting created a key file (stat: %v)", err)
+	}
+	if _, _, err := store.Open(context.Background(), "memory://existing"); err != nil {
+		t.Fatal(err)
+	}
+	routedMu.Lock()
+	got := append([]bool(nil), existing...)
+	routedMu.Unlock()
+	if d := cmp.Diff([]bool{true, false}, got); d != "" {
+		t.Errorf("store.ExistingOnly as the backends saw it (-want +got):\n%s", d)
+	}
+}
+
+// TestRegisterKeyed checks the deprecated KeyedOpenFunc: its Keyring is
+// used as it is, without the key policy.
+func TestRegisterKeyed(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	want, err := store.NewKeyring(key2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Register("keyedtest", func(context.Context, string) (store.Store, *store.Keyring, error) {
+		return fakeStore{}, want, nil
+	})
+	_, got, err := store.Open(context.Background(), "keyedtest://x")
+	if err != nil || got != want {
+		t.Errorf("Open of a keyed backend = %v, %v; want its own keyring", got, err)
+	}
+}
+
 func TestSchemes(t *testing.T) {
-	if d := cmp.Diff([]string{"file", "memory", "postgres", "redis"}, store.Schemes()); d != "" {
+	var got []string
+	for _, s := range store.Schemes() {
+		if !strings.HasSuffix(s, "test") { // registered by other tests
+			got = append(got, s)
+		}
+	}
+	if d := cmp.Diff([]string{"file", "memory", "postgres", "redis"}, got); d != "" {
 		t.Errorf("Schemes() (-want +got):\n%s", d)
 	}
 }

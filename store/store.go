@@ -5,8 +5,17 @@
 //
 // Backends: store/memory, store/sqlite (the default), store/postgres and
 // store/redis. Each registers a URL scheme; Open picks one by the
-// OAuthSettingsLocation of a connection string. Every backend must pass
-// conformance.TestStore.
+// OAuthSettingsLocation of a connection string, and gives it its Keyring
+// by the one key policy (KeyringFor); OpenExisting opens only a store that
+// exists, creating nothing. Every backend must pass conformance.TestStore.
+//
+// # Errors
+//
+// A refusal of the contract is a sentinel, tested with errors.Is:
+// ErrNotFound, ErrConflict, ErrLocked, ErrClaimed (and ErrNoStore from
+// OpenExisting). Backends wrap them with Errorf, which names the id and
+// gives the error the Code that goes with the sentinel (CodeOf), so that
+// the connector's own errors carry it.
 //
 // A Store never sees a token in the clear: the engine seals the token with the
 // Keyring before Put and opens it after Get. The Record's other fields
@@ -17,6 +26,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -79,21 +89,31 @@ func (r *Record) Clone() *Record {
 	return &c
 }
 
-// Lease is a held lock on one connection.
+// Lease is a held lock on one connection. (ID, Fence) names it: fences
+// are strictly increasing per ID, so no two leases share both.
 type Lease struct {
 	ID string // the connection id
 	// Fence is the fencing token: strictly greater than that of every lease
-	// granted before on the same ID, in every process.
-	Fence   int64
-	Holder  string    // unique per acquisition
-	Expires time.Time // by the store's clock; after it, others may take the lease
+	// granted before on the same ID, in every process, whether that lease
+	// was released, expired, or its record deleted.
+	Fence int64
 }
 
 // Store is the contract every backend implements. All methods must be safe
 // for concurrent use, from many goroutines and many processes sharing the
 // backend. conformance.TestStore checks each rule stated here.
+//
+// A refresh makes two calls: Lock, which takes the lease and reads the
+// record, and PutUnlock, which writes the new token and gives the lease
+// back. Each is one round trip (one statement, transaction or script) in
+// every backend of this module.
+//
+// Errors: the refusals below are errors for which errors.Is holds with
+// ErrNotFound, ErrConflict, ErrLocked or ErrClaimed; a backend wraps them
+// with Errorf (which gives the error the matching Code) to say which id.
+// Any other failure is an error with Code Store (Errorf).
 type Store interface {
-	// Get returns the record, or an error with Code NotFound.
+	// Get returns the record, or an error that is ErrNotFound.
 	Get(ctx context.Context, id string) (*Record, error)
 
 	// List returns every record, sorted by ID.
@@ -103,7 +123,7 @@ type Store interface {
 	// record must not exist yet) and, when fence > 0, no lease with a fence
 	// greater than fence has been granted on rec.ID. It returns the new
 	// version (rec.Version+1) and sets UpdatedAt (and CreatedAt on create).
-	// A version or fence mismatch is an error with Code Conflict and
+	// A version or fence mismatch is an error that is ErrConflict and
 	// changes nothing.
 	//
 	// Every other field of rec is stored as given and Get returns it
@@ -113,41 +133,58 @@ type Store interface {
 	// store keeps no reference to rec's slices.
 	Put(ctx context.Context, rec *Record, fence int64) (int64, error)
 
-	// Delete removes the record and any lease on it. Deleting a missing
-	// record is an error with Code NotFound.
+	// Delete removes the record and any lease on it; the fence counter of
+	// id is kept, so that a later lease still takes a greater fence.
+	// Deleting a missing record is an error that is ErrNotFound.
 	Delete(ctx context.Context, id string) error
 
-	// TryLock takes the lease on id for ttl, whether or not the record
-	// exists. If another holder's lease has not expired it returns an error
-	// with Code Conflict at once. An expired lease may be taken over.
-	TryLock(ctx context.Context, id string, ttl time.Duration) (*Lease, error)
+	// Lock takes the lease on id for ttl and returns it with the record as
+	// it stands under the lease (nil when there is none), in one round
+	// trip: the record is read after the lease is taken, so no write by an
+	// earlier holder is missed. The lease is taken whether or not the
+	// record exists; an expired lease may be taken over.
+	//
+	// While another holder's lease has not expired, Lock returns a nil
+	// lease, the current record (nil when there is none) and an error that
+	// is ErrLocked, so that a caller waiting for the lease sees the other
+	// holder's write without another call.
+	Lock(ctx context.Context, id string, ttl time.Duration) (*Lease, *Record, error)
+
+	// PutUnlock is Put(ctx, rec, l.Fence) followed by Unlock(ctx, l), in one
+	// round trip and atomically: it writes rec if the stored version equals
+	// rec.Version and no lease with a greater fence than l.Fence was
+	// granted on rec.ID, then releases l if it is still the current lease,
+	// and returns the new version. rec.ID must be l.ID.
+	//
+	// A version or fence mismatch is an error that is ErrConflict and
+	// changes nothing: the lease, if it is still held, stays held (the
+	// caller decides whether to retry or Unlock). Any other failure may
+	// have written and released, or not (the caller retries, and a
+	// conflict then says the first attempt landed or was overtaken).
+	PutUnlock(ctx context.Context, rec *Record, l *Lease) (int64, error)
 
 	// Unlock releases l if it is still the current lease on l.ID (compare
-	// and delete); releasing a lease that expired or was taken over is not
-	// an error and leaves the new holder's lease alone.
+	// and delete on ID and Fence); releasing a lease that expired or was
+	// taken over is not an error and leaves the new holder's lease alone.
 	Unlock(ctx context.Context, l *Lease) error
+
+	// TryLock is Lock without the record.
+	//
+	// Deprecated: use Lock. TryLock remains for code written against the
+	// earlier contract; a backend implements it as Lock, dropping the
+	// record.
+	TryLock(ctx context.Context, id string, ttl time.Duration) (*Lease, error)
+
+	// Claim records a one-time claim of key for ttl: the engine consumes
+	// authorization states with it. It returns an error that is
+	// ErrClaimed if key is already claimed and its claim has not expired.
+	// Expired claims are removed by the store (lazily is fine) so that
+	// claims never pile up. Claims live apart from records and leases: a
+	// key may equal a connection id.
+	Claim(ctx context.Context, key string, ttl time.Duration) error
 
 	// Close releases the backend's resources.
 	Close() error
-}
-
-// Claimer is implemented by stores that can record a one-time claim: the
-// engine uses it to consume authorization states. Without it the engine
-// falls back to TryLock, which works but leaves a lease (and, in most
-// backends, its fence counter) behind for every state consumed.
-//
-// Claimer is optional and found by type assertion, so that stores written
-// before it keep working. conformance.TestStore checks a store that
-// implements it: a first claim succeeds; a second claim of the same key
-// within its ttl is Conflict; once the claim has expired the key can be
-// claimed again; of many goroutines claiming one key at once exactly one
-// succeeds; and, where the harness can see the claims a store holds,
-// expired claims are removed by a later claim rather than piling up.
-type Claimer interface {
-	// Claim records key for ttl. It returns an error with Code Conflict if
-	// key is already claimed and its claim has not expired. Expired claims
-	// are removed by the store (lazily is fine) so that claims never pile up.
-	Claim(ctx context.Context, key string, ttl time.Duration) error
 }
 
 // DueLister is implemented by stores that can find the connections due for
@@ -187,30 +224,60 @@ func CompareDue(a, b *Record) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-// ErrNotFound returns the error Get and Delete give for a missing record.
-func ErrNotFound(id string) error {
-	return &driver.Error{Code: driver.NotFound, Op: "store", Msg: "no connection " + quote(id)}
+// The refusals of the Store contract. Backends return them wrapped (Errorf
+// names the id and gives the error the matching Code); callers test them
+// with errors.Is, never by message.
+var (
+	// ErrNotFound: Get or Delete of a record that does not exist. Code
+	// NotFound.
+	ErrNotFound = errors.New("no such connection")
+	// ErrConflict: a Put or PutUnlock whose version or fence no longer
+	// matches; nothing was written. Code Conflict.
+	ErrConflict = errors.New("version or fence conflict")
+	// ErrLocked: Lock while another holder's lease has not expired. Code
+	// Conflict.
+	ErrLocked = errors.New("locked by another holder")
+	// ErrClaimed: Claim of a key whose claim has not expired. Code
+	// Conflict.
+	ErrClaimed = errors.New("already claimed")
+	// ErrNoStore: OpenExisting of a location where no store exists. Code
+	// NotFound.
+	ErrNoStore = errors.New("no store there")
+)
+
+// CodeOf returns the driver Code that goes with err: that of the first
+// *driver.Error in its chain, else NotFound or Conflict for one of the
+// sentinels above (a third-party backend may return them unwrapped), else
+// driver.Unknown.
+func CodeOf(err error) driver.Code {
+	if c := driver.CodeOf(err); c != driver.Unknown {
+		return c
+	}
+	return sentinelCode(err)
 }
 
-// ErrConflict returns the error Put gives on a version or fence mismatch.
-func ErrConflict(id, why string) error {
-	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "write to connection " + quote(id) + " refused: " + why}
+func sentinelCode(err error) driver.Code {
+	switch {
+	case err == nil:
+		return driver.Unknown
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrNoStore):
+		return driver.NotFound
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrLocked), errors.Is(err, ErrClaimed):
+		return driver.Conflict
+	}
+	return driver.Unknown
 }
 
-// ErrLocked returns the error TryLock gives while another holder has the lease.
-func ErrLocked(id string) error {
-	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "connection " + quote(id) + " is locked by another holder"}
-}
-
-// ErrClaimed returns the error Claim gives while key's claim has not expired.
-func ErrClaimed(key string) error {
-	return &driver.Error{Code: driver.Conflict, Op: "store", Msg: "key " + quote(key) + " is already claimed"}
-}
-
-// Errorf wraps a backend failure as an error with Code Store. The message
-// must not hold a secret (a DSN's password, say).
+// Errorf wraps a backend failure as an error with Code Store, or, when err
+// is one of the sentinels (ErrNotFound, ErrConflict, ErrLocked, ErrClaimed,
+// ErrNoStore), with that sentinel's Code; errors.Is finds err through it.
+// The message must not hold a secret (a DSN's password, say).
 func Errorf(err error, format string, args ...any) error {
-	e := driver.Errorf(driver.Store, format, args...)
+	code := sentinelCode(err)
+	if code == driver.Unknown {
+		code = driver.Store
+	}
+	e := driver.Errorf(code, format, args...)
 	e.Op = "store"
 	e.Err = err
 	return e

@@ -2,8 +2,9 @@
 // authorizes an app (auth), prints tokens (token), refreshes connections
 // ahead of expiry (refresh, refresh --due from cron), calls a provider's API
 // (call), lists and revokes connections (connections, revoke), describes
-// the drivers (providers), serves the provider simulators (sandbox) and
-// runs the whole lifecycle offline (demo). See docs/cli.md.
+// the drivers (providers), serves the provider simulators (sandbox), runs
+// the whole lifecycle offline (demo) and says which build it is (version).
+// See docs/cli.md.
 //
 // The commands live in internal/cli; this file only links the drivers and
 // stores in and runs them.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/store"
 )
 
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) {
 		os.Setenv(store.EnvKey, base64.StdEncoding.EncodeToString(key))
 		os.Setenv(store.EnvOldKeys, "")
 	}
-	code := m.Run()
+	code := testenv.Run(m)
 	buildOnce.Do(func() {}) // a build started by TestDoorkeeper has ended
 	if binaryDir != "" {
 		os.RemoveAll(binaryDir)

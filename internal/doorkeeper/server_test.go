@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connector-go/connector/conformance"
+	"github.com/connector-go/connector/internal/testenv"
 )
 
 // aptInstall installs what the tests need on Debian bookworm: Doorkeeper
@@ -64,7 +64,7 @@ func requireDoorkeeper(t *testing.T) string {
 		rubyVersion = string(out)
 	})
 	if rubyErr != nil {
-		conformance.Absent(t, fmt.Sprintf("no Doorkeeper to test against (%v); install Debian's packages: %s", rubyErr, aptInstall))
+		testenv.Absent(t, "Doorkeeper", fmt.Sprintf("no Doorkeeper to test against (%v); install Debian's packages: %s", rubyErr, aptInstall))
 	}
 	return rubyPath
 }

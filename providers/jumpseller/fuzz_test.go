@@ -13,8 +13,8 @@ import (
 // server sends.
 func FuzzParseToken(f *testing.F) {
 	const ctJSON = "application/json; charset=utf-8"
-	// The documented answer (shared/reference/jumpseller-oauth.txt), with
-	// its own tokens and with the marker in their place.
+	// The documented answer (https://jumpseller.com/support/oauth-2/, "The
+	// User receives the tokens"), with its own tokens and with the marker in their place.
 	f.Add(200, ctJSON, documentedAnswer, "", "", uint8(0))
 	f.Add(200, ctJSON, "{\n", ",\n\"token_type\":\"bearer\",\n\"expires_in\":3600,\n", ",\n\"created_at\":1502473092\n}", uint8(3))
 	f.Add(200, ctJSON, "{", `,"token_type":"bearer","expires_in":3600,`, `,"created_at":1502473092}`, uint8(7))

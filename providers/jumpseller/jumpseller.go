@@ -53,8 +53,7 @@ var (
 )
 
 // spec is Jumpseller described as data. Sources: the OAuth guide
-// (https://jumpseller.com/support/oauth-2/, copied in
-// shared/reference/jumpseller-oauth.txt) and the API documentation
+// (https://jumpseller.com/support/oauth-2/) and the API documentation
 // (https://jumpseller.com/support/api/).
 var spec = &driver.Spec{
 	Name:        "jumpseller",

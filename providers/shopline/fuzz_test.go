@@ -19,8 +19,8 @@ import (
 // a refused code names the 600 s code lifetime.
 func FuzzParseToken(f *testing.F) {
 	const ctJSON = "application/json; charset=utf-8"
-	// The documented answer (shared/reference/shopline-token-exchange.txt),
-	// with its own tokens and with the marker in their place.
+	// The documented answer (https://shopline-developers.readme.io/docs/get-started,
+	// "Token Exchange"), with its own tokens and with the marker in their place.
 	f.Add(200, ctJSON, documentedAnswer, "", "", uint8(0))
 	f.Add(200, ctJSON, "{\n    ", ",\n    \"token_type\": \"Bearer\",\n    \"expires_in\": 15778476,\n    ", ",\n    \"scope\": \"products orders\",\n    \"created_at\": 1678956849,\n    \"resource_owner_id\": \"5f0bda5e4e5fca0010c81fef\"\n}", uint8(3))
 	f.Add(200, ctJSON, "{", `,"token_type":"Bearer","expires_in":15778476,`, `,"scope":"products orders","created_at":1678956849,"resource_owner_id":"5f0bda5e4e5fca0010c81fef"}`, uint8(7))

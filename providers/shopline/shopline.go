@@ -72,9 +72,9 @@ const UserAgent = "connector-go/" + driver.Version + " (+https://github.com/conn
 const CodeLifetime = 600 * time.Second
 
 // spec is SHOPLINE described as data. Sources: SHOPLINE Developer Center
-// (https://shopline-developers.readme.io/docs/get-started; its "Token
-// Exchange" page is copied in shared/reference/shopline-token-exchange.txt)
-// and shoplineapp/shopline-sdk-node (lib/models/DeveloperOAuth.js).
+// (https://shopline-developers.readme.io/docs/get-started, its "Token
+// Exchange" section) and shoplineapp/shopline-sdk-node
+// (lib/models/DeveloperOAuth.js).
 var spec = &driver.Spec{
 	Name:        "shopline",
 	DisplayName: "SHOPLINE",

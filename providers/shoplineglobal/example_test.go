@@ -9,8 +9,9 @@ import (
 	"github.com/connector-go/connector/providers/shoplineglobal"
 )
 
-// Example binds the driver to a store and sends the merchant to
-// SHOPLINE's authorization page.
+// Example binds the driver to a store and builds the URL of SHOPLINE's
+// authorization page, where the merchant is sent: the engine's AuthURL, as
+// for every provider (the redirect back goes to HandleCallback).
 func Example() {
 	p, err := shoplineglobal.ForShop("open001")
 	if err != nil {
@@ -28,8 +29,10 @@ func Example() {
 		panic(err)
 	}
 	defer c.Close()
-	engineURL, _ := c.AuthCodeURL(nil)
-	page, _ := shoplineglobal.AuthorizeURL(engineURL)
+	page, err := c.AuthURL(connector.AuthRequest{})
+	if err != nil {
+		panic(err)
+	}
 	route, query, _ := strings.Cut(page, "?")
 	q, _ := url.ParseQuery(query)
 	fmt.Println("page:", route)

@@ -9,13 +9,17 @@
 // nest the token in an envelope with an ISO expiry, it issues no refresh
 // token and refreshes by a signed call, and its authorization page is a
 // fragment route with its own parameter names. The driver implements
-// driver.Exchanger, driver.Refresher and driver.Prober.
+// driver.Authorizer and driver.CallbackReader (the browser leg),
+// driver.Exchanger, driver.Refresher, driver.Prober and driver.Simulated.
 //
 // Import it for its side effect, as with database/sql drivers, and bind a
 // connector to one store:
 //
 //	p, err := shoplineglobal.ForShop("open001")
 //	c, err := connector.NewWithDriver(p, opts)
+//	u, err := c.AuthURL(connector.AuthRequest{}) // SHOPLINE's page, to send the merchant to
+//	// … and on the redirect URI:
+//	conn, err := c.HandleCallback(ctx, r.URL.Query())
 //
 // # One connector per store
 //
@@ -29,15 +33,25 @@
 //
 // # The browser leg
 //
-// The engine writes client_id, redirect_uri, response_type, scope and
-// state into the query of the authorize URL and reads state from the
-// callback. SHOPLINE's page takes appKey, responseType, scope, redirectUri
-// and customField after a fragment, and its callback carries customField.
-// AuthorizeURL rewrites the engine's URL, CallbackQuery the callback; an
-// application calls both (the engine has no hook for either yet). For the
-// same reason the driver ships its simulator (NewSimulator) without
-// implementing driver.Simulated: the CLI's demo and sandbox drive the
-// engine's own browser leg, which SHOPLINE's page does not take.
+// SHOPLINE's page takes appKey, responseType, scope, redirectUri and
+// customField after a fragment, and its callback carries customField, a
+// timestamp and a sign. The engine's Connector.AuthURL and HandleCallback
+// go through the driver's hooks (driver.Authorizer, driver.CallbackReader):
+// the engine still makes the state, the redirect URI and the scopes and
+// checks the state; the driver only renames them, and refuses a callback
+// with a code whose sign is not the app's (before the state is spent) or
+// that is older than MaxSkew (after: its code has expired). An application
+// calls AuthURL and HandleCallback as for any provider.
+//
+// # The simulator
+//
+// NewSimulator plays one store on the wire (Simulator). The driver also
+// implements driver.Simulated, so that the CLI's demo and sandbox serve it
+// as they serve every provider: the driver of ForShop(handle) simulates
+// that store, the registered driver, bound to none, the store
+// SimulatorHandle. The simulator serves refreshes at their own endpoint
+// (Simulator.Endpoint's RefreshURL), which a connection string names with
+// OAuthRefreshTokenURL.
 //
 // # Wire facts and their sources
 //
@@ -141,10 +155,13 @@ type provider struct {
 }
 
 var (
-	_ driver.Provider  = (*provider)(nil)
-	_ driver.Exchanger = (*provider)(nil)
-	_ driver.Refresher = (*provider)(nil)
-	_ driver.Prober    = (*provider)(nil)
+	_ driver.Provider       = (*provider)(nil)
+	_ driver.Authorizer     = (*provider)(nil)
+	_ driver.CallbackReader = (*provider)(nil)
+	_ driver.Exchanger      = (*provider)(nil)
+	_ driver.Refresher      = (*provider)(nil)
+	_ driver.Prober         = (*provider)(nil)
+	_ driver.Simulated      = (*provider)(nil)
 )
 
 // APIVersion is the Admin REST API version in the API base URL
@@ -193,10 +210,9 @@ func newSpec(handle string) *driver.Spec {
 		DisplayName: "SHOPLINE",
 		DocsURL:     "https://developer.shopline.com/docs/apps/api-instructions-for-use/app-authorization",
 		// The token body is JSON ({"code":…}); the client is not in it but
-		// in the signature (appkey, timestamp, sign headers). Format and
-		// Auth describe what the standard helpers would send, which this
-		// driver never calls: its Exchanger and Refresher sign.
-		Token: driver.Request{Format: driver.JSON, Auth: driver.InBody},
+		// in the appkey header and the signature (timestamp, sign headers):
+		// the driver's Exchanger and Refresher sign.
+		Token: driver.Request{Format: driver.JSON, Auth: driver.Signed},
 		// App Bridge "Authorization": several scopes joined by ",".
 		ScopeSeparator: ",",
 		// Empty: SHOPLINE's access-scope page was not read here; an empty
@@ -205,16 +221,18 @@ func newSpec(handle string) *driver.Spec {
 		Scopes:          nil,
 		DefaultLifetime: AccessTokenLifetime,
 		CodeLifetime:    CodeLifetime,
-		// No refresh token is issued: nothing rotates, and a refresh whose
-		// answer was lost spends nothing, so it may be sent again.
+		// No refresh token is issued (the Refresher renews the access token
+		// by a signed call): nothing rotates, and a refresh whose answer was
+		// lost spends nothing, so it may be sent again.
+		NoRefreshTokens:      true,
 		RotatesRefreshTokens: false,
 		RefreshReplaySafe:    true,
 	}
 	if handle != "" {
 		host := "https://" + handle + ".myshopline.com"
 		s.Endpoint = driver.Endpoint{
-			// shopline-sdk-go client/oauth.go AuthorizeUrl; AuthorizeURL
-			// puts the parameters after the fragment.
+			// shopline-sdk-go client/oauth.go AuthorizeUrl; the driver's
+			// AuthorizeURL puts the parameters after the fragment.
 			AuthURL: host + "/admin/oauth-web/#/oauth/authorize",
 			// shopline-sdk-go CreateAccessToken: admin/oauth/token/create.
 			TokenURL: host + "/admin/oauth/token/create",
@@ -248,10 +266,20 @@ func (p *provider) Identify(_ context.Context, _ *driver.Env, tok *driver.Token)
 // Exchange exchanges the callback's code at the token endpoint: POST
 // {"code":…} with the appkey, timestamp and sign headers. The callback's
 // handle, when it has one, must be the store the driver is bound to; it
-// becomes the token's account. The callback's own signature is not checked
-// here (the engine's state already binds it to this authorization): check
-// it with VerifyQuery where the callback arrives if you want to.
+// becomes the token's account. A callback signed more than MaxSkew ago
+// (ReadCallback checked its sign, the engine its state) is refused as
+// InvalidGrant without a request: its code, issued before it was signed,
+// has outlived SHOPLINE's 10 minutes.
 func (p *provider) Exchange(ctx context.Context, env *driver.Env, callback url.Values) (*driver.Token, error) {
+	if callback.Has("timestamp") && callback.Has("sign") {
+		ts, err := callbackTime(callback)
+		if err != nil {
+			return nil, err
+		}
+		if env.Now().Sub(ts) > MaxSkew {
+			return nil, p.errorf(driver.InvalidGrant, "exchange", "the callback was signed more than 10 minutes ago: its code has expired")
+		}
+	}
 	handle := callback.Get("handle")
 	switch {
 	case handle == "":

@@ -51,9 +51,44 @@ func TestRegistered(t *testing.T) {
 	if p.Spec().Endpoint != (driver.Endpoint{}) {
 		t.Errorf("the unbound driver has endpoints: %+v", p.Spec().Endpoint)
 	}
-	if _, ok := p.(driver.Simulated); ok {
-		t.Error("the driver implements driver.Simulated, but the CLI's demo cannot drive SHOPLINE's authorization page")
+}
+
+// TestSimulated: the registered driver's simulator plays SimulatorHandle,
+// a bound driver's its own store; each is a fresh *Simulator.
+func TestSimulated(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		p      driver.Provider
+		handle string
+	}{
+		{"registered", shoplineglobal.Provider, shoplineglobal.SimulatorHandle},
+		{"bound", must(shoplineglobal.ForShop("shop-7")), "shop-7"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, ok := tt.p.(driver.Simulated)
+			if !ok {
+				t.Fatal("the driver does not implement driver.Simulated")
+			}
+			a, b := s.NewSimulator(), s.NewSimulator()
+			sim, ok := a.(*shoplineglobal.Simulator)
+			if !ok || a == b {
+				t.Fatalf("NewSimulator() = %T (fresh: %v), want a fresh *shoplineglobal.Simulator", a, a != b)
+			}
+			if d := cmp.Diff(tt.handle, sim.Config().AccountID); d != "" {
+				t.Errorf("the simulated store (-want +got):\n%s", d)
+			}
+			if sim.ValidRefreshToken("") || sim.ValidRefreshToken("anything") {
+				t.Error("ValidRefreshToken accepts a token, but SHOPLINE issues none")
+			}
+		})
 	}
+}
+
+func must(p driver.Provider, err error) driver.Provider {
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 func TestForShop(t *testing.T) {
@@ -77,54 +112,176 @@ func TestForShop(t *testing.T) {
 	}
 }
 
-func TestAuthorizeURL(t *testing.T) {
+// newConnector returns a connector of the store open001 for the test app,
+// with the tests' clock, pointed at ep.
+func newConnector(t *testing.T, ep driver.Endpoint) *connector.Connector {
+	t.Helper()
 	c, err := connector.NewWithDriver(shop(t), connector.Options{ClientID: appKey, ClientSecret: appSecret, RedirectURL: callback,
-		Scopes: []string{"read_products", "read_orders"}})
+		Scopes: []string{"read_products", "read_orders"}, Endpoint: ep, Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	engine, err := c.AuthCodeURL(nil)
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestAuthURL: the engine's AuthURL is SHOPLINE's page, through the
+// driver's Authorizer, with every value the engine's; the state
+// AuthURLState returns is the page's customField.
+func TestAuthURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		ep     driver.Endpoint
+		req    connector.AuthRequest
+		prefix string
+		extra  url.Values
+	}{
+		{name: "documented page", prefix: "https://open001.myshopline.com/admin/oauth-web/#/oauth/authorize?"},
+		{name: "page without its fragment (a simulator)", ep: driver.Endpoint{AuthURL: "http://127.0.0.1:8080/admin/oauth-web/"},
+			prefix: "http://127.0.0.1:8080/admin/oauth-web/#/oauth/authorize?"},
+		{name: "application parameters kept", req: connector.AuthRequest{Params: url.Values{"lang": {"en"}}},
+			prefix: "https://open001.myshopline.com/admin/oauth-web/#/oauth/authorize?", extra: url.Values{"lang": {"en"}}},
+		{name: "scopes of the authorization", req: connector.AuthRequest{Scopes: []string{"read_customers"}},
+			prefix: "https://open001.myshopline.com/admin/oauth-web/#/oauth/authorize?", extra: url.Values{"scope": {"read_customers"}}},
 	}
-	got, err := shoplineglobal.AuthorizeURL(engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := "https://open001.myshopline.com/admin/oauth-web/#/oauth/authorize?"
-	if !strings.HasPrefix(got, prefix) {
-		t.Fatalf("AuthorizeURL = %s, want it to start with %s", got, prefix)
-	}
-	q, err := url.ParseQuery(strings.TrimPrefix(got, prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eq, _ := url.Parse(engine)
-	want := url.Values{
-		"appKey": {appKey}, "responseType": {"code"}, "redirectUri": {callback},
-		"scope": {"read_products,read_orders"}, "customField": {eq.Query().Get("state")},
-	}
-	if d := cmp.Diff(want, q); d != "" {
-		t.Errorf("authorize parameters (-want +got):\n%s", d)
-	}
-	for _, bad := range []string{"", "not a url", "https://open001.myshopline.com/admin/oauth-web/?client_id=x&redirect_uri=y"} {
-		if _, err := shoplineglobal.AuthorizeURL(bad); driver.CodeOf(err) != driver.InvalidConfig {
-			t.Errorf("AuthorizeURL(%q) = %v, want invalid_config", bad, err)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConnector(t, tc.ep)
+			got, state, err := c.AuthURLState(tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(got, tc.prefix) {
+				t.Fatalf("AuthURL = %s, want it to start with %s", got, tc.prefix)
+			}
+			q, err := url.ParseQuery(strings.TrimPrefix(got, tc.prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(state) < 32 || q.Get("customField") != state {
+				t.Errorf("customField %q is not the engine's state %q", q.Get("customField"), state)
+			}
+			want := url.Values{
+				"appKey": {appKey}, "responseType": {"code"}, "redirectUri": {callback},
+				"scope": {"read_products,read_orders"}, "customField": q["customField"],
+			}
+			for k, v := range tc.extra {
+				want[k] = v
+			}
+			if d := cmp.Diff(want, q); d != "" {
+				t.Errorf("authorize parameters (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 
-func TestCallbackQuery(t *testing.T) {
-	in := url.Values{"code": {"c"}, "handle": {"open001"}, "customField": {"st"}, "sign": {"s"}}
-	got := shoplineglobal.CallbackQuery(in)
-	want := url.Values{"code": {"c"}, "handle": {"open001"}, "customField": {"st"}, "sign": {"s"}, "state": {"st"}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("CallbackQuery (-want +got):\n%s", d)
+// signedCallback is SHOPLINE's redirect to the app for code and state,
+// signed with secret at ts.
+func signedCallback(secret, code, state string, ts time.Time) url.Values {
+	q := url.Values{"appkey": {appKey}, "code": {code}, "handle": {"open001"}, "customField": {state},
+		"timestamp": {strconv.FormatInt(ts.UnixMilli(), 10)}}
+	q.Set("sign", shoplineglobal.SignQuery(secret, q))
+	return q
+}
+
+// TestHandleCallback: the engine's HandleCallback reads SHOPLINE's
+// callback through the driver's CallbackReader; a callback SHOPLINE did not
+// sign is refused before the state is spent, one too old after, and
+// neither reaches the token endpoint.
+func TestHandleCallback(t *testing.T) {
+	stateOf := func(t *testing.T, c *connector.Connector) string {
+		t.Helper()
+		u, err := c.AuthURL(connector.AuthRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, query, _ := strings.Cut(u, "?")
+		q, _ := url.ParseQuery(query)
+		return q.Get("customField")
 	}
-	if in.Has("state") {
-		t.Error("CallbackQuery changed its argument")
+	tests := []struct {
+		name      string
+		callback  func(state string) url.Values
+		code      connector.Code // 0: connected
+		stateLeft bool           // the state still works afterwards
+	}{
+		{name: "signed", callback: func(st string) url.Values { return signedCallback(appSecret, "abc123", st, now) }},
+		{name: "signed a minute ago", callback: func(st string) url.Values { return signedCallback(appSecret, "abc123", st, now.Add(-time.Minute)) }},
+		{name: "no sign", callback: func(st string) url.Values {
+			q := signedCallback(appSecret, "abc123", st, now)
+			q.Del("sign")
+			return q
+		}, code: connector.CodeInvalidState, stateLeft: true},
+		{name: "signed with another secret", callback: func(st string) url.Values { return signedCallback("other-secret", "abc123", st, now) },
+			code: connector.CodeInvalidState, stateLeft: true},
+		{name: "code changed after signing", callback: func(st string) url.Values {
+			q := signedCallback(appSecret, "abc123", st, now)
+			q.Set("code", "attacker-code")
+			return q
+		}, code: connector.CodeInvalidState, stateLeft: true},
+		{name: "state given beside customField", callback: func(st string) url.Values {
+			q := signedCallback(appSecret, "abc123", st, now)
+			q.Set("state", "forged")
+			return q
+		}, code: connector.CodeInvalidState, stateLeft: true},
+		{name: "another app key", callback: func(st string) url.Values {
+			q := signedCallback(appSecret, "abc123", st, now)
+			q.Set("appkey", "other-app")
+			q.Set("sign", shoplineglobal.SignQuery(appSecret, q))
+			return q
+		}, code: connector.CodeInvalidState, stateLeft: true},
+		{name: "timestamp 11 minutes ahead", callback: func(st string) url.Values { return signedCallback(appSecret, "abc123", st, now.Add(11*time.Minute)) },
+			code: connector.CodeInvalidState, stateLeft: true},
+		{name: "signed 11 minutes ago: the code expired", callback: func(st string) url.Values {
+			return signedCallback(appSecret, "abc123", st, now.Add(-11*time.Minute))
+		}, code: connector.CodeInvalidGrant},
+		{name: "unsigned refusal", callback: func(st string) url.Values {
+			return url.Values{"error": {"access_denied"}, "customField": {st}}
+		}, code: connector.CodeAccessDenied},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, got := recorder(t, 200, documentedAnswer)
+			c := newConnector(t, driver.Endpoint{TokenURL: ts.URL + "/admin/oauth/token/create", RefreshURL: ts.URL + "/admin/oauth/token/refresh"})
+			st := stateOf(t, c)
+			conn, err := c.HandleCallback(context.Background(), tc.callback(st))
+			if tc.code == 0 {
+				if err != nil {
+					t.Fatalf("HandleCallback: %v", err)
+				}
+				if d := cmp.Diff([]string{"/admin/oauth/token/create"}, paths(got())); d != "" {
+					t.Errorf("requests (-want +got):\n%s", d)
+				}
+				if conn.Info().Account != "open001" {
+					t.Errorf("account %q, want open001", conn.Info().Account)
+				}
+				return
+			}
+			if connector.CodeOf(err) != tc.code {
+				t.Fatalf("HandleCallback = %v, want code %v", err, tc.code)
+			}
+			if strings.Contains(err.Error(), appSecret) || strings.Contains(err.Error(), "abc123") {
+				t.Errorf("the error holds a secret: %v", err)
+			}
+			if n := len(got()); n != 0 {
+				t.Errorf("%d token requests for a refused callback", n)
+			}
+			_, err = c.HandleCallback(context.Background(), signedCallback(appSecret, "abc123", st, now))
+			if tc.stateLeft && err != nil {
+				t.Errorf("the state was spent by the refused callback: %v", err)
+			} else if !tc.stateLeft && connector.CodeOf(err) != connector.CodeInvalidState {
+				t.Errorf("the state was not spent: %v", err)
+			}
+		})
+	}
+}
+
+func paths(rs []request) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Path)
+	}
+	return out
 }
 
 type request struct {
@@ -332,13 +489,12 @@ func TestSimulatorSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	engine, _ := c.AuthCodeURL(nil)
-	if _, err := sim.Approve(engine); err == nil {
-		t.Error("the simulator took the engine's own authorize URL")
-	}
-	u, err := shoplineglobal.AuthorizeURL(engine)
+	u, err := c.AuthURL(connector.AuthRequest{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := sim.Approve(strings.Replace(u, "#/oauth/authorize?", "?", 1)); err == nil {
+		t.Error("the simulator took the parameters in the query")
 	}
 	redirect, err := sim.Approve(u)
 	if err != nil {
@@ -347,7 +503,7 @@ func TestSimulatorSignature(t *testing.T) {
 	if err := shoplineglobal.VerifyQuery(appSecret, redirect.Query(), now); err != nil {
 		t.Errorf("the simulator's callback does not verify: %v", err)
 	}
-	conn, err := c.HandleCallback(context.Background(), shoplineglobal.CallbackQuery(redirect.Query()))
+	conn, err := c.HandleCallback(context.Background(), redirect.Query())
 	if err != nil {
 		t.Fatal(err)
 	}

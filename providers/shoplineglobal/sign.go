@@ -6,11 +6,8 @@ import (
 	"encoding/hex"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/connector-go/connector/driver"
 )
 
 // MaxSkew is the most a signed request's timestamp may differ from the
@@ -59,36 +56,35 @@ func SignQuery(appSecret string, q url.Values) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// VerifyQuery checks a signed GET from SHOPLINE (the install request, the
-// authorization callback) at time now: its sign must be SignQuery's, and
-// its timestamp within MaxSkew of now. A state that CallbackQuery copied
-// from customField is not SHOPLINE's and is left out of the check. The
-// error is an *driver.Error with Code InvalidState, and names what is wrong,
-// never the values.
+// VerifyQuery checks a signed GET from SHOPLINE at time now: its sign must
+// be SignQuery's, and its timestamp within MaxSkew of now. Use it for the
+// install request (GET {appUrl}?appkey&handle&lang&timestamp&sign), which
+// reaches the application and not the engine; the authorization callback
+// is checked by the driver when Connector.HandleCallback reads it. The
+// error is an *driver.Error with Code InvalidState, and names what is
+// wrong, never the values.
 func VerifyQuery(appSecret string, q url.Values, now time.Time) error {
-	bad := func(msg string) error {
-		return &driver.Error{Code: driver.InvalidState, Op: "callback", Provider: "shoplineglobal", Msg: msg}
+	if err := checkSign(appSecret, q); err != nil {
+		return err
 	}
+	ts, err := callbackTime(q)
+	if err != nil {
+		return err
+	}
+	if d := now.Sub(ts); d > MaxSkew || d < -MaxSkew {
+		return callbackError("the request's timestamp is more than 10 minutes away from now")
+	}
+	return nil
+}
+
+// checkSign checks that q's sign is SignQuery's with appSecret.
+func checkSign(appSecret string, q url.Values) error {
 	sign := q.Get("sign")
 	if sign == "" {
-		return bad("the request carries no sign")
+		return callbackError("the request carries no sign")
 	}
-	c := url.Values{}
-	for k, v := range q {
-		c[k] = v
-	}
-	if cf := q.Get("customField"); cf != "" && q.Get("state") == cf {
-		c.Del("state")
-	}
-	if !hmac.Equal([]byte(SignQuery(appSecret, c)), []byte(strings.ToLower(sign))) {
-		return bad("the request's sign does not match the app secret")
-	}
-	ms, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
-	if err != nil {
-		return bad("the request's timestamp is not Unix milliseconds")
-	}
-	if d := now.Sub(time.UnixMilli(ms)); d > MaxSkew || d < -MaxSkew {
-		return bad("the request's timestamp is more than 10 minutes away from now")
+	if !hmac.Equal([]byte(SignQuery(appSecret, q)), []byte(strings.ToLower(sign))) {
+		return callbackError("the request's sign does not match the app secret (a request SHOPLINE did not send, or a client secret that is not the app's)")
 	}
 	return nil
 }

@@ -48,7 +48,10 @@ const (
 //     …/admin/oauth-web/#/oauth/authorize?appKey&responseType=code&scope&redirectUri&customField
 //     and refuse the engine's own names (client_id, redirect_uri, state);
 //     the redirect carries code, handle, appkey, timestamp, customField and
-//     a sign over them (SignQuery with the app secret);
+//     a sign over them (SignQuery with the app secret). A browser gets the
+//     same: the page's script opens the simulator's consent form
+//     (…/admin/oauth-web/consent?appKey…, the simulator's own path), whose
+//     decision redirects to the app with that callback;
 //   - POST /admin/oauth/token/create and /admin/oauth/token/refresh take
 //     no client credentials but the appkey, timestamp and sign headers: a
 //     missing header, an unknown app key, a timestamp more than 10 minutes
@@ -129,10 +132,13 @@ func (s *Simulator) documented() driver.Endpoint {
 }
 
 // Config returns the inner Server's configuration with SHOPLINE's
-// documented endpoints.
+// documented endpoints, and the app's authentication as SHOPLINE takes it:
+// signed (the appkey, timestamp and sign headers), not the credentials in
+// the body that the inner Server takes from this simulator.
 func (s *Simulator) Config() simulator.Config {
 	c := s.inner.Config()
 	c.Documented = s.documented()
+	c.TokenAuth = driver.Signed
 	return c
 }
 
@@ -179,6 +185,27 @@ func (s *Simulator) ValidAccessToken(t string) bool { return s.inner.ValidAccess
 // LiveRefreshTokens is 0: SHOPLINE hands out no refresh token.
 func (s *Simulator) LiveRefreshTokens() int { return 0 }
 
+// ValidRefreshToken is false for every token: SHOPLINE hands out no
+// refresh token (the grant's inner one never leaves the simulator), so no
+// refresh token a client holds is one the store accepts.
+func (s *Simulator) ValidRefreshToken(string) bool { return false }
+
+// SimulatorHandle is the store the registered driver's simulator plays
+// (driver.Simulated; the CLI's demo and sandbox): open001.myshopline.com,
+// the store of the examples of SHOPLINE's "App authorization".
+const SimulatorHandle = "open001"
+
+// NewSimulator implements driver.Simulated: a fresh simulator of the store
+// the driver is bound to, or of SimulatorHandle for the registered driver,
+// with no app registered.
+func (p *provider) NewSimulator() http.Handler {
+	handle := p.handle
+	if handle == "" {
+		handle = SimulatorHandle
+	}
+	return NewSimulator(handle)
+}
+
 // AccessTokensExpire is true (conformance.TokenFacts).
 func (s *Simulator) AccessTokensExpire() bool { return true }
 
@@ -189,6 +216,10 @@ func (s *Simulator) IssuesRefreshTokens() bool { return false }
 // RefreshesWithoutRefreshToken is true: token/refresh renews the access
 // token on the app's signature alone (conformance.RefreshFacts).
 func (s *Simulator) RefreshesWithoutRefreshToken() bool { return true }
+
+// SignsCallbacks is true: the redirect to the app carries a sign over its
+// other parameters (conformance.CallbackFacts).
+func (s *Simulator) SignsCallbacks() bool { return true }
 
 // Approve is the merchant authorizing the app on SHOPLINE's page at
 // authorizeURL; it returns the redirect to the app. Deny is the merchant
@@ -216,25 +247,9 @@ func (s *Simulator) decide(raw string, approve bool) (*url.URL, error) {
 	if route != authorizeRoutePath {
 		return bad("the fragment must be #/oauth/authorize?…")
 	}
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return bad("the fragment's parameters are malformed")
-	}
-	for _, k := range []string{"client_id", "redirect_uri", "response_type", "state"} {
-		if q.Has(k) {
-			return bad("SHOPLINE's page takes appKey, responseType, scope, redirectUri and customField, not " + k)
-		}
-	}
-	appKey, redirectURI := q.Get("appKey"), q.Get("redirectUri")
-	if appKey == "" || redirectURI == "" || q.Get("responseType") != "code" {
-		return bad("appKey, redirectUri and responseType=code are required")
-	}
-	iq := url.Values{"client_id": {appKey}, "redirect_uri": {redirectURI}, "response_type": {"code"}}
-	if q.Has("scope") {
-		iq.Set("scope", q.Get("scope"))
-	}
-	if cf := q.Get("customField"); cf != "" {
-		iq.Set("state", cf)
+	iq, desc := pageParams(query)
+	if desc != "" {
+		return bad(desc)
 	}
 	base := u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, simAuthorizePath) + simulator.AuthorizePath
 	decide := s.inner.Deny
@@ -245,6 +260,42 @@ func (s *Simulator) decide(raw string, approve bool) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.callback(redirect, iq.Get("client_id"), iq.Get("redirect_uri")), nil
+}
+
+// pageParams reads the parameters of SHOPLINE's page (the fragment's
+// query) and returns them with the inner Server's names, or what is wrong
+// with them.
+func pageParams(query string) (url.Values, string) {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, "the fragment's parameters are malformed"
+	}
+	for _, k := range []string{"client_id", "redirect_uri", "response_type", "state"} {
+		if q.Has(k) {
+			return nil, "SHOPLINE's page takes appKey, responseType, scope, redirectUri and customField, not " + k
+		}
+	}
+	appKey, redirectURI := q.Get("appKey"), q.Get("redirectUri")
+	if appKey == "" || redirectURI == "" || q.Get("responseType") != "code" {
+		return nil, "appKey, redirectUri and responseType=code are required"
+	}
+	iq := url.Values{"client_id": {appKey}, "redirect_uri": {redirectURI}, "response_type": {"code"}}
+	if q.Has("scope") {
+		iq.Set("scope", q.Get("scope"))
+	}
+	if cf := q.Get("customField"); cf != "" {
+		iq.Set("state", cf)
+	}
+	return iq, ""
+}
+
+// callback turns the inner Server's redirect to the app into SHOPLINE's:
+// code, handle, appkey, timestamp, customField and a sign over them for an
+// approval; error, error_description and customField (unsigned) for a
+// refusal. redirectURI is the one the app gave, which token/create passes
+// on with the code.
+func (s *Simulator) callback(redirect *url.URL, appKey, redirectURI string) *url.URL {
 	rq := redirect.Query()
 	out := url.Values{}
 	if code := rq.Get("code"); code != "" {
@@ -275,20 +326,93 @@ func (s *Simulator) decide(raw string, approve bool) (*url.URL, error) {
 	}
 	r := *redirect
 	r.RawQuery = out.Encode()
-	return &r, nil
+	return &r
 }
 
 // authorizeRoutePath is the page's fragment route, the simulator's literal.
 const authorizeRoutePath = "/oauth/authorize"
+
+// The simulator's own pages behind SHOPLINE's authorization page, under
+// simAuthorizePath: the consent form (the page's script sends the browser
+// there with the fragment's parameters), and the form's decision. They are
+// not SHOPLINE's: its page is a browser application whose requests are not
+// documented.
+const (
+	simConsentPage  = "consent"
+	simDecisionPath = "authorize" // the inner Server's form posts to "authorize", relative to the consent page
+)
+
+// pageApp stands for SHOPLINE's authorization page, a browser application:
+// its script reads the parameters after the fragment #/oauth/authorize?…
+// (which never reach a server) and opens the simulator's consent form with
+// them. A client without JavaScript does what the script does.
+const pageApp = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>SHOPLINE authorization · simulator</title></head>
+<body><h1>SHOPLINE authorization</h1>
+<p id="m">This page reads its parameters after the fragment (#/oauth/authorize?appKey=…) and opens the consent form
+(consent?appKey=… beside this page) with them.</p>
+<script>
+(function () {
+  var h = location.hash, i = h.indexOf("?");
+  if (i > 0 && h.slice(1, i) === "/oauth/authorize") {
+    location.replace("consent?" + h.slice(i + 1));
+  } else {
+    document.getElementById("m").textContent = "No authorization request after the fragment #/oauth/authorize?…";
+  }
+})();
+</script>
+</body></html>
+`
+
+// serveConsent shows the inner Server's consent form for the parameters of
+// SHOPLINE's page, or an error page when they are not SHOPLINE's.
+func (s *Simulator) serveConsent(w http.ResponseWriter, r *http.Request) {
+	iq, desc := pageParams(r.URL.RawQuery)
+	if desc != "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, "SHOPLINE simulator: "+desc+"\n")
+		return
+	}
+	in := r.Clone(r.Context())
+	in.URL.Path, in.URL.RawPath, in.URL.RawQuery = simulator.AuthorizePath, "", iq.Encode()
+	in.RequestURI = in.URL.RequestURI()
+	s.inner.ServeHTTP(w, in)
+}
+
+// serveDecision passes the consent form's decision to the inner Server and
+// turns its redirect to the app into SHOPLINE's callback.
+func (s *Simulator) serveDecision(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	form, perr := url.ParseQuery(string(body))
+	if err != nil || len(body) > 64<<10 || perr != nil {
+		http.Error(w, "SHOPLINE simulator: the form is malformed", http.StatusBadRequest)
+		return
+	}
+	in := r.Clone(r.Context())
+	in.URL.Path, in.URL.RawPath = simulator.AuthorizePath, ""
+	in.RequestURI = in.URL.RequestURI()
+	in.Body, in.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	rec := httptest.NewRecorder()
+	s.inner.ServeHTTP(rec, in)
+	res := rec.Result()
+	if loc, err := url.Parse(res.Header.Get("Location")); err == nil && loc.IsAbs() && (loc.Query().Has("code") || loc.Query().Has("error")) {
+		res.Header.Set("Location", s.callback(loc, form.Get("client_id"), form.Get("redirect_uri")).String())
+	}
+	copyResponse(w, res, rec.Body.Bytes())
+}
 
 // ServeHTTP serves the simulated store.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path := r.URL.Path; {
 	case strings.HasSuffix(path, simAuthorizePath):
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, "<!DOCTYPE html><html><body><h1>SHOPLINE authorization</h1><p>This page is a browser application: "+
-			"its parameters follow the fragment (#/oauth/authorize?appKey=…), which never reaches the server. "+
-			"In tests, call the simulator's Approve or Deny with the URL.</p></body></html>\n")
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, pageApp)
+	case strings.HasSuffix(path, simAuthorizePath+simConsentPage) && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		s.serveConsent(w, r)
+	case strings.HasSuffix(path, simAuthorizePath+simDecisionPath) && r.Method == http.MethodPost:
+		s.serveDecision(w, r)
 	case strings.HasSuffix(path, simCreatePath):
 		s.serveToken(w, r, "authorization_code")
 	case strings.HasSuffix(path, simRefreshPath):

@@ -6,10 +6,9 @@ package memory
 import (
 	"container/heap"
 	"context"
-	"errors"
+	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,42 +22,34 @@ func init() {
 
 var (
 	namedMu sync.Mutex
-	named   = map[string]*namedStore{}
+	named   = map[string]*Store{}
 )
 
-type namedStore struct {
-	s    *Store
-	keys *store.Keyring
-}
-
-// openURL opens memory://name. The keyring comes from the environment, or is
-// a random key kept for the life of the process.
-func openURL(_ context.Context, location string) (store.Store, *store.Keyring, error) {
+// openURL opens memory://name. Its Keyring is store.Open's choice: the one
+// from the environment, or a random key kept for the life of the process
+// (Ephemeral). With store.OpenExisting, a name not opened before in this
+// process is store.ErrNoStore.
+func openURL(ctx context.Context, location string) (store.Store, error) {
 	name := strings.TrimPrefix(location[strings.Index(location, "://")+3:], "/")
 	namedMu.Lock()
 	defer namedMu.Unlock()
-	if n, ok := named[name]; ok {
-		return n.s, n.keys, nil
+	if s, ok := named[name]; ok {
+		return s, nil
 	}
-	keys, err := store.KeyringFromEnv()
-	if errors.Is(err, store.ErrNoKey) {
-		keys, err = store.NewKeyring(store.NewRandomKey())
+	if store.ExistingOnly(ctx) {
+		return nil, store.Errorf(store.ErrNoStore, "no memory store %q in this process", name)
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	n := &namedStore{s: New(), keys: keys}
-	named[name] = n
-	return n.s, n.keys, nil
+	s := New()
+	named[name] = s
+	return s, nil
 }
 
 // Store is an in-memory store.Store. The zero value is not usable; call New.
 type Store struct {
 	mu     sync.Mutex
 	recs   map[string]*store.Record
-	leases map[string]*store.Lease
-	fences map[string]int64     // highest fence granted per id
-	leased uint64               // leases granted, to name their holders
+	leases map[string]lease     // the current lease per id, expired or not
+	fences map[string]int64     // highest fence granted per id; never deleted
 	claims map[string]time.Time // claim key → expiry
 	// expiries orders the claims by expiry, so that each Claim removes
 	// the expired ones in O(log n) each.
@@ -68,13 +59,18 @@ type Store struct {
 
 var (
 	_ store.Store     = (*Store)(nil)
-	_ store.Claimer   = (*Store)(nil)
 	_ store.DueLister = (*Store)(nil)
 )
 
+// lease is a granted lease: its fence and when it expires.
+type lease struct {
+	fence   int64
+	expires time.Time
+}
+
 // New returns an empty store.
 func New() *Store {
-	return &Store{recs: map[string]*store.Record{}, leases: map[string]*store.Lease{}, fences: map[string]int64{}, claims: map[string]time.Time{}, now: time.Now}
+	return &Store{recs: map[string]*store.Record{}, leases: map[string]lease{}, fences: map[string]int64{}, claims: map[string]time.Time{}, now: time.Now}
 }
 
 // SetClock replaces the clock used for lease expiry and timestamps (tests).
@@ -93,7 +89,7 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
 	defer s.mu.Unlock()
 	r, ok := s.recs[id]
 	if !ok {
-		return nil, store.ErrNotFound(id)
+		return nil, store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	return r.Clone(), nil
 }
@@ -146,16 +142,25 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.put(rec, fence)
+}
+
+// put is Put with s.mu held.
+func (s *Store) put(rec *store.Record, fence int64) (int64, error) {
 	cur, exists := s.recs[rec.ID]
+	why := ""
 	switch {
 	case rec.Version == 0 && exists:
-		return 0, store.ErrConflict(rec.ID, "it already exists")
+		why = "it already exists"
 	case rec.Version != 0 && !exists:
-		return 0, store.ErrConflict(rec.ID, "it does not exist")
+		why = "it does not exist"
 	case exists && cur.Version != rec.Version:
-		return 0, store.ErrConflict(rec.ID, "version changed")
+		why = fmt.Sprintf("version %d was expected, the store has %d", rec.Version, cur.Version)
 	case fence > 0 && s.fences[rec.ID] > fence:
-		return 0, store.ErrConflict(rec.ID, "a newer lease was granted (fenced)")
+		why = fmt.Sprintf("lease fence %d was overtaken by fence %d (fenced)", fence, s.fences[rec.ID])
+	}
+	if why != "" {
+		return 0, store.Errorf(store.ErrConflict, "write to connection %q refused: %s", rec.ID, why)
 	}
 	now := s.now()
 	n := rec.Clone()
@@ -170,6 +175,22 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	return n.Version, nil
 }
 
+// PutUnlock implements store.Store: put and unlock under one hold of the
+// mutex.
+func (s *Store) PutUnlock(ctx context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.put(rec, l.Fence)
+	if err != nil {
+		return 0, err
+	}
+	s.unlock(l)
+	return v, nil
+}
+
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
@@ -178,43 +199,52 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.recs[id]; !ok {
-		return store.ErrNotFound(id)
+		return store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	delete(s.recs, id)
 	delete(s.leases, id)
 	return nil
 }
 
-// TryLock implements store.Store.
-func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+// Lock implements store.Store.
+func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rec := s.recs[id].Clone()
 	now := s.now()
-	if l, ok := s.leases[id]; ok && now.Before(l.Expires) {
-		return nil, store.ErrLocked(id)
+	if l, ok := s.leases[id]; ok && now.Before(l.expires) {
+		return nil, rec, store.Errorf(store.ErrLocked, "connection %q", id)
 	}
 	s.fences[id]++
-	s.leased++
-	l := &store.Lease{ID: id, Fence: s.fences[id], Holder: "lease-" + strconv.FormatUint(s.leased, 10), Expires: now.Add(ttl)}
-	s.leases[id] = l
-	c := *l
-	return &c, nil
+	s.leases[id] = lease{fence: s.fences[id], expires: now.Add(ttl)}
+	return &store.Lease{ID: id, Fence: s.fences[id]}, rec, nil
+}
+
+// TryLock implements store.Store.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	l, _, err := s.Lock(ctx, id, ttl)
+	return l, err
 }
 
 // Unlock implements store.Store.
 func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.leases[l.ID]; ok && cur.Holder == l.Holder {
-		delete(s.leases, l.ID)
-	}
+	s.unlock(l)
 	return nil
 }
 
-// Claim implements store.Claimer. Each Claim first removes the claims that
+// unlock is Unlock with s.mu held.
+func (s *Store) unlock(l *store.Lease) {
+	if cur, ok := s.leases[l.ID]; ok && cur.fence == l.Fence {
+		delete(s.leases, l.ID)
+	}
+}
+
+// Claim implements store.Store. Each Claim first removes the claims that
 // have expired (a heap by expiry), so that they never pile up.
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
@@ -230,7 +260,7 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error 
 		}
 	}
 	if exp, ok := s.claims[key]; ok && now.Before(exp) {
-		return store.ErrClaimed(key)
+		return store.Errorf(store.ErrClaimed, "key %q", key)
 	}
 	exp := now.Add(ttl)
 	s.claims[key] = exp

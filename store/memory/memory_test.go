@@ -2,23 +2,86 @@ package memory_test
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/connector-go/connector/conformance"
+	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
 )
 
-type harness struct{}
+// harness makes memory stores on a fake clock, counts their claims and
+// dumps them, so that every check of the suite runs but
+// ConcurrentProcesses: a memory store lives in one process.
+type harness struct {
+	mu     sync.Mutex
+	clocks map[store.Store]*fakeClock
+}
 
-func (harness) MakeStore(context.Context, testing.TB) (store.Store, error) { return memory.New(), nil }
+func (h *harness) MakeStore(context.Context, testing.TB) (store.Store, error) {
+	s := memory.New()
+	c := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.SetClock(c.Now)
+	h.mu.Lock()
+	if h.clocks == nil {
+		h.clocks = map[store.Store]*fakeClock{}
+	}
+	h.clocks[s] = c
+	h.mu.Unlock()
+	return s, nil
+}
+
+// Advance moves the store's clock.
+func (h *harness) Advance(_ testing.TB, s store.Store, d time.Duration) {
+	h.mu.Lock()
+	c := h.clocks[s]
+	h.mu.Unlock()
+	c.Advance(d)
+}
 
 // ClaimCount lets the suite run ClaimsDoNotPile on the memory store too.
-func (harness) ClaimCount(_ context.Context, _ testing.TB, s store.Store, substr string) (int, error) {
+func (*harness) ClaimCount(_ context.Context, _ testing.TB, s store.Store, substr string) (int, error) {
 	return s.(*memory.Store).ClaimCount(substr), nil
 }
 
-func TestConformance(t *testing.T) { conformance.TestStore(t, harness{}) }
+// RawValues is everything the store holds of its records, as bytes: what a
+// dump of the process's memory would show of them.
+func (*harness) RawValues(ctx context.Context, _ testing.TB, s store.Store) ([][]byte, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, r := range all {
+		out = append(out, []byte(r.ID), []byte(r.Provider), []byte(r.App), []byte(r.Namespace), []byte(r.Ref),
+			[]byte(strings.Join(r.Tags, " ")), []byte(r.Account), []byte(strings.Join(r.Scopes, " ")), []byte(r.Reason), r.Secret)
+	}
+	return out, nil
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Microsecond) // time moves, if slowly
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestConformance(t *testing.T) { conformance.TestStore(t, &harness{}) }
 
 func TestNamedStoresAreShared(t *testing.T) {
 	ctx := context.Background()
@@ -31,10 +94,28 @@ func TestNamedStoresAreShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _, _ := store.Open(ctx, "memory://other-test")
-	if a != b || ka != kb {
-		t.Error("two opens of memory://shared-test gave different stores or keyrings")
+	if a != b || ka.CurrentKeyID() != kb.CurrentKeyID() {
+		t.Error("two opens of memory://shared-test gave different stores or keys")
 	}
 	if a == c {
 		t.Error("memory://other-test is the same store as memory://shared-test")
+	}
+}
+
+// TestOpenExisting checks that OpenExisting opens a name this process
+// opened before, and no other.
+func TestOpenExisting(t *testing.T) {
+	ctx := context.Background()
+	_, _, err := store.OpenExisting(ctx, "memory://existing-test")
+	if !errors.Is(err, store.ErrNoStore) || driver.CodeOf(err) != driver.NotFound || !strings.Contains(err.Error(), "existing-test") {
+		t.Fatalf("OpenExisting of a name never opened = %v, want store.ErrNoStore (NotFound) naming it", err)
+	}
+	a, _, err := store.Open(ctx, "memory://existing-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := store.OpenExisting(ctx, "memory://existing-test")
+	if err != nil || a != b {
+		t.Errorf("OpenExisting after Open = %v, %v; want the same store", b, err)
 	}
 }

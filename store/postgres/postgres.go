@@ -27,10 +27,12 @@
 //	leases(id text PRIMARY KEY, fence bigint, holder text, expires_at timestamptz)
 //	claims(key text PRIMARY KEY, expires_at timestamptz), indexed by expires_at
 //
-// A leases row is never deleted: releasing a lease empties its holder and
-// sets expires_at to -infinity, so that its fence column is the
+// A leases row is never deleted: releasing a lease (Unlock, PutUnlock,
+// Delete) sets expires_at to -infinity, so that its fence column is the
 // per-connection counter from which each new lease takes a greater fence.
-// A claims row (store.Claimer: one per consumed authorization state) is
+// Its holder column, which earlier versions compared, is left empty:
+// (id, fence) names a lease. A claims row (one per consumed authorization
+// state) is
 // deleted once expired, by a later Claim. Migration 1 creates connections
 // and leases; migration 2 adds claims; migration 3 adds the application's
 // columns to connections (app, namespace, ref, tags: ADD COLUMN with
@@ -48,23 +50,39 @@
 // # Locking and fencing
 //
 // Time is the database's (clock_timestamp()), never an instance's, so
-// instances with skewed clocks agree on when a lease expires. TryLock is
-// one statement, INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <=
-// clock_timestamp(), which takes the row only when its lease has expired and
-// increments the fence. Put is one statement, UPDATE … WHERE id = $1 AND
-// version = $2 AND no greater fence was granted, with the lease row read
-// FOR SHARE so that a lease granted while the write runs waits for it.
+// instances with skewed clocks agree on when a lease expires. Each call is
+// one round trip and one commit. Lock is a pipelined batch of two
+// statements in one implicit transaction: INSERT … ON CONFLICT DO UPDATE …
+// WHERE expires_at <= clock_timestamp(), which takes the row only when its
+// lease has expired and increments the fence, then the SELECT of the
+// record, which takes its snapshot after the upsert (so that an upsert that
+// waited for another holder's PutUnlock reads what it wrote; a single
+// statement would read the record as it stood before the wait). Put is one
+// statement, UPDATE … WHERE id = $1 AND version = $2 AND no greater fence
+// was granted, with the lease row read FOR SHARE so that a lease granted
+// while the write runs waits for it. PutUnlock is Put's statement with one
+// more data-modifying CTE, which releases the lease only when the write
+// returned a row.
+//
+// Open sets pgxpool's ShouldPing so that only a connection idle for a
+// minute is pinged when acquired (pgxpool's default pings after a second,
+// which would add a round trip to most refreshes: a token request lies
+// between Lock and PutUnlock).
 //
 // # Keys
 //
-// Open refuses to run without CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring):
-// every instance must seal with the same key.
+// store.Open refuses to open a postgres location without
+// CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring), before connecting:
+// every instance must seal with the same key. Open itself, and New, leave
+// keys to the caller.
+//
+// store.OpenExisting runs no DDL: a schema without the connector's
+// schema_migrations table, or no schema, is store.ErrNoStore; a store of an
+// older schema version is migrated, as Open does.
 package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -82,12 +100,12 @@ import (
 )
 
 func init() {
-	store.Register("postgres", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
-		s, k, err := Open(ctx, location)
+	store.Register("postgres", func(ctx context.Context, location string) (store.Store, error) {
+		s, err := Open(ctx, location)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return s, k, nil
+		return s, nil
 	})
 }
 
@@ -105,7 +123,6 @@ type Store struct {
 
 var (
 	_ store.Store     = (*Store)(nil)
-	_ store.Claimer   = (*Store)(nil)
 	_ store.DueLister = (*Store)(nil)
 )
 
@@ -153,33 +170,64 @@ func invalid(format string, args ...any) error {
 	return &driver.Error{Code: driver.InvalidConfig, Op: "store", Msg: fmt.Sprintf(format, args...)}
 }
 
-// Open opens the store at a postgres:// location and returns it with the
-// Keyring from the environment, creating or migrating its schema. Without
-// CONNECTOR_ENCRYPTION_KEY it refuses, before connecting.
-func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
-	keys, err := store.RequireKeyring("postgres")
-	if err != nil {
-		return nil, nil, err
-	}
+// idlePing is how long a pooled connection may sit idle before pgxpool
+// pings it on acquire. pgxpool's default (one second) would add a round
+// trip to most refreshes, whose Lock and PutUnlock are a token request
+// apart; a connection idle this long is pinged, one closed by the server
+// sooner fails its statement, which the engine retries.
+const idlePing = time.Minute
+
+// Open opens the store at a postgres:// location, creating or migrating its
+// schema; with store.OpenExisting (store.ExistingOnly) it creates nothing
+// and returns store.ErrNoStore when the schema holds no connector tables.
+// store.Open gives it its Keyring (CONNECTOR_ENCRYPTION_KEY, required).
+func Open(ctx context.Context, location string) (*Store, error) {
 	loc, err := ParseLocation(location)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig(loc.DSN)
 	if err != nil {
-		return nil, nil, store.Errorf(scrub(err, loc.password), "postgres store location is not valid")
+		return nil, store.Errorf(scrub(err, loc.password), "postgres store location is not valid")
 	}
+	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return p.IdleDuration > idlePing }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, nil, store.Errorf(scrub(err, loc.password), "cannot connect to the postgres store")
+		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the postgres store")
 	}
-	s, err := newStore(ctx, pool, loc.Schema)
+	s := &Store{pool: pool, schema: loc.Schema, q: buildQueries(pgx.Identifier{loc.Schema}.Sanitize()), ownPool: true}
+	if store.ExistingOnly(ctx) {
+		err = s.openExisting(ctx, cfg.ConnConfig.Host, cfg.ConnConfig.Database)
+	} else {
+		err = s.migrate(ctx)
+	}
 	if err != nil {
 		pool.Close()
-		return nil, nil, scrub(err, loc.password)
+		return nil, scrub(err, loc.password)
 	}
-	s.ownPool = true
-	return s, keys, nil
+	return s, nil
+}
+
+// openExisting checks that the schema holds the connector's tables,
+// running no DDL unless they are of an older version (then it migrates
+// them, as Open does).
+func (s *Store) openExisting(ctx context.Context, host, db string) error {
+	var exists bool
+	err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, pgx.Identifier{s.schema, "schema_migrations"}.Sanitize()).Scan(&exists)
+	if err != nil {
+		return store.Errorf(err, "cannot read the postgres store (schema %s)", s.schema)
+	}
+	if !exists {
+		return store.Errorf(store.ErrNoStore, "no postgres store in schema %s of database %s on %s", s.schema, db, host)
+	}
+	var cur int
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+pgx.Identifier{s.schema}.Sanitize()+`.schema_migrations`).Scan(&cur); err != nil {
+		return store.Errorf(err, "cannot read the schema version of the postgres store (schema %s)", s.schema)
+	}
+	if cur == len(migrations) {
+		return nil
+	}
+	return s.migrate(ctx)
 }
 
 // New returns a Store on a pool the caller owns (Close leaves it open),
@@ -316,7 +364,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // queries are the statements, with the schema filled in.
 type queries struct {
-	get, list, due, create, update, why, delete, tryLock, unlock, claim string
+	get, list, due, create, update, createUnlock, updateUnlock, why, delete, lock, unlock, claim string
 }
 
 // claimSweep is the most expired claims one Claim deletes.
@@ -326,10 +374,10 @@ const columns = `id, provider, account, scopes, status, reason, expiry, secret, 
 
 func buildQueries(qs string) queries {
 	conns, leases, claims := qs+".connections", qs+".leases", qs+".claims"
-	// The fence condition reads the lease row FOR SHARE: a TryLock running at
+	// The fence condition reads the lease row FOR SHARE: a Lock running at
 	// the same time waits for this write, or this write sees its fence.
 	const fenced = `($%d::bigint = 0 OR COALESCE((SELECT fence FROM l), 0) <= $%d::bigint)`
-	return queries{
+	q := queries{
 		get:  `SELECT ` + columns + ` FROM ` + conns + ` WHERE id = $1`,
 		list: `SELECT ` + columns + ` FROM ` + conns + ` ORDER BY id COLLATE "C"`,
 		// due reads the partial index connections_due in its order; its
@@ -355,12 +403,15 @@ func buildQueries(qs string) queries {
 		delete: `WITH d AS (DELETE FROM ` + conns + ` WHERE id = $1 RETURNING id),
 			u AS (UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id IN (SELECT id FROM d))
 			SELECT count(*) FROM d`,
-		tryLock: `INSERT INTO ` + leases + ` AS l (id, fence, holder, expires_at)
-			VALUES ($1, 1, $2, clock_timestamp() + $3::bigint * interval '1 microsecond')
-			ON CONFLICT (id) DO UPDATE SET fence = l.fence + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+		// lock takes the lease when it is free or expired; it returns no
+		// row while another holder's lease lasts. The holder column,
+		// which earlier versions compared in unlock, is left empty.
+		lock: `INSERT INTO ` + leases + ` AS l (id, fence, holder, expires_at)
+			VALUES ($1, 1, '', clock_timestamp() + $2::bigint * interval '1 microsecond')
+			ON CONFLICT (id) DO UPDATE SET fence = l.fence + 1, holder = '', expires_at = EXCLUDED.expires_at
 			WHERE l.expires_at <= clock_timestamp()
-			RETURNING fence, expires_at`,
-		unlock: `UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id = $1 AND holder = $2 AND fence = $3`,
+			RETURNING fence`,
+		unlock: `UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id = $1 AND fence = $2`,
 		// claim deletes up to claimSweep expired claims other than $1 (rows
 		// another Claim is deleting are skipped) and upserts $1, taking over
 		// its row only if that claim has expired.
@@ -374,6 +425,24 @@ func buildQueries(qs string) queries {
 			WHERE c.expires_at <= clock_timestamp()
 			RETURNING 1`,
 	}
+
+	q.createUnlock = withUnlock(q.create, leases, 9)
+	q.updateUnlock = withUnlock(q.update, leases, 10)
+	return q
+}
+
+// withUnlock turns create or update, a statement "WITH l AS (…) INSERT or
+// UPDATE … RETURNING version", into one that also releases the lease whose
+// fence is parameter fenceParam, only when the write was made: the release
+// reads the write's result, so it runs after it, and a refused write
+// releases nothing.
+func withUnlock(write, leases string, fenceParam int) string {
+	i := strings.Index(write, ")")
+	return write[:i+1] + `,
+			w AS (` + write[i+1:] + `),
+			u AS (UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity'
+				WHERE id = $1 AND fence = $` + fmt.Sprint(fenceParam) + `::bigint AND EXISTS (SELECT 1 FROM w))
+			SELECT version FROM w`
 }
 
 func scanRecord(row pgx.Row) (*store.Record, error) {
@@ -401,7 +470,7 @@ func scanRecord(row pgx.Row) (*store.Record, error) {
 func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
 	r, err := scanRecord(s.pool.QueryRow(ctx, s.q.get, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, store.ErrNotFound(id)
+		return nil, store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	if err != nil {
 		return nil, store.Errorf(err, "cannot read connection %q", id)
@@ -458,8 +527,18 @@ func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.
 	return out, nil
 }
 
-// Put implements store.Store.
+// Put implements store.Store: one statement.
 func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	return s.put(ctx, rec, fence, false)
+}
+
+// PutUnlock implements store.Store: one statement, which writes, then
+// releases the lease only if the write was made.
+func (s *Store) PutUnlock(ctx context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	return s.put(ctx, rec, l.Fence, true)
+}
+
+func (s *Store) put(ctx context.Context, rec *store.Record, fence int64, unlock bool) (int64, error) {
 	if field := nulField(rec); field != "" {
 		return 0, store.Errorf(nil, "cannot write connection %q: its %s holds a NUL byte, which PostgreSQL text cannot hold", rec.ID, field)
 	}
@@ -484,11 +563,15 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 		v   int64
 		err error
 	)
+	create, update := s.q.create, s.q.update
+	if unlock {
+		create, update = s.q.createUnlock, s.q.updateUnlock
+	}
 	if rec.Version == 0 {
-		err = s.pool.QueryRow(ctx, s.q.create, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, fence,
+		err = s.pool.QueryRow(ctx, create, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, fence,
 			rec.App, rec.Namespace, rec.Ref, tags).Scan(&v)
 	} else {
-		err = s.pool.QueryRow(ctx, s.q.update, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, rec.Version, fence,
+		err = s.pool.QueryRow(ctx, update, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, rec.Version, fence,
 			rec.App, rec.Namespace, rec.Ref, tags).Scan(&v)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -529,17 +612,18 @@ func nulField(rec *store.Record) string {
 func (s *Store) conflict(ctx context.Context, rec *store.Record, fence int64) error {
 	var version, granted *int64
 	_ = s.pool.QueryRow(ctx, s.q.why, rec.ID).Scan(&version, &granted)
+	why := "version or fence changed"
 	switch {
 	case rec.Version == 0 && version != nil:
-		return store.ErrConflict(rec.ID, "it already exists")
+		why = "it already exists"
 	case rec.Version != 0 && version == nil:
-		return store.ErrConflict(rec.ID, "it does not exist")
+		why = "it does not exist"
 	case version != nil && *version != rec.Version:
-		return store.ErrConflict(rec.ID, fmt.Sprintf("version %d was expected, the store has %d", rec.Version, *version))
+		why = fmt.Sprintf("version %d was expected, the store has %d", rec.Version, *version)
 	case fence > 0 && granted != nil && *granted > fence:
-		return store.ErrConflict(rec.ID, fmt.Sprintf("lease fence %d was overtaken by fence %d (fenced)", fence, *granted))
+		why = fmt.Sprintf("lease fence %d was overtaken by fence %d (fenced)", fence, *granted)
 	}
-	return store.ErrConflict(rec.ID, "version or fence changed")
+	return store.Errorf(store.ErrConflict, "write to connection %q refused: %s", rec.ID, why)
 }
 
 // Delete implements store.Store.
@@ -549,42 +633,65 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return store.Errorf(err, "cannot delete connection %q", id)
 	}
 	if n == 0 {
-		return store.ErrNotFound(id)
+		return store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	return nil
 }
 
-// TryLock implements store.Store. The lease's Expires is by the database's
-// clock.
-func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	holder := newHolder()
+// Lock implements store.Store: the lease upsert and the read of the record
+// in one round trip, a pipelined batch of two statements that runs as one
+// implicit transaction (one commit). They are two statements, not one,
+// so that the read takes its snapshot after the upsert: an upsert that
+// waited for another holder's PutUnlock to commit then reads the record
+// that PutUnlock wrote, where one statement would read the record as it
+// stood before the wait.
+func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
 	us := ttl.Microseconds()
 	if us < 1 {
 		us = 1
 	}
-	var (
-		fence   int64
-		expires time.Time
-	)
-	err := s.pool.QueryRow(ctx, s.q.tryLock, id, holder, us).Scan(&fence, &expires)
+	b := &pgx.Batch{}
+	b.Queue(s.q.lock, id, us)
+	b.Queue(s.q.get, id)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var fence int64
+	err := br.QueryRow().Scan(&fence)
+	locked := errors.Is(err, pgx.ErrNoRows)
+	if err != nil && !locked {
+		return nil, nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	}
+	rec, err := scanRecord(br.QueryRow())
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, store.ErrLocked(id)
+		rec, err = nil, nil
 	}
 	if err != nil {
-		return nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+		return nil, nil, store.Errorf(err, "cannot read connection %q", id)
 	}
-	return &store.Lease{ID: id, Fence: fence, Holder: holder, Expires: expires.UTC()}, nil
+	if err := br.Close(); err != nil {
+		return nil, nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	}
+	if locked {
+		return nil, rec, store.Errorf(store.ErrLocked, "connection %q", id)
+	}
+	return &store.Lease{ID: id, Fence: fence}, rec, nil
+}
+
+// TryLock implements store.Store.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	l, _, err := s.Lock(ctx, id, ttl)
+	return l, err
 }
 
 // Unlock implements store.Store.
 func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
-	if _, err := s.pool.Exec(ctx, s.q.unlock, l.ID, l.Holder, l.Fence); err != nil {
+	if _, err := s.pool.Exec(ctx, s.q.unlock, l.ID, l.Fence); err != nil {
 		return store.Errorf(err, "cannot release the lease of connection %q", l.ID)
 	}
 	return nil
 }
 
-// Claim implements store.Claimer. Expiry is by the database's clock.
+// Claim implements store.Store. Expiry is by the database's clock.
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
 	us := ttl.Microseconds()
 	if us < 1 {
@@ -593,7 +700,7 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error 
 	var one int
 	err := s.pool.QueryRow(ctx, s.q.claim, key, us).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrClaimed(key)
+		return store.Errorf(store.ErrClaimed, "key %q", key)
 	}
 	if err != nil {
 		return store.Errorf(err, "cannot claim %q", key)
@@ -607,12 +714,6 @@ func (s *Store) Close() error {
 		s.pool.Close()
 	}
 	return nil
-}
-
-func newHolder() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // scrub returns err with every occurrence of secret in its message replaced,

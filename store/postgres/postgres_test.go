@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,7 +95,7 @@ func location(schema string) string {
 type harness struct{}
 
 func (harness) MakeStore(ctx context.Context, t testing.TB) (store.Store, error) {
-	s, _, err := postgres.Open(ctx, location(freshSchema(t)))
+	s, err := postgres.Open(ctx, location(freshSchema(t)))
 	return s, err
 }
 
@@ -266,7 +267,7 @@ func TestConcurrentMigration(t *testing.T) {
 			errs := make([]error, 8)
 			for i := range errs {
 				wg.Go(func() {
-					s, _, err := postgres.Open(ctx, location(schema))
+					s, err := postgres.Open(ctx, location(schema))
 					if err == nil {
 						_, err = s.Put(ctx, &store.Record{ID: fmt.Sprint("c", i), App: "client-id", Ref: fmt.Sprint("ref/", i), Tags: []string{"t"}}, 0)
 						s.Close()
@@ -290,7 +291,7 @@ func TestConcurrentMigration(t *testing.T) {
 			if tt.schema == nil {
 				return
 			}
-			s, _, err := postgres.Open(ctx, location(schema))
+			s, err := postgres.Open(ctx, location(schema))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -479,9 +480,13 @@ func TestMigrate(t *testing.T) {
 			schema := freshSchema(t)
 			secrets := writeOldSchema(t, pool, schema, tt.schema)
 
-			s, keys, err := postgres.Open(ctx, location(schema))
+			s, err := postgres.Open(ctx, location(schema))
 			if err != nil {
 				t.Fatalf("Open of the old schema: %v", err)
+			}
+			keys, err := store.KeyringFor(s)
+			if err != nil {
+				t.Fatal(err)
 			}
 			for _, r := range oldRecords {
 				want := r.want(secrets[r.id])
@@ -566,7 +571,7 @@ func TestMigrate(t *testing.T) {
 			s.Close()
 
 			// A second open migrates nothing and changes nothing.
-			s, _, err = postgres.Open(ctx, location(schema))
+			s, err = postgres.Open(ctx, location(schema))
 			if err != nil {
 				t.Fatalf("second Open: %v", err)
 			}
@@ -599,7 +604,7 @@ func TestNULRefused(t *testing.T) {
 	server(t)
 	setKey(t)
 	ctx := context.Background()
-	s, _, err := postgres.Open(ctx, location(freshSchema(t)))
+	s, err := postgres.Open(ctx, location(freshSchema(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +638,7 @@ func TestSchemaFromTheFuture(t *testing.T) {
 	setKey(t)
 	schema := freshSchema(t)
 	ctx := context.Background()
-	s, _, err := postgres.Open(ctx, location(schema))
+	s, err := postgres.Open(ctx, location(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +646,7 @@ func TestSchemaFromTheFuture(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema}.Sanitize()+`.schema_migrations (version) VALUES (99)`); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = postgres.Open(ctx, location(schema))
+	_, err = postgres.Open(ctx, location(schema))
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open of a schema from the future = %v, want an error saying it is newer", err)
 	}
@@ -728,26 +733,29 @@ func TestNoTokenInDump(t *testing.T) {
 	}
 }
 
-// TestLeaseUsesDatabaseClock checks that Expires comes from the database:
-// it is within the TTL of the database's clock_timestamp().
+// TestLeaseUsesDatabaseClock checks that a lease expires by the database's
+// clock: its expires_at is within the TTL of clock_timestamp().
 func TestLeaseUsesDatabaseClock(t *testing.T) {
 	pool := server(t)
 	setKey(t)
 	ctx := context.Background()
-	s, _, err := postgres.Open(ctx, location(freshSchema(t)))
+	schema := freshSchema(t)
+	s, err := postgres.Open(ctx, location(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var before, after time.Time
+	var before, after, expires time.Time
 	pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&before)
-	l, err := s.TryLock(ctx, "c", time.Minute)
-	if err != nil {
+	if _, _, err := s.Lock(ctx, "c", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&after)
-	if l.Expires.Before(before.Add(time.Minute)) || l.Expires.After(after.Add(time.Minute)) {
-		t.Errorf("Expires %v is not the database's now + 1m (between %v and %v)", l.Expires, before.Add(time.Minute), after.Add(time.Minute))
+	if err := pool.QueryRow(ctx, `SELECT expires_at FROM `+pgx.Identifier{schema}.Sanitize()+`.leases WHERE id = 'c'`).Scan(&expires); err != nil {
+		t.Fatal(err)
+	}
+	if expires.Before(before.Add(time.Minute)) || expires.After(after.Add(time.Minute)) {
+		t.Errorf("expires_at %v is not the database's now + 1m (between %v and %v)", expires, before.Add(time.Minute), after.Add(time.Minute))
 	}
 }
 
@@ -759,7 +767,7 @@ func TestDuePlan(t *testing.T) {
 	setKey(t)
 	schema := freshSchema(t)
 	ctx := context.Background()
-	s, _, err := postgres.Open(ctx, location(schema))
+	s, err := postgres.Open(ctx, location(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -784,4 +792,62 @@ func TestDuePlan(t *testing.T) {
 	if !strings.Contains(plan, "connections_due") || strings.Contains(plan, "Sort") {
 		t.Errorf("the due query's plan:\n%s\nwant a scan of connections_due in its order, without a sort", plan)
 	}
+}
+
+// TestOpenExisting checks that store.OpenExisting runs no DDL: a schema
+// that is absent, or holds no connector tables, is store.ErrNoStore and
+// stays as it was; a store that is there opens.
+func TestOpenExisting(t *testing.T) {
+	pool := server(t)
+	setKey(t)
+	ctx := context.Background()
+	tables := func(schema string) (exists bool, n int) {
+		pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+			(SELECT count(*) FROM information_schema.tables WHERE table_schema = $1)`, schema).Scan(&exists, &n)
+		return exists, n
+	}
+	tests := []struct {
+		name       string
+		makeSchema bool
+	}{
+		{"no schema", false},
+		{"a schema without the tables", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			schema := freshSchema(t)
+			if tt.makeSchema {
+				if _, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, _, err := store.OpenExisting(ctx, location(schema))
+			if !errors.Is(err, store.ErrNoStore) || driver.CodeOf(err) != driver.NotFound || !strings.Contains(err.Error(), schema) {
+				t.Fatalf("OpenExisting = %v, want store.ErrNoStore (NotFound) naming the schema", err)
+			}
+			if exists, n := tables(schema); exists != tt.makeSchema || n != 0 {
+				t.Errorf("after OpenExisting: schema exists %v with %d tables, want %v with 0", exists, n, tt.makeSchema)
+			}
+		})
+	}
+	t.Run("an existing store", func(t *testing.T) {
+		schema := freshSchema(t)
+		s, _, err := store.Open(ctx, location(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s, _, err = store.OpenExisting(ctx, location(schema))
+		if err != nil {
+			t.Fatalf("OpenExisting of an existing store: %v", err)
+		}
+		s.Close()
+	})
+	t.Run("no password in the error", func(t *testing.T) {
+		loc := strings.Replace(location(freshSchema(t)), "postgres@", "postgres:hunter2@", 1)
+		_, _, err := store.OpenExisting(ctx, loc)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("OpenExisting with a password = %v, want an error without it", err)
+		}
+	})
 }

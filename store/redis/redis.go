@@ -22,10 +22,10 @@
 //	P due         sorted set of the ids of the Active records with an expiry,
 //	              scored by the expiry (Unix µs), for Due (store.DueLister)
 //	P due:indexed string "1": every hash has been entered in P due (Reindex)
-//	P lease:<id>  string "holder:fence" with a PX expiry: the lease
+//	P lease:<id>  string: the lease's fence, with a PX expiry
 //	P fence:<id>  integer: the highest fence granted on id; never deleted
-//	P claim:<key> string "1" with a PX expiry: a claim (store.Claimer, one
-//	              per consumed authorization state); Redis expires it
+//	P claim:<key> string "1" with a PX expiry: a claim (one per consumed
+//	              authorization state); Redis expires it
 //
 // The id is used in keys as it is, whatever bytes it holds ('/' and ':'
 // included): after the fixed prefix and type, the rest of a key is the id,
@@ -59,11 +59,14 @@
 //
 // # Locking and fencing
 //
-// Every write is one Lua script, so Redis runs it atomically: TryLock takes
-// the lease with SET NX PX and its fence from INCR of the counter; Unlock
-// deletes the lease only if it still holds "holder:fence" (compare and
-// delete); Put checks the version and that the counter is not above its
-// fence, then writes the hash and the index. Lease expiry is Redis's own
+// Every write is one Lua script (EVALSHA), so Redis runs it atomically and
+// each call is one round trip: Lock takes the lease with SET NX PX, its
+// value its fence, one above the counter, INCRs the counter, and returns
+// the record's hash (also when the lease is held); Unlock deletes the lease
+// only if it still holds its fence (compare and delete); Put checks the
+// version and that the counter is not above its fence, then writes the
+// hash and the index; PutUnlock is Put's script, which then releases the
+// lease only if the write was made. Lease expiry is Redis's own
 // (PX), so instances need no common clock. Persistence and replication are
 // Redis's: run it with AOF (appendfsync everysec or always) or accept that a
 // crash may lose the last writes, including a rotated refresh token.
@@ -73,8 +76,13 @@
 //
 // # Keys
 //
-// Open refuses to run without CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring):
-// every instance must seal with the same key.
+// store.Open refuses to open a redis location without
+// CONNECTOR_ENCRYPTION_KEY (store.RequireKeyring), before connecting: every
+// instance must seal with the same key.
+//
+// store.OpenExisting writes nothing (no open does): a prefix under which no
+// connection is stored (P ids is absent) is store.ErrNoStore, so that a
+// mistyped prefix is not taken for an empty store.
 //
 // # Logging
 //
@@ -86,8 +94,6 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,12 +113,12 @@ import (
 )
 
 func init() {
-	store.Register("redis", func(ctx context.Context, location string) (store.Store, *store.Keyring, error) {
-		s, k, err := Open(ctx, location)
+	store.Register("redis", func(ctx context.Context, location string) (store.Store, error) {
+		s, err := Open(ctx, location)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return s, k, nil
+		return s, nil
 	})
 }
 
@@ -129,7 +135,6 @@ type Store struct {
 
 var (
 	_ store.Store     = (*Store)(nil)
-	_ store.Claimer   = (*Store)(nil)
 	_ store.DueLister = (*Store)(nil)
 )
 
@@ -172,29 +177,40 @@ func invalid(format string, args ...any) error {
 	return &driver.Error{Code: driver.InvalidConfig, Op: "store", Msg: fmt.Sprintf(format, args...)}
 }
 
-// Open opens the store at a redis:// or rediss:// location and returns it
-// with the Keyring from the environment. Without CONNECTOR_ENCRYPTION_KEY it
-// refuses, before connecting. It pings the server.
-func Open(ctx context.Context, location string) (*Store, *store.Keyring, error) {
+// Open opens the store at a redis:// or rediss:// location. It pings the
+// server, and writes nothing. With store.OpenExisting
+// (store.ExistingOnly), a prefix under which no connection is stored (the
+// index P ids is absent) is store.ErrNoStore. store.Open gives the store
+// its Keyring (CONNECTOR_ENCRYPTION_KEY, required).
+func Open(ctx context.Context, location string) (*Store, error) {
 	silenceGoRedis()
-	keys, err := store.RequireKeyring("redis")
-	if err != nil {
-		return nil, nil, err
-	}
 	loc, err := ParseLocation(location)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	opts, err := goredis.ParseURL(loc.URL)
 	if err != nil {
-		return nil, nil, invalid("redis store location: %s", scrubString(err.Error(), loc.password))
+		return nil, invalid("redis store location: %s", scrubString(err.Error(), loc.password))
 	}
 	client := goredis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
-		return nil, nil, store.Errorf(scrub(err, loc.password), "cannot connect to the redis store at %s", opts.Addr)
+		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the redis store at %s", opts.Addr)
 	}
-	return &Store{client: client, ownClient: true, prefix: loc.Prefix}, keys, nil
+	s := &Store{client: client, ownClient: true, prefix: loc.Prefix}
+	if store.ExistingOnly(ctx) {
+		n, err := client.Exists(ctx, s.idsKey()).Result()
+		if err == nil && n == 0 {
+			err = store.Errorf(store.ErrNoStore, "no redis store under prefix %q at %s", loc.Prefix, opts.Addr)
+		} else if err != nil {
+			err = store.Errorf(scrub(err, loc.password), "cannot read the redis store at %s", opts.Addr)
+		}
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // silenceOnce makes silenceGoRedis act once, so that a program that installs
@@ -251,14 +267,18 @@ type data struct {
 }
 
 // putScript writes a record if its version and fence allow, and enters it
-// in the due index (or takes it out).
-// KEYS: conn, fence, ids, due. ARGV: version, fence, data, secret, id, app,
-// namespace, ref, tags, due score (Unix µs; "" when the record is not
-// Active or has no expiry).
+// in the due index (or takes it out); given a lease key, it then releases
+// that lease if it is still the one of the fence (PutUnlock): when the
+// counter is the fence, no lease was granted since, so the lease key, which
+// Lock sets only while it is absent, is that lease or gone.
+// KEYS: conn, fence, ids, due[, lease]. ARGV: version, fence, data, secret,
+// id, app, namespace, ref, tags, due score (Unix µs; "" when the record is
+// not Active or has no expiry).
 // It returns {status, a, b}: {"ok", created, updated} with the new version
 // in the hash, or {"exists"|"missing"|"version"|"fenced", detail}.
 var putScript = goredis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'version')
+local h = redis.call('HMGET', KEYS[1], 'version', 'created', 'updated')
+local cur = h[1]
 local want = tonumber(ARGV[1])
 if want == 0 then
   if cur then return {'exists', cur} end
@@ -267,16 +287,17 @@ else
   if tonumber(cur) ~= want then return {'version', cur} end
 end
 local fence = tonumber(ARGV[2])
+local granted = 0
 if fence > 0 then
-  local granted = tonumber(redis.call('GET', KEYS[2]) or '0')
+  granted = tonumber(redis.call('GET', KEYS[2]) or '0')
   if granted > fence then return {'fenced', string.format('%.0f', granted)} end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local created = now
 if cur then
-  created = tonumber(redis.call('HGET', KEYS[1], 'created'))
-  local updated = tonumber(redis.call('HGET', KEYS[1], 'updated'))
+  created = tonumber(h[2])
+  local updated = tonumber(h[3])
   if now <= updated then now = updated + 1 end
 end
 local c, u, v = string.format('%.0f', created), string.format('%.0f', now), string.format('%.0f', want + 1)
@@ -288,6 +309,9 @@ if ARGV[10] == '' then
 else
   redis.call('ZADD', KEYS[4], ARGV[10], ARGV[5])
 end
+-- No lease was granted after this fence (granted == fence): the lease
+-- key, if any, is this one, since each Lock sets it only while absent.
+if KEYS[5] and fence > 0 and granted == fence then redis.call('DEL', KEYS[5]) end
 return {'ok', v}
 `)
 
@@ -311,19 +335,23 @@ end
 return 1
 `)
 
-// lockScript takes the lease with SET NX PX, its fence one above the
-// counter, and then INCRs the counter to that fence.
-// KEYS: lease, fence. ARGV: holder, ttl ms. Returns {fence, sec, usec} or nil.
+// lockScript takes the lease with SET NX PX, its value its fence, one above
+// the counter, and then INCRs the counter to that fence; either way it
+// returns the record's hash.
+// KEYS: lease, fence, conn. ARGV: ttl ms. Returns {fence or "", hash as
+// HGETALL gives it}: "" while another holder's lease lasts.
 var lockScript = goredis.NewScript(`
 local f = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
 local fs = string.format('%.0f', f)
-if not redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fs, 'NX', 'PX', ARGV[2]) then return false end
-redis.call('INCR', KEYS[2])
-local t = redis.call('TIME')
-return {fs, t[1], t[2]}
+if redis.call('SET', KEYS[1], fs, 'NX', 'PX', ARGV[1]) then
+  redis.call('INCR', KEYS[2])
+else
+  fs = ''
+end
+return {fs, redis.call('HGETALL', KEYS[3])}
 `)
 
-// unlockScript deletes the lease if it still holds ARGV[1] ("holder:fence").
+// unlockScript deletes the lease if it still holds ARGV[1] (its fence).
 var unlockScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -392,7 +420,7 @@ func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
 		return nil, store.Errorf(err, "cannot read connection %q", id)
 	}
 	if len(h) == 0 {
-		return nil, store.ErrNotFound(id)
+		return nil, store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	r, err := parseRecord(id, h)
 	if err != nil {
@@ -433,8 +461,18 @@ func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
 	return out, nil
 }
 
-// Put implements store.Store.
+// Put implements store.Store: one script.
 func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64, error) {
+	return s.put(ctx, rec, fence, false)
+}
+
+// PutUnlock implements store.Store: Put's script, which then releases the
+// lease if the write was made.
+func (s *Store) PutUnlock(ctx context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	return s.put(ctx, rec, l.Fence, true)
+}
+
+func (s *Store) put(ctx context.Context, rec *store.Record, fence int64, unlock bool) (int64, error) {
 	d, err := json.Marshal(data{Provider: rec.Provider, Account: rec.Account, Scopes: rec.Scopes,
 		Status: string(rec.Status), Reason: rec.Reason, Expiry: rec.Expiry})
 	if err != nil {
@@ -448,7 +486,11 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 	if err != nil {
 		return 0, store.Errorf(err, "cannot encode the tags of connection %q", rec.ID)
 	}
-	res, err := putScript.Run(ctx, s.client, []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey(), s.dueKey()},
+	keys := []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey(), s.dueKey()}
+	if unlock {
+		keys = append(keys, s.leaseKey(rec.ID))
+	}
+	res, err := putScript.Run(ctx, s.client, keys,
 		rec.Version, fence, d, rec.Secret, rec.ID, rec.App, rec.Namespace, rec.Ref, t, dueScore(rec)).StringSlice()
 	if err != nil {
 		return 0, store.Errorf(err, "cannot write connection %q", rec.ID)
@@ -464,15 +506,19 @@ func (s *Store) Put(ctx context.Context, rec *store.Record, fence int64) (int64,
 		}
 		return v, nil
 	case "exists":
-		return 0, store.ErrConflict(rec.ID, "it already exists")
+		return 0, conflict(rec.ID, "it already exists")
 	case "missing":
-		return 0, store.ErrConflict(rec.ID, "it does not exist")
+		return 0, conflict(rec.ID, "it does not exist")
 	case "version":
-		return 0, store.ErrConflict(rec.ID, fmt.Sprintf("version %d was expected, the store has %s", rec.Version, res[1]))
+		return 0, conflict(rec.ID, fmt.Sprintf("version %d was expected, the store has %s", rec.Version, res[1]))
 	case "fenced":
-		return 0, store.ErrConflict(rec.ID, fmt.Sprintf("lease fence %d was overtaken by fence %s (fenced)", fence, res[1]))
+		return 0, conflict(rec.ID, fmt.Sprintf("lease fence %d was overtaken by fence %s (fenced)", fence, res[1]))
 	}
 	return 0, store.Errorf(nil, "cannot write connection %q: unexpected answer %q", rec.ID, res)
+}
+
+func conflict(id, why string) error {
+	return store.Errorf(store.ErrConflict, "write to connection %q refused: %s", id, why)
 }
 
 // Due implements store.DueLister: ZRANGE BYSCORE on the due index, then
@@ -622,49 +668,65 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return store.Errorf(err, "cannot delete connection %q", id)
 	}
 	if n == 0 {
-		return store.ErrNotFound(id)
+		return store.Errorf(store.ErrNotFound, "connection %q", id)
 	}
 	return nil
 }
 
-// TryLock implements store.Store. The lease's Expires is by the Redis
-// server's clock; its expiry is Redis's PX, to the millisecond.
-func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
-	holder := newHolder()
+// Lock implements store.Store: one script takes the lease and reads the
+// record. The lease's expiry is Redis's PX, to the millisecond.
+func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
 	ms := ttl.Milliseconds()
 	if ms < 1 {
 		ms = 1
 	}
-	res, err := lockScript.Run(ctx, s.client, []string{s.leaseKey(id), s.fenceKey(id)}, holder, ms).StringSlice()
-	if errors.Is(err, goredis.Nil) {
-		return nil, store.ErrLocked(id)
-	}
+	res, err := lockScript.Run(ctx, s.client, []string{s.leaseKey(id), s.fenceKey(id), s.connKey(id)}, ms).Slice()
 	if err != nil {
-		return nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+		return nil, nil, store.Errorf(err, "cannot take the lease of connection %q", id)
 	}
-	if len(res) != 3 {
-		return nil, store.Errorf(nil, "cannot take the lease of connection %q: unexpected answer %q", id, res)
+	fs, ok1 := res[0].(string)
+	flat, ok2 := res[1].([]any)
+	if len(res) != 2 || !ok1 || !ok2 || len(flat)%2 != 0 {
+		return nil, nil, store.Errorf(nil, "cannot take the lease of connection %q: unexpected answer", id)
 	}
-	fence, err1 := strconv.ParseInt(res[0], 10, 64)
-	sec, err2 := strconv.ParseInt(res[1], 10, 64)
-	usec, err3 := strconv.ParseInt(res[2], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	var rec *store.Record
+	if len(flat) > 0 {
+		h := make(map[string]string, len(flat)/2)
+		for i := 0; i < len(flat); i += 2 {
+			k, _ := flat[i].(string)
+			v, _ := flat[i+1].(string)
+			h[k] = v
+		}
+		if rec, err = parseRecord(id, h); err != nil {
+			return nil, nil, store.Errorf(err, "cannot read connection %q", id)
+		}
 	}
-	exp := time.Unix(sec, usec*1000).Add(time.Duration(ms) * time.Millisecond).UTC()
-	return &store.Lease{ID: id, Fence: fence, Holder: holder, Expires: exp}, nil
+	if fs == "" {
+		return nil, rec, store.Errorf(store.ErrLocked, "connection %q", id)
+	}
+	fence, err := strconv.ParseInt(fs, 10, 64)
+	if err != nil {
+		return nil, nil, store.Errorf(err, "cannot take the lease of connection %q", id)
+	}
+	return &store.Lease{ID: id, Fence: fence}, rec, nil
+}
+
+// TryLock implements store.Store.
+func (s *Store) TryLock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, error) {
+	l, _, err := s.Lock(ctx, id, ttl)
+	return l, err
 }
 
 // Unlock implements store.Store.
 func (s *Store) Unlock(ctx context.Context, l *store.Lease) error {
-	err := unlockScript.Run(ctx, s.client, []string{s.leaseKey(l.ID)}, l.Holder+":"+strconv.FormatInt(l.Fence, 10)).Err()
+	err := unlockScript.Run(ctx, s.client, []string{s.leaseKey(l.ID)}, strconv.FormatInt(l.Fence, 10)).Err()
 	if err != nil {
 		return store.Errorf(err, "cannot release the lease of connection %q", l.ID)
 	}
 	return nil
 }
 
-// Claim implements store.Claimer: SET NX PX, so the claim expires by
+// Claim implements store.Store: SET NX PX, so the claim expires by
 // Redis's own clock, to the millisecond, and nothing needs cleaning.
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error {
 	ms := ttl.Milliseconds()
@@ -673,7 +735,7 @@ func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) error 
 	}
 	err := s.client.SetArgs(ctx, s.claimKey(key), "1", goredis.SetArgs{Mode: "NX", TTL: time.Duration(ms) * time.Millisecond}).Err()
 	if errors.Is(err, goredis.Nil) {
-		return store.ErrClaimed(key)
+		return store.Errorf(store.ErrClaimed, "key %q", key)
 	}
 	if err != nil {
 		return store.Errorf(err, "cannot claim %q", key)
@@ -687,12 +749,6 @@ func (s *Store) Close() error {
 		return s.client.Close()
 	}
 	return nil
-}
-
-func newHolder() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func scrubString(msg, secret string) string {

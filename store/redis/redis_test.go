@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -115,7 +116,7 @@ func location(prefix string) string {
 type harness struct{}
 
 func (harness) MakeStore(ctx context.Context, t testing.TB) (store.Store, error) {
-	s, _, err := redis.Open(ctx, location(freshPrefix(t)))
+	s, err := redis.Open(ctx, location(freshPrefix(t)))
 	return s, err
 }
 
@@ -221,7 +222,7 @@ func TestLocationErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := redis.Open(context.Background(), tt.location)
+			_, err := redis.Open(context.Background(), tt.location)
 			if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Open(%q) = %v, want an InvalidConfig error containing %q", tt.location, err, tt.want)
 			}
@@ -316,7 +317,7 @@ func TestKeys(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			prefix := freshPrefix(t)
 			ctx := context.Background()
-			s, _, err := redis.Open(ctx, location(prefix))
+			s, err := redis.Open(ctx, location(prefix))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +326,7 @@ func TestKeys(t *testing.T) {
 			if _, err := s.Put(ctx, rec, 0); err != nil {
 				t.Fatal(err)
 			}
-			l, err := s.TryLock(ctx, id, time.Minute)
+			l, _, err := s.Lock(ctx, id, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,8 +335,8 @@ func TestKeys(t *testing.T) {
 			if d := cmp.Diff(want, sorted(keys)); d != "" {
 				t.Errorf("keys (-want +got):\n%s", d)
 			}
-			if v := client.Get(ctx, prefix+"lease:"+id).Val(); v != fmt.Sprintf("%s:%d", l.Holder, l.Fence) {
-				t.Errorf("lease value %q, want holder:fence", v)
+			if v := client.Get(ctx, prefix+"lease:"+id).Val(); v != fmt.Sprint(l.Fence) {
+				t.Errorf("lease value %q, want its fence %d", v, l.Fence)
 			}
 			if ttl := client.PTTL(ctx, prefix+"lease:"+id).Val(); ttl <= 0 || ttl > time.Minute {
 				t.Errorf("lease PTTL %v, want within a minute", ttl)
@@ -542,7 +543,7 @@ func TestHelperRedisOutage(t *testing.T) {
 	switch scenario {
 	case "open-on-a-closed-port":
 		addr := closedPort(t)
-		_, _, err := redis.Open(ctx, "redis://"+addr+"/0")
+		_, err := redis.Open(ctx, "redis://"+addr+"/0")
 		if err == nil || !strings.Contains(err.Error(), addr) {
 			t.Fatalf("Open on the closed port %s = %v, want an error naming it", addr, err)
 		}
@@ -554,7 +555,7 @@ func TestHelperRedisOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		u.Host = p.addr()
-		s, _, err := redis.Open(ctx, u.String()+"?prefix=connector-test:outage:&max_retries=2")
+		s, err := redis.Open(ctx, u.String()+"?prefix=connector-test:outage:&max_retries=2")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -745,4 +746,33 @@ func TestDueIndex(t *testing.T) {
 	if d := cmp.Diff(map[string]float64{}, index()); d != "" {
 		t.Errorf("the due index after Delete (-want +got):\n%s", d)
 	}
+}
+
+// TestOpenExisting checks that store.OpenExisting writes nothing and takes
+// a prefix under which no connection is stored for no store.
+func TestOpenExisting(t *testing.T) {
+	client := server(t)
+	setKey(t)
+	ctx := context.Background()
+	prefix := freshPrefix(t)
+	_, _, err := store.OpenExisting(ctx, location(prefix))
+	if !errors.Is(err, store.ErrNoStore) || driver.CodeOf(err) != driver.NotFound || !strings.Contains(err.Error(), prefix) {
+		t.Fatalf("OpenExisting of an empty prefix = %v, want store.ErrNoStore (NotFound) naming the prefix", err)
+	}
+	if keys, _ := keysUnder(ctx, client, prefix); len(keys) != 0 {
+		t.Errorf("OpenExisting wrote %q", keys)
+	}
+	s, _, err := store.Open(ctx, location(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, &store.Record{ID: "c", Provider: "p", Status: store.Active}, 0); err != nil {
+		t.Fatal(err)
+	}
+	s2, _, err := store.OpenExisting(ctx, location(prefix))
+	if err != nil {
+		t.Fatalf("OpenExisting of a prefix with a connection: %v", err)
+	}
+	s2.Close()
 }

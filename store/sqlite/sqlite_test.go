@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -1004,4 +1005,91 @@ func TestOwnFilesReopen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenExisting checks that store.OpenExisting creates nothing: no
+// directory, no database, no key file, no table; and that it opens a store
+// that is there, with the key it was written with.
+func TestOpenExisting(t *testing.T) {
+	t.Setenv(store.EnvKey, "")
+	t.Setenv(store.EnvOldKeys, "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other", "app.db")
+	if err := os.Mkdir(filepath.Dir(other), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", other)
+	if err == nil {
+		_, err = db.Exec(`CREATE TABLE t (x INTEGER)`)
+		db.Close()
+	}
+	if err == nil {
+		err = os.Chmod(other, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path string
+		noDir      bool // the directory of path does not exist, and must not after
+	}{
+		{"no directory", filepath.Join(dir, "absent", "connector.db"), true},
+		{"no file", filepath.Join(dir, "nofile", "connector.db"), false},
+		{"an empty file", empty, false},
+		{"another application's database", other, false},
+	}
+	if err := os.Mkdir(filepath.Join(dir, "nofile"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := os.ReadDir(filepath.Dir(tt.path))
+			_, _, err := store.OpenExisting(ctx, tt.path)
+			if !errors.Is(err, store.ErrNoStore) || driver.CodeOf(err) != driver.NotFound || !strings.Contains(err.Error(), tt.path) {
+				t.Fatalf("OpenExisting(%q) = %v, want store.ErrNoStore (NotFound) naming the path", tt.path, err)
+			}
+			after, err := os.ReadDir(filepath.Dir(tt.path))
+			if tt.noDir {
+				if !os.IsNotExist(err) {
+					t.Errorf("OpenExisting created the directory %s", filepath.Dir(tt.path))
+				}
+				return
+			}
+			var names []string
+			for _, e := range after {
+				if !slices.ContainsFunc(before, func(b os.DirEntry) bool { return b.Name() == e.Name() }) {
+					names = append(names, e.Name())
+				}
+			}
+			if d := cmp.Diff([]string(nil), names, cmpopts.EquateEmpty()); d != "" {
+				t.Errorf("files OpenExisting created (-want +got):\n%s", d)
+			}
+			if tt.path == empty {
+				if fi, _ := os.Stat(empty); fi.Size() != 0 {
+					t.Errorf("OpenExisting wrote %d bytes into an empty file", fi.Size())
+				}
+			}
+		})
+	}
+	t.Run("an existing store", func(t *testing.T) {
+		path := filepath.Join(dir, "store", "connector.db")
+		s, keys, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s, got, err := store.OpenExisting(ctx, path)
+		if err != nil {
+			t.Fatalf("OpenExisting of an existing store: %v", err)
+		}
+		defer s.Close()
+		if got.CurrentKeyID() != keys.CurrentKeyID() {
+			t.Errorf("OpenExisting keyring %08x, want the store's %08x", got.CurrentKeyID(), keys.CurrentKeyID())
+		}
+	})
 }

@@ -34,7 +34,7 @@ type flowOptions struct {
 
 func (o *flowOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noBrowser, "no-browser", false, "print the authorization URL without opening a browser")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the authorization callback (or the pasted code)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the authorization callback (or the pasted code): a `DURATION` such as 90s or 5m")
 }
 
 type authOptions struct {
@@ -57,12 +57,17 @@ func authCommand() *command {
 	o := &authOptions{}
 	return &command{
 		name:    "auth",
+		global:  dsnFlags,
 		args:    "[--ref REF] [--tag TAG]... [--no-browser] [--timeout 5m]",
 		summary: "authorize the app: serve the CallbackURL, print the authorization URL, store the connection and print its id",
+		examples: []string{
+			"connector auth --dsn-file ~/.config/connector/jumpseller.dsn",
+			"connector auth --ref customer-42 --tag eu --no-browser",
+		},
 		flags: func(fs *flag.FlagSet) {
 			o.flow.register(fs)
-			fs.StringVar(&o.ref, "ref", "", "your own reference for the connection (your customer's id), stored with it; select it later with --ref")
-			fs.Var(&o.tags, "tag", "a label stored with the connection (repeatable)")
+			fs.StringVar(&o.ref, "ref", "", "your own reference `REF` for the connection (your customer's id), stored with it; select it later with --ref")
+			fs.Var(&o.tags, "tag", "a label `TAG` stored with the connection (repeatable)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -103,6 +108,12 @@ func authorize(ctx context.Context, e *env, c *connector.Connector, p *connstr.P
 	}
 	if o.timeout <= 0 {
 		o.timeout = 5 * time.Minute
+	}
+	for _, sc := range p.Scopes {
+		if strings.Contains(sc, ",") {
+			e.printf("connector: note: the scope %q holds a comma: scopes are separated by spaces (Scope=\"read_products read_orders\")", sc)
+			break
+		}
 	}
 	if strings.HasPrefix(strings.ToLower(p.SettingsLocation), "memory://") {
 		e.printf("connector: note: OAuthSettingsLocation is a memory store: the connection lives only as long as this process")
@@ -157,11 +168,10 @@ func authorizeLoopback(ctx context.Context, e *env, c *connector.Connector, p *c
 // authorizeOOB prints the authorization URL and reads the code the provider
 // shows from standard input.
 func authorizeOOB(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, o flowOptions) (*connector.Connection, error) {
-	authURL, err := c.AuthURL(e.authReq)
+	authURL, state, err := c.AuthURLState(e.authReq)
 	if err != nil {
 		return nil, err
 	}
-	state := stateOf(authURL)
 	e.printf("Open this URL in a browser, authorize the app at %s and paste the code it shows:", c.Spec().DisplayName)
 	fmt.Fprintln(e.Err, authURL)
 	if !o.noBrowser {
@@ -282,13 +292,26 @@ func timeoutMessage(what, hint string) string {
 	return what + "; nothing was stored. " + hint + "; then run connector auth again"
 }
 
-// stateOf returns the state parameter of an authorization URL.
-func stateOf(authURL string) string {
-	u, err := url.Parse(authURL)
-	if err != nil {
-		return ""
+// carriesState reports whether a request to the callback path carries the
+// state of the authorization in progress, under whatever name: the
+// provider echoes it as state (RFC 6749 §4.1.2) or under its own name
+// (SHOPLINE's global platform: customField), which only the driver knows
+// (driver.CallbackReader), and the engine then checks it there. The state
+// is unguessable and issued for this flow alone, so a request without it —
+// a stray GET, a page probing the port, another flow's callback — is not
+// the provider's redirect for this flow and never reaches the engine.
+// Every value is compared in constant time.
+func carriesState(q url.Values, state string) bool {
+	if state == "" {
+		return false
 	}
-	return u.Query().Get("state")
+	found := 0
+	for _, vs := range q {
+		for _, v := range vs {
+			found |= subtle.ConstantTimeCompare([]byte(v), []byte(state))
+		}
+	}
+	return found == 1
 }
 
 // loopbackCallback checks that the CallbackURL is one the CLI can serve.
@@ -307,7 +330,7 @@ type callbackFlow struct {
 	cancel    context.CancelFunc
 	callback  string // the CallbackURL
 	path      string
-	state     string
+	state     string // the engine's state for this flow (AuthURLState), not read from the URL
 	authURL   string
 	scrub     func(string) string
 	servers   []*http.Server
@@ -338,7 +361,7 @@ func startCallback(ctx context.Context, e *env, c *connector.Connector, u *url.U
 
 // serveCallback is startCallback on listeners already open.
 func serveCallback(ctx context.Context, e *env, c *connector.Connector, u *url.URL, ls []net.Listener) (*callbackFlow, error) {
-	authURL, err := c.AuthURL(e.authReq)
+	authURL, state, err := c.AuthURLState(e.authReq)
 	if err != nil {
 		for _, l := range ls {
 			l.Close()
@@ -346,7 +369,7 @@ func serveCallback(ctx context.Context, e *env, c *connector.Connector, u *url.U
 		return nil, err
 	}
 	f := &callbackFlow{
-		c: c, callback: u.String(), path: u.Path, state: stateOf(authURL), authURL: authURL, scrub: e.scrub,
+		c: c, callback: u.String(), path: u.Path, state: state, authURL: authURL, scrub: e.scrub,
 		results: make(chan flowResult, 1), failed: make(chan error, len(ls)),
 	}
 	if f.path == "" {
@@ -551,7 +574,7 @@ func (f *callbackFlow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	display := f.c.Spec().DisplayName
 	q := r.URL.Query()
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.state)) != 1 {
+	if !carriesState(q, f.state) {
 		writePage(w, http.StatusBadRequest, page{Title: "Unexpected callback", Heading: "This callback does not match the authorization in progress",
 			Message: "Its state parameter is missing or different. The terminal is still waiting; open the URL it printed to authorize."})
 		return

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/connector-go/connector"
@@ -43,12 +44,18 @@ func callCommand() *command {
 	o := &callOptions{}
 	return &command{
 		name:    "call",
+		global:  dsnFlags,
 		args:    "[--connection ID | --ref REF] METHOD PATH [--data BODY|@file|@-] [--header 'Name: value']",
 		summary: "send an authenticated request to the provider's API and print the answer's body",
+		examples: []string{
+			"connector call GET store/info.json --dsn-file ~/.config/connector/jumpseller.dsn",
+			"connector call GET /v1/token/info          # the same as: call GET token/info (base https://open.shopline.io/v1/)",
+			"connector call POST products.json --data @product.json --header 'Idempotency-Key: 42'",
+		},
 		flags: func(fs *flag.FlagSet) {
 			o.sel.register(fs)
-			fs.StringVar(&o.data, "data", "", "the request body (JSON); @file reads a file, @- standard input")
-			fs.Var(&o.headers, "header", "an extra request header, \"Name: value\" (repeatable)")
+			fs.StringVar(&o.data, "data", "", "the request `BODY` (JSON); @file reads a file, @- standard input")
+			fs.Var(&o.headers, "header", "an extra request `HEADER`, \"Name: value\" (repeatable)")
 			o.flow.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
@@ -69,6 +76,11 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	if err != nil {
 		return err
 	}
+	if !canFlow(e, p) && !supplied(p) {
+		if err := e.requireStore(ctx, p, "call", ExitReauth); err != nil {
+			return err
+		}
+	}
 	c, err := e.open(ctx, p)
 	if err != nil {
 		return err
@@ -76,6 +88,10 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	defer c.Close()
 	if err := sameOrigin(c, path); err != nil {
 		return err
+	}
+	given := path
+	if base, err := url.Parse(c.Spec().Endpoint.APIBaseURL); err == nil {
+		path = apiPath(base, path)
 	}
 	conn, _, err := usableToken(ctx, e, c, p, o.sel, o.flow)
 	if err != nil {
@@ -93,6 +109,7 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	if err != nil {
 		return err
 	}
+	path = given
 	for _, h := range o.headers {
 		req.Header.Set(h[0], h[1])
 	}
@@ -113,7 +130,7 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	ferr := flush(ctx, conn)
 	switch {
 	case resp.StatusCode/100 != 2:
-		return &exitError{code: ExitFailure, msg: fmt.Sprintf("%s %s: %s", method, path, resp.Status)}
+		return &exitError{code: ExitFailure, msg: fmt.Sprintf("%s %s: %s (%s)", method, path, resp.Status, redactURL(req.URL))}
 	case cerr != nil:
 		return failf(cerr, "%s %s: reading the answer failed", method, path)
 	}
@@ -153,6 +170,41 @@ func sameOrigin(c *connector.Connector, path string) error {
 		return usageErrorf("PATH must be relative to the API base URL or on its host %s: the access token is sent nowhere else", base.Host)
 	}
 	return nil
+}
+
+// apiPath returns PATH as call sends it to Connection.NewRequest, relative
+// to the API base URL base. A relative PATH (token/info) is kept. A PATH
+// starting with "/" is relative to the base too, except that a beginning
+// that repeats the end of the base's path is not doubled: with the base
+// https://open.shopline.io/v1/, /v1/token/info is token/info, as is
+// /token/info; with the simulator's http://127.0.0.1:PORT/shopline/api/v1/,
+// /v1/token/info and /shopline/api/v1/token/info are token/info. The
+// longest repetition wins. An absolute URL is kept.
+func apiPath(base *url.URL, path string) string {
+	if strings.Contains(path, "://") || !strings.HasPrefix(path, "/") {
+		return path
+	}
+	p, query, hasQuery := strings.Cut(path, "?")
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	baseSegs := strings.Split(strings.Trim(base.Path, "/"), "/")
+	if len(baseSegs) == 1 && baseSegs[0] == "" {
+		baseSegs = nil
+	}
+	overlap := 0
+	for k := min(len(baseSegs), len(segs)); k > 0; k-- {
+		if slices.Equal(baseSegs[len(baseSegs)-k:], segs[:k]) {
+			overlap = k
+			break
+		}
+	}
+	rest := strings.Join(segs[overlap:], "/")
+	if strings.HasSuffix(p, "/") && rest != "" {
+		rest += "/"
+	}
+	if hasQuery {
+		rest += "?" + query
+	}
+	return rest
 }
 
 // lastByteWriter remembers the last byte written.

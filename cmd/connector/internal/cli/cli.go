@@ -17,6 +17,17 @@
 // holds a secret: the connector's own errors are redacted, and every secret
 // of the connection string is scrubbed from the line before it is printed.
 // The connection string itself is never printed, only its redacted form.
+// Where the cause is a common slip (a typo'd command or flag, an unquoted
+// connection string, scopes separated by commas, a store location given as
+// the connection string) the line says what was meant (hints.go, suggest.go).
+//
+// # Files
+//
+// usage.go parses the flags and prints help; dsn.go reads the connection
+// string (--dsn, --dsn-file, CONNECTOR_DSN, CONNECTOR_DSN_FILE);
+// storecheck.go keeps the commands that need an existing store from
+// creating one; verbose.go is --verbose; the other files are one command
+// each.
 package cli
 
 import (
@@ -25,7 +36,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -116,11 +126,28 @@ type command struct {
 	name    string
 	args    string // the usage after the name
 	summary string
+	// examples are shown by connector help COMMAND, one a line.
+	examples []string
+	// global says which global flags the command takes: its help lists
+	// only those, and it accepts no other.
+	global globalFlags
 	// flags registers the command's own flags.
 	flags func(fs *flag.FlagSet)
 	// run runs the command with its positional arguments.
 	run func(ctx context.Context, e *env, args []string) error
 }
+
+// globalFlags selects the global flags a command takes.
+type globalFlags int
+
+const (
+	// noGlobal: neither a connection string nor --verbose.
+	noGlobal globalFlags = iota
+	// verboseOnly: --verbose.
+	verboseOnly
+	// dsnFlags: --dsn, --dsn-file and --verbose.
+	dsnFlags
+)
 
 func commands() []*command {
 	return []*command{
@@ -134,19 +161,30 @@ func commands() []*command {
 		providersCommand(),
 		sandboxCommand(),
 		demoCommand(),
+		versionCommand(),
 	}
 }
 
 // env is a command's view of its IO and the global flags.
 type env struct {
 	IO
-	dsn     string // from --dsn or CONNECTOR_DSN; never printed
+	dsn     string // from --dsn; never printed
+	dsnFile string // from --dsn-file
 	verbose bool
+	version bool // --version, before any command
+	// dsnFrom says where the connection string came from (--dsn,
+	// CONNECTOR_DSN, --dsn-file FILE), for the hints of report.
+	dsnFrom string
+	// rawDSN is the connection string as read (quotes and spaces removed),
+	// for the hints of report; never printed.
+	rawDSN string
 	// secrets are scrubbed from every message the command prints.
 	secrets []string
 	// authReq is what an authorization run by the command attaches to
 	// the connection (auth --ref and --tag, or a --ref that names none yet).
 	authReq connector.AuthRequest
+	// tracer traces HTTP exchanges and store calls with --verbose.
+	tracer *verboseTracer
 }
 
 func (e *env) now() time.Time {
@@ -181,12 +219,9 @@ func (e *env) scrub(s string) string {
 // params parses and validates the connection string, and remembers its
 // secrets for scrubbing.
 func (e *env) params(validate bool) (*connstr.Params, error) {
-	dsn := e.dsn
-	if dsn == "" {
-		dsn = e.getenv(EnvDSN)
-	}
-	if strings.TrimSpace(dsn) == "" {
-		return nil, usageErrorf("no connection string: pass --dsn or set %s", EnvDSN)
+	dsn, err := e.readDSN()
+	if err != nil {
+		return nil, err
 	}
 	p, err := connstr.Parse(dsn)
 	if err != nil {
@@ -224,10 +259,17 @@ func (e *env) open(ctx context.Context, p *connstr.Params, extra ...func(*connec
 			})
 		}
 		if e.verbose {
-			o.Logger = slog.New(slog.NewTextHandler(e.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			e.tracer.options(o)
 		}
 	}}, extra...)
-	return connector.OpenParams(ctx, p, opts...)
+	start := time.Now()
+	c, err := connector.OpenParams(ctx, p, opts...)
+	if c != nil {
+		e.tracer.printf("open %s with the store %s: ok (%s)", c.Provider(), redactLocation(p.SettingsLocation), since(start))
+	} else {
+		e.tracer.printf("open the store %s: %s (%s)", redactLocation(p.SettingsLocation), outcome(err), since(start))
+	}
+	return c, err
 }
 
 // selector names a connection: by --connection ID, by --ref REF (the
@@ -239,21 +281,64 @@ type selector struct {
 }
 
 func (s *selector) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.connection, "connection", "", "the connection id, provider:account (default: the provider's only connection)")
-	fs.StringVar(&s.ref, "ref", "", "the connection with this reference (given with auth --ref)")
+	fs.StringVar(&s.connection, "connection", "", "the connection `ID`, provider:account (default $"+EnvConnection+", else the provider's only connection)")
+	fs.StringVar(&s.ref, "ref", "", "the connection with this reference `REF` (given with auth --ref)")
 }
 
-// pick returns the connection s names.
-func pick(ctx context.Context, c *connector.Connector, s selector) (*connector.Connection, error) {
+// withDefault returns s, with --connection from CONNECTOR_CONNECTION when
+// neither --connection nor --ref is given.
+func (e *env) withDefault(s selector) selector {
+	if s.connection == "" && s.ref == "" {
+		s.connection = strings.TrimSpace(e.getenv(EnvConnection))
+	}
+	return s
+}
+
+// maxKnown is how many connection ids an unknown id's message lists.
+const maxKnown = 10
+
+// pick returns the connection s (or CONNECTOR_CONNECTION) names. An
+// unknown id is a usage error that names the known ones.
+func (e *env) pick(ctx context.Context, c *connector.Connector, s selector) (*connector.Connection, error) {
+	s = e.withDefault(s)
 	switch {
 	case s.connection != "" && s.ref != "":
 		return nil, usageErrorf("--connection and --ref both name a connection: give one")
 	case s.ref != "":
 		return c.ConnectionByRef(ctx, s.ref)
 	case s.connection != "":
-		return c.Connection(ctx, s.connection)
+		conn, err := c.Connection(ctx, s.connection)
+		if connector.CodeOf(err) == connector.CodeNotFound {
+			return nil, unknownConnection(ctx, c, s.connection)
+		}
+		return conn, err
 	}
 	return c.Default(ctx)
+}
+
+// unknownConnection is the error for a connection id the store does not
+// hold for this provider and application: it names the ones it holds.
+func unknownConnection(ctx context.Context, c *connector.Connector, id string) error {
+	list, err := c.Connections(ctx)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("no %s connection %q for this application", c.Provider(), id)
+	if len(list) == 0 {
+		return usageErrorf("%s; there is none yet (run connector auth)", msg)
+	}
+	var ids []string
+	for _, l := range list {
+		ids = append(ids, l.ID)
+	}
+	known := strings.Join(ids[:min(len(ids), maxKnown)], ", ")
+	if len(ids) > maxKnown {
+		known += fmt.Sprintf(" … and %d more; run `connector connections`", len(ids)-maxKnown)
+	}
+	if s := suggest(id, ids); s != "" {
+		msg += "; did you mean " + s + "?"
+	}
+	return usageErrorf("%s (known: %s)", msg, known)
 }
 
 // exitError is an error with its own exit code and message.
@@ -330,136 +415,7 @@ func (e *env) report(err error) ExitCode {
 	if connector.CodeOf(err) == connector.CodeInvalidClient {
 		msg += " (check OAuthClientId and OAuthClientSecret against the app registered with the provider)"
 	}
+	msg = e.hint(err, msg)
 	fmt.Fprintln(e.Err, "connector: "+e.scrub(msg))
 	return code
-}
-
-// Main runs the connector command with args (without the program name) and
-// returns the exit code. It never calls os.Exit.
-func Main(ctx context.Context, args []string, sys IO) ExitCode {
-	if sys.In == nil {
-		sys.In = strings.NewReader("")
-	}
-	if sys.Out == nil {
-		sys.Out = io.Discard
-	}
-	if sys.Err == nil {
-		sys.Err = io.Discard
-	}
-	e := &env{IO: sys}
-	g := flag.NewFlagSet("connector", flag.ContinueOnError)
-	g.SetOutput(io.Discard)
-	registerGlobal(g, e)
-	if err := g.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(e.Out)
-			return ExitOK
-		}
-		usage(e.Err)
-		return e.report(usageErrorf("%v", err))
-	}
-	rest := g.Args()
-	if len(rest) == 0 {
-		usage(e.Err)
-		return e.report(usageErrorf("no command given"))
-	}
-	name, rest := rest[0], rest[1:]
-	if name == "help" {
-		if len(rest) > 0 {
-			if cmd := find(rest[0]); cmd != nil {
-				commandUsage(e.Out, cmd)
-				return ExitOK
-			}
-		}
-		usage(e.Out)
-		return ExitOK
-	}
-	cmd := find(name)
-	if cmd == nil {
-		usage(e.Err)
-		return e.report(usageErrorf("unknown command %q", name))
-	}
-	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	registerGlobal(fs, e)
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
-	pos, err := parseInterspersed(fs, rest)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			commandUsage(e.Out, cmd)
-			return ExitOK
-		}
-		fmt.Fprintf(e.Err, "usage: connector %s %s\n", cmd.name, cmd.args)
-		return e.report(usageErrorf("%s: %v", cmd.name, err))
-	}
-	if err := cmd.run(ctx, e, pos); err != nil {
-		return e.report(err)
-	}
-	return ExitOK
-}
-
-func registerGlobal(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&e.dsn, "dsn", e.dsn, "the connection string (default $"+EnvDSN+")")
-	fs.BoolVar(&e.verbose, "verbose", e.verbose, "log what the connector does on standard error")
-}
-
-// parseInterspersed parses flags that may come before, between and after
-// the positional arguments ("call GET store/info.json --data @body.json").
-// Everything after "--" is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-func find(name string) *command {
-	for _, c := range commands() {
-		if c.name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `connector connects apps to commerce platforms over OAuth 2.
-
-Usage: connector <command> [flags]
-
-Commands:
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintf(w, `
-Every command that needs a connection string reads it from --dsn or $%s.
-Exit codes: 0 done, 1 failure, 2 bad usage or configuration, 3 reauthorization needed.
-Run "connector help <command>" for a command's flags; docs/cli.md has examples.
-`, EnvDSN)
-}
-
-func commandUsage(w io.Writer, cmd *command) {
-	fmt.Fprintf(w, "Usage: connector %s %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.summary)
-	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	var e env
-	registerGlobal(fs, &e)
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
-	fs.SetOutput(w)
-	fs.PrintDefaults()
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/connector-go/connector/internal/testenv"
 )
 
 var (
@@ -20,7 +22,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.Run(m)
 	if binaryPath != "" {
 		os.RemoveAll(filepath.Dir(binaryPath))
 	}

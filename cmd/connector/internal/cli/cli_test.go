@@ -22,6 +22,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 
@@ -71,22 +72,7 @@ func waitLine(t *testing.T, b *syncBuffer, what string, match func(string) bool)
 }
 
 // testClock is a settable clock shared by the commands and a simulator.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type testClock = testclock.Clock
 
 // result is what one command run left behind.
 type result struct {
@@ -126,7 +112,7 @@ func newFixture(t *testing.T, name string, mutate ...func(*fixture)) *fixture {
 	sp := sps[0]
 	f := &fixture{
 		t: t, name: name, display: sp.spec.DisplayName, apiPath: apiPaths[name], sim: sp.sim.(*simulator.Server),
-		clock:  &testClock{t: time.Now().UTC().Truncate(time.Second)},
+		clock:  testclock.New(time.Now().UTC().Truncate(time.Second)),
 		secret: "test-secret-" + randomSecret(),
 	}
 	f.account = f.sim.Config().AccountID
@@ -558,7 +544,7 @@ func TestInteractiveTokenAuthorizes(t *testing.T) {
 	}
 	// Not interactive: no flow, exit 3.
 	g := newFixture(t, "shopline", inMemory)
-	if r := g.run("token"); r.code != ExitReauth || !strings.Contains(r.err, "authorize first") {
+	if r := g.run("token"); r.code != ExitReauth || !strings.Contains(r.err, "connector auth") {
 		t.Errorf("token without a connection: exit %d, stderr %s", r.code, r.err)
 	}
 }
@@ -617,7 +603,9 @@ func TestRefreshOnToken(t *testing.T) {
 	if third := strings.TrimSpace(f.run("token", "--connection", "jumpseller:"+f.account).out); third != second {
 		t.Errorf("the refreshed token was not stored: a new run printed another")
 	}
-	if r := f.run("token", "--connection", "jumpseller:nosuchstore"); r.code != ExitFailure || !strings.Contains(r.err, "nosuchstore") || r.out != "" {
+	// An unknown id is a usage error that names the known ones.
+	if r := f.run("token", "--connection", "jumpseller:nosuchstore"); r.code != ExitUsage || !strings.Contains(r.err, "nosuchstore") ||
+		!strings.Contains(r.err, "known: jumpseller:"+f.account) || r.out != "" {
 		t.Errorf("token --connection of a missing connection: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
 	}
 }
@@ -637,6 +625,18 @@ func (s *failingStore) Put(ctx context.Context, rec *store.Record, fence int64) 
 		return 0, store.Errorf(nil, "disk full (injected)")
 	}
 	return s.Store.Put(ctx, rec, fence)
+}
+
+// PutUnlock fails as Put does: since the Store contract's PutUnlock, a
+// refresh writes through it.
+func (s *failingStore) PutUnlock(ctx context.Context, rec *store.Record, l *store.Lease) (int64, error) {
+	s.mu.Lock()
+	failing := s.failing
+	s.mu.Unlock()
+	if failing {
+		return 0, store.Errorf(nil, "disk full (injected)")
+	}
+	return s.Store.PutUnlock(ctx, rec, l)
 }
 
 func (s *failingStore) Close() error { return nil }
@@ -784,9 +784,9 @@ func TestBadConfiguration(t *testing.T) {
 		{"https callback", []string{"auth", "--no-browser"}, "Provider=jumpseller;" + strings.Replace(base, "http://127.0.0.1:8085", "https://app.example", 1), "loopback http URL"},
 		{"no callback", []string{"auth", "--no-browser"}, "Provider=jumpseller;OAuthClientId=app;OAuthClientSecret=" + secret, "CallbackURL is required"},
 		{"auth with OFF", []string{"auth", "--no-browser"}, "Provider=jumpseller;InitiateOAuth=OFF;" + base, "InitiateOAuth=OFF forbids"},
-		{"no connection string", []string{"token"}, "", "--dsn or set CONNECTOR_DSN"},
-		{"unknown command", []string{"tokens"}, "Provider=jumpseller;" + base, `unknown command "tokens"`},
-		{"unknown flag", []string{"token", "--conection", "x"}, "Provider=jumpseller;" + base, "flag provided but not defined"},
+		{"no connection string", []string{"token"}, "", "--dsn, or set CONNECTOR_DSN_FILE or CONNECTOR_DSN"},
+		{"unknown command", []string{"tokens"}, "Provider=jumpseller;" + base, `unknown command "tokens"; did you mean token?`},
+		{"unknown flag", []string{"token", "--conection", "x"}, "Provider=jumpseller;" + base, "unknown flag --conection; did you mean --connection?"},
 		{"extra argument", []string{"token", "extra"}, "Provider=jumpseller;" + base, "takes no arguments"},
 		{"non-loopback sandbox", []string{"sandbox", "--addr", "0.0.0.0:0"}, "", "loopback"},
 	} {
@@ -818,6 +818,12 @@ func TestBadConfiguration(t *testing.T) {
 func TestDSNFromEnvironment(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "jumpseller", inMemory)
+	// connections creates no store: make the memory one.
+	st, _, err := store.Open(context.Background(), f.location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	sys, out, errb := f.io(nil)
 	sys.Env = func(k string) string {
 		if k == EnvDSN {

@@ -17,8 +17,13 @@ func deleteCommand() *command {
 	o := &deleteOptions{}
 	return &command{
 		name:    "delete",
+		global:  dsnFlags,
 		args:    "[--connection ID | --ref REF] [--revoke]",
 		summary: "delete a connection from the store (with --revoke, revoke its grant at the provider first)",
+		examples: []string{
+			"connector delete --dsn-file ~/.config/connector/shopline.dsn --connection shopline:5e1d2c3b --revoke",
+			"CONNECTOR_CONNECTION=jumpseller:acme connector delete",
+		},
 		flags: func(fs *flag.FlagSet) {
 			o.sel.register(fs)
 			fs.BoolVar(&o.revoke, "revoke", false, "revoke the grant at the provider first; a failed revocation keeps the connection")
@@ -37,12 +42,17 @@ func runDelete(ctx context.Context, e *env, o *deleteOptions) error {
 	if err != nil {
 		return err
 	}
+	if !supplied(p) {
+		if err := e.requireStore(ctx, p, "delete", ExitReauth); err != nil {
+			return err
+		}
+	}
 	c, err := e.open(ctx, p)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	conn, err := pick(ctx, c, o.sel)
+	conn, err := e.pick(ctx, c, o.sel)
 	if err != nil {
 		return err
 	}

@@ -16,12 +16,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/store"
 )
@@ -33,11 +33,13 @@ type demoOptions struct {
 func demoCommand() *command {
 	o := &demoOptions{}
 	return &command{
-		name:    "demo",
-		args:    "[--provider NAME|all]",
-		summary: "run the whole OAuth lifecycle offline against the simulators, in a temporary store, step by step",
+		name:     "demo",
+		global:   verboseOnly,
+		args:     "[--provider NAME|all]",
+		summary:  "run the whole OAuth lifecycle offline against the simulators, in a temporary store, step by step",
+		examples: []string{"connector demo", "connector demo --provider shopify", "connector demo --provider all"},
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.provider, "provider", "", "run this provider (any that connector providers lists), or all of them (default: the Go drivers, Jumpseller and SHOPLINE)")
+			fs.StringVar(&o.provider, "provider", "", "run the provider `NAME` (any that connector providers lists), or all of them (default: the Go drivers, those that are not profiles)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -50,22 +52,7 @@ func demoCommand() *command {
 
 // demoClock is the fake clock the demo shares between the connector and the
 // simulators, so that it can move time past a token's expiry.
-type demoClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *demoClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *demoClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type demoClock = testclock.Clock
 
 // demoProviders are the providers the demo runs: the one named, all of
 // them, or by default the Go drivers (the catalog's profiles run with
@@ -123,7 +110,7 @@ func runDemo(ctx context.Context, e *env, o *demoOptions) error {
 		return err
 	}
 	fmt.Fprintln(out, "\nThe store now holds (as `connector connections` shows it):")
-	if err := writeConnections(&indented{w: out, prefix: "    "}, recs); err != nil {
+	if err := writeConnections(&indented{w: out, prefix: "    "}, recs, true); err != nil {
 		return err
 	}
 	if rotatedAll {
@@ -152,7 +139,7 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 	fmt.Fprintf(out, "\n== %s ==\n", display)
 
 	// 1. The simulator, on a shared fake clock.
-	clock := &demoClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
 	sp.sim.SetClock(clock.Now)
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -243,7 +230,7 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 		lifetime = fmt.Sprintf("expires %s (in %s)", tok.Expiry.Format(time.RFC3339), human(tok.Expiry.Sub(clock.Now())))
 	}
 	step("The callback server checked the state and answered the browser (%s); the connector exchanged the code\n"+
-		"at the token endpoint (%s body) and the driver identified the account: %s.\n"+
+		"at the token endpoint (%s) and the driver identified the account: %s.\n"+
 		"Connection %s is stored (status %s, version %d):\n"+
 		"access token %s, %s; refresh token %s.",
 		resp.Status, sp.tokenWire, info.Account, conn.ID(), info.Status, info.Version,
@@ -300,9 +287,11 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 
 // demoLifetime moves the clock past the access token's expiry and shows
 // what the connector does: a refresh (rotating the refresh token or
-// keeping it, as the provider does), a new authorization when the
-// provider issues no refresh tokens, or nothing at all for a token that
-// never expires. It returns whether the refresh rotated the refresh
+// keeping it, as the provider does), a renewal by the driver's own request
+// when the provider issues no refresh tokens but the driver renews without
+// one (Spec.NoRefreshTokens and driver.Refresher), a new authorization
+// when it issues none and the driver cannot, or nothing at all for a token
+// that never expires. It returns whether the refresh rotated the refresh
 // token, and the current token.
 func demoLifetime(ctx context.Context, e *env, sp simProvider, c *connector.Connector, conn *connector.Connection,
 	clock *demoClock, tok *connector.Token, path string, step func(string, ...any)) (bool, *connector.Token, error) {
@@ -328,6 +317,9 @@ func demoLifetime(ctx context.Context, e *env, sp simProvider, c *connector.Conn
 	skip := tok.Expiry.Sub(clock.Now()) + time.Second
 	clock.Advance(skip)
 	step("Moved the shared clock of the connector and the simulator forward %s: the access token has expired.", human(skip))
+	if tok.RefreshToken == "" && sp.renews {
+		return demoRenew(ctx, sp, c, conn, tok, path, step)
+	}
 	if tok.RefreshToken == "" {
 		_, err := conn.Token(ctx)
 		if connector.CodeOf(err) != connector.CodeReauthRequired {
@@ -378,6 +370,47 @@ func demoLifetime(ctx context.Context, e *env, sp simProvider, c *connector.Conn
 	return rotated, tok2, nil
 }
 
+// demoRenew shows the refresh of a provider that issues no refresh tokens
+// and whose driver renews the expired access token by a request of its
+// own (SHOPLINE's global platform: a signed call): Token() must renew it,
+// store it, and hand out no refresh token.
+func demoRenew(ctx context.Context, sp simProvider, c *connector.Connector, conn *connector.Connection,
+	tok *connector.Token, path string, step func(string, ...any)) (bool, *connector.Token, error) {
+	display := sp.spec.DisplayName
+	refreshes := sp.sim.Stats().Refreshes
+	tok2, err := conn.Token(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	if err := flush(ctx, conn); err != nil {
+		return false, nil, err
+	}
+	n := sp.sim.Stats().Refreshes - refreshes
+	if tok2.AccessToken == tok.AccessToken || tok2.RefreshToken != "" || n != 1 {
+		return false, nil, &exitError{code: ExitFailure, msg: fmt.Sprintf("the refresh did not renew the access token as the provider does (%d refreshes at the simulator)", n)}
+	}
+	how := "a request of its own"
+	if sp.spec.Token.Auth == driver.Signed {
+		how = "a request signed with the client secret"
+	}
+	lifetime := "no expiry"
+	if !tok2.Expiry.IsZero() {
+		lifetime = "expires " + tok2.Expiry.Format(time.RFC3339)
+	}
+	step("%s issues no refresh tokens: Token() found the access token expired and the driver renewed it by\n"+
+		"%s, without a refresh token (%d refresh at the simulator): access %s → %s, %s.\n"+
+		"The new token was stored (version %d) before Token() returned it.",
+		display, how, n, fingerprint(tok.AccessToken), fingerprint(tok2.AccessToken), lifetime, conn.Info().Version)
+	if path != "" {
+		status, _, _, err := demoCall(ctx, c, conn, path)
+		if err != nil {
+			return false, nil, err
+		}
+		step("API call with the renewed token: GET %s → %s (there is no refresh token to rotate).", path, status)
+	}
+	return false, tok2, nil
+}
+
 // demoCall sends GET path and returns the status, a redacted excerpt of the
 // body and the rate-limit headers.
 func demoCall(ctx context.Context, c *connector.Connector, conn *connector.Connection, path string) (status, excerpt, rate string, err error) {
@@ -423,12 +456,14 @@ func fingerprint(s string) string {
 	return "#" + hex.EncodeToString(sum[:3])
 }
 
-// shortenState shows an authorization URL with its state cut short.
+// shortenState shows an authorization URL with its state cut short,
+// wherever the URL carries it (state in the query; SHOPLINE's global
+// platform: customField after the fragment).
 func shortenState(authURL, state string) string {
 	if len(state) <= 6 {
 		return authURL
 	}
-	return strings.Replace(authURL, "state="+url.QueryEscape(state), "state="+state[:6]+"…", 1)
+	return strings.Replace(authURL, url.QueryEscape(state), state[:6]+"…", 1)
 }
 
 // simulatorPath is the path of a simulator URL.

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
@@ -224,7 +224,7 @@ func registerFailingStore() {
 // store's clock (lease expiry) is storeClocks[location].
 func failingLocation(t *testing.T) string {
 	mem := memory.New()
-	clock := &offsetClock{}
+	clock := testclock.Real()
 	mem.SetClock(clock.Now)
 	location := "failing://" + randomSecret()
 	failingStores.Store(location, &failingStore{Store: mem})
@@ -233,13 +233,7 @@ func failingLocation(t *testing.T) string {
 }
 
 // storeClocks holds the clock of each failingLocation's memory store.
-var storeClocks sync.Map // location → *offsetClock
-
-// offsetClock is the real clock moved forward by a settable offset.
-type offsetClock struct{ off atomic.Int64 }
-
-func (c *offsetClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *offsetClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
+var storeClocks sync.Map // location → *testclock.Clock (the real clock moved forward)
 
 func (f *failingStore) set(failing bool) {
 	f.mu.Lock()
@@ -689,7 +683,7 @@ func storeFailingRow(t *testing.T, m *matrixRun) {
 	})
 	// Let any lease left behind expire, as it would after LeaseTTL.
 	v, _ = storeClocks.Load(f.location)
-	v.(*offsetClock).Advance(10 * time.Minute)
+	v.(*testclock.Clock).Advance(10 * time.Minute)
 
 	start := time.Now()
 	r = m.run("token")

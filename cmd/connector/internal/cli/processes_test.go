@@ -20,7 +20,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/connector-go/connector"
-	"github.com/connector-go/connector/conformance"
+	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/store"
 
 	_ "github.com/connector-go/connector/store/postgres"
@@ -57,7 +57,7 @@ func withParam(base, k, v string) string {
 // CI, where an absent service is a failure.
 func unreachable(t *testing.T, what string, err error, howto string) {
 	t.Helper()
-	conformance.Absent(t, fmt.Sprintf("%s is not reachable (%v); start one (%s)", what, err, howto))
+	testenv.Absent(t, strings.Fields(what)[0], fmt.Sprintf("%s is not reachable (%v); start one (%s)", what, err, howto))
 }
 
 // processBackend is a store the eight processes share.

@@ -38,10 +38,14 @@ func providersCommand() *command {
 		name:    "providers",
 		args:    "[-o text|json] [--profile FILE]…",
 		summary: "list the providers (Go drivers and the catalog's profiles) and what each supports",
+		examples: []string{
+			"connector providers -o json | jq -r '.[] | [.name, .kind, .access_token_lifetime] | @tsv'",
+			"connector providers --profile ./acme.yaml",
+		},
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.output, "o", "text", "the output format: text, or json (a JSON array, documented in docs/cli.md)")
-			fs.StringVar(&o.output, "output", "text", "the same as -o")
-			fs.Var(&o.profiles, "profile", "also list the provider this YAML profile file describes, after checking it (repeatable)")
+			fs.StringVar(&o.output, "o", "text", "the output `FORMAT`: text, or json (a JSON array, documented in docs/cli.md)")
+			fs.StringVar(&o.output, "output", "text", "the output `FORMAT`: text, or json (a JSON array, documented in docs/cli.md)")
+			fs.Var(&o.profiles, "profile", "also list the provider the YAML profile `FILE` describes, after checking it (repeatable)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -206,8 +210,12 @@ func accessLifetime(lp listedProvider) string {
 
 func refreshWords(lp listedProvider) string {
 	s := lp.drv.Spec()
-	if lp.prof != nil && !lp.prof.Answer.Refresh.Issued {
+	_, refresher := lp.drv.(driver.Refresher)
+	switch {
+	case lp.prof != nil && !lp.prof.Answer.Refresh.Issued, s.NoRefreshTokens && !refresher:
 		return "none issued: a connection whose token is refused needs a new authorization"
+	case s.NoRefreshTokens:
+		return "none issued: the driver renews access tokens by its own request, without one"
 	}
 	rt := "kept across refreshes"
 	if s.RotatesRefreshTokens {
@@ -334,7 +342,7 @@ func describeProvider(lp listedProvider) providerJSON {
 		Token:               requestJSON{Format: s.Token.Format.String(), ClientAuth: s.Token.Auth.String()},
 		AccessTokenLifetime: dur(s.DefaultLifetime),
 		CodeLifetime:        dur(s.CodeLifetime),
-		RefreshTokens: refreshJSON{Issued: true, Rotate: s.RotatesRefreshTokens, ReplaySafe: s.RefreshReplaySafe,
+		RefreshTokens: refreshJSON{Issued: !s.NoRefreshTokens, Rotate: s.RotatesRefreshTokens, ReplaySafe: s.RefreshReplaySafe,
 			LifetimeAfterExpiry: dur(s.RefreshTokenLifetimeAfterExpiry), SendsRedirectURI: s.RefreshSendsRedirectURI},
 		Scopes:    scopesJSON{Known: nonNil(s.Scopes), Closed: len(s.Scopes) > 0, Default: nonNil(s.DefaultScopes), Separator: sep},
 		API:       apiJSON{TokenHeader: "Authorization", TokenScheme: "Bearer", RateLimitHeaders: nonNil(s.RateLimitHeaders)},
@@ -387,8 +395,11 @@ func isSimulated(p driver.Provider) bool {
 // wire describes how a request is sent.
 func wire(r driver.Request) string {
 	auth := "client credentials in the body"
-	if r.Auth == driver.Basic {
+	switch r.Auth {
+	case driver.Basic:
 		auth = "client credentials in a Basic header"
+	case driver.Signed:
+		auth = "signed: the client id and a signature made with the client secret in headers, the secret never sent"
 	}
 	return fmt.Sprintf("%s body, %s", r.Format, auth)
 }

@@ -24,14 +24,19 @@ func refreshCommand() *command {
 	o := &refreshOptions{}
 	return &command{
 		name:    "refresh",
+		global:  dsnFlags,
 		args:    "[--connection ID | --ref REF] | --due WINDOW [--concurrency N] [--limit N] [--rate R]",
 		summary: "refresh one connection now, or (--due, for cron) every one whose token expires within WINDOW; prints the ids refreshed",
+		examples: []string{
+			"connector refresh --dsn-file ~/.config/connector/jumpseller.dsn --connection jumpseller:acme",
+			"17 3 * * *  CONNECTOR_DSN_FILE=/etc/connector/shopline.dsn connector refresh --due 72h   # crontab",
+		},
 		flags: func(fs *flag.FlagSet) {
 			o.sel.register(fs)
-			fs.StringVar(&o.due, "due", "", "refresh every active connection of the provider whose access token expires within this window (72h, 3d)")
-			fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --due: refreshes at once (default %d)", connector.DefaultDueConcurrency))
-			fs.IntVar(&o.limit, "limit", 0, "with --due: refresh at most this many, the most urgent first (default: all)")
-			fs.Float64Var(&o.rate, "rate", 0, "with --due: at most this many refreshes per second at the provider (default: no limit)")
+			fs.StringVar(&o.due, "due", "", "refresh every active connection of the provider whose access token expires within this `WINDOW` (72h, 90m, 3d)")
+			fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --due: `N` refreshes at once (default %d)", connector.DefaultDueConcurrency))
+			fs.IntVar(&o.limit, "limit", 0, "with --due: refresh at most `N`, the most urgent first (default: all)")
+			fs.Float64Var(&o.rate, "rate", 0, "with --due: at most `R` refreshes per second at the provider (default: no limit)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -57,12 +62,17 @@ func runRefreshOne(ctx context.Context, e *env, o *refreshOptions) error {
 	if err != nil {
 		return err
 	}
+	if !supplied(p) {
+		if err := e.requireStore(ctx, p, "refresh", ExitReauth); err != nil {
+			return err
+		}
+	}
 	c, err := e.open(ctx, p)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	conn, err := pick(ctx, c, o.sel)
+	conn, err := e.pick(ctx, c, o.sel)
 	if err != nil {
 		return err
 	}
@@ -98,6 +108,9 @@ func runRefreshDue(ctx context.Context, e *env, o *refreshOptions) error {
 	}
 	p, err := e.params(true)
 	if err != nil {
+		return err
+	}
+	if err := e.requireStore(ctx, p, "refresh --due", ExitUsage); err != nil {
 		return err
 	}
 	c, err := e.open(ctx, p)

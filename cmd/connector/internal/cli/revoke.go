@@ -18,8 +18,13 @@ func revokeCommand() *command {
 	o := &revokeOptions{}
 	return &command{
 		name:    "revoke",
+		global:  dsnFlags,
 		args:    "[--connection ID | --ref REF]",
 		summary: "revoke the grant at the provider where it can, and mark the connection revoked",
+		examples: []string{
+			"connector revoke --dsn-file ~/.config/connector/shopline.dsn --connection shopline:5e1d2c3b",
+			"connector revoke --ref customer-42",
+		},
 		flags: func(fs *flag.FlagSet) {
 			o.sel.register(fs)
 		},
@@ -37,12 +42,17 @@ func runRevoke(ctx context.Context, e *env, o *revokeOptions) error {
 	if err != nil {
 		return err
 	}
+	if !supplied(p) {
+		if err := e.requireStore(ctx, p, "revoke", ExitReauth); err != nil {
+			return err
+		}
+	}
 	c, err := e.open(ctx, p)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	conn, err := pick(ctx, c, o.sel)
+	conn, err := e.pick(ctx, c, o.sel)
 	if err != nil {
 		return err
 	}

@@ -44,10 +44,14 @@ func sandboxCommand() *command {
 		name:    "sandbox",
 		args:    "[--addr 127.0.0.1:0] [--callback URL] [--store LOCATION]",
 		summary: "serve every provider's simulator on loopback and print a ready connection string for each",
+		examples: []string{
+			"connector sandbox --addr 127.0.0.1:8086 > sandbox.dsn",
+			"grep '^Provider=jumpseller;' sandbox.dsn > jumpseller.dsn && chmod 600 jumpseller.dsn && connector auth --dsn-file jumpseller.dsn",
+		},
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the loopback address to serve on (port 0: any free port)")
-			fs.StringVar(&o.callback, "callback", SandboxCallbackURL, "the redirect URI registered with the simulators (beside "+driver.OOB+")")
-			fs.StringVar(&o.location, "store", "", "the OAuthSettingsLocation of the printed strings (default: connector-sandbox/connector.db in the temporary directory)")
+			fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the loopback `ADDRESS` to serve on (port 0: any free port)")
+			fs.StringVar(&o.callback, "callback", SandboxCallbackURL, "the redirect `URI` registered with the simulators (beside "+driver.OOB+")")
+			fs.StringVar(&o.location, "store", "", "the OAuthSettingsLocation `LOCATION` of the printed strings (default: connector-sandbox/connector.db in the temporary directory)")
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -89,6 +93,11 @@ type simProvider struct {
 	// tokenWire and revokeWire say how token and revoke requests are
 	// sent, for the demo's narration.
 	tokenWire, revokeWire string
+	// renews is true for a provider that issues no refresh tokens
+	// (Spec.NoRefreshTokens) and whose driver renews access tokens by a
+	// request of its own (driver.Refresher: SHOPLINE's global platform's
+	// signed call).
+	renews bool
 }
 
 // simulated returns a fresh simulator of each named provider (a
@@ -130,9 +139,14 @@ func newSimProvider(name string, p driver.Provider) (simProvider, bool) {
 		return simProvider{}, false
 	}
 	spec := p.Spec()
+	_, refresher := p.(driver.Refresher)
 	sp := simProvider{name: name, spec: spec, sim: sim,
-		tokenWire:  spec.Token.Format.String(),
-		revokeWire: fmt.Sprintf("%s body, client auth %s", spec.Revoke.Format, spec.Revoke.Auth)}
+		tokenWire:  spec.Token.Format.String() + " body",
+		revokeWire: fmt.Sprintf("%s body, client auth %s", spec.Revoke.Format, spec.Revoke.Auth),
+		renews:     spec.NoRefreshTokens && refresher}
+	if spec.Token.Auth == driver.Signed {
+		sp.tokenWire += ", signed with the client secret, which is not sent"
+	}
 	if prof := profile.FromDriver(p); prof != nil {
 		ex := prof.Example()
 		sp.settings = map[string]string{}
@@ -140,7 +154,7 @@ func newSimProvider(name string, p driver.Provider) (simProvider, bool) {
 			sp.settings[pr.Name] = pr.Example
 		}
 		sp.probe = ex.Driver().(driver.Prober).ProbePath
-		sp.tokenWire = prof.Token.Format
+		sp.tokenWire = prof.Token.Format + " body"
 		if r := prof.Revoke; r != nil {
 			sp.revokeWire = fmt.Sprintf("%s body, client auth %s", r.Format, r.ClientAuth)
 			if len(r.Headers) > 0 {
@@ -193,7 +207,7 @@ func runSandbox(ctx context.Context, e *env, o *sandboxOptions) error {
 			return err
 		}
 		dsns = append(dsns, dsn)
-		fmt.Fprintf(&index, "%s\t%s%s/oauth/authorize\n", sp.spec.DisplayName, base, prefix)
+		fmt.Fprintf(&index, "%s\t%s\n", sp.spec.DisplayName, sp.sim.Endpoint(base+prefix).AuthURL)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -258,6 +272,11 @@ func simulatorDSN(sp simProvider, ep driver.Endpoint, id, secret, callback, loca
 		{"CallbackURL", callback},
 		{"OAuthAuthorizationURL", ep.AuthURL},
 		{"OAuthAccessTokenURL", ep.TokenURL},
+	}
+	if ep.RefreshURL != "" && ep.RefreshURL != ep.TokenURL {
+		// A simulator that serves refreshes apart from the code exchange
+		// (SHOPLINE's global platform: token/refresh beside token/create).
+		kv = append(kv, [2]string{"OAuthRefreshTokenURL", ep.RefreshURL})
 	}
 	if ep.RevokeURL != "" {
 		kv = append(kv, [2]string{"OAuthRevokeURL", ep.RevokeURL})

@@ -15,23 +15,33 @@ import (
 var flushTimeout = 15 * time.Second
 
 type tokenOptions struct {
-	sel  selector
-	flow flowOptions
+	sel    selector
+	flow   flowOptions
+	output outputFlag
 }
 
 func tokenCommand() *command {
 	o := &tokenOptions{}
 	return &command{
 		name:    "token",
-		args:    "[--connection ID | --ref REF]",
+		global:  dsnFlags,
+		args:    "[--connection ID | --ref REF] [-o text|json]",
 		summary: "print a valid access token alone on standard output, refreshing it if needed",
+		examples: []string{
+			"curl -H \"Authorization: Bearer $(connector token --dsn-file ~/.config/connector/shop.dsn)\" https://api.jumpseller.com/v1/store/info.json",
+			"CONNECTOR_CONNECTION=shopline:5e1d2c3b connector token -o json | jq -r .expiry",
+		},
 		flags: func(fs *flag.FlagSet) {
 			o.sel.register(fs)
 			o.flow.register(fs)
+			o.output.register(fs)
 		},
 		run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("token takes no arguments, got %q", args[0])
+			}
+			if err := o.output.check("token"); err != nil {
+				return err
 			}
 			return runToken(ctx, e, o)
 		},
@@ -42,6 +52,11 @@ func runToken(ctx context.Context, e *env, o *tokenOptions) error {
 	p, err := e.params(true)
 	if err != nil {
 		return err
+	}
+	if !canFlow(e, p) && !supplied(p) {
+		if err := e.requireStore(ctx, p, "token", ExitReauth); err != nil {
+			return err
+		}
 	}
 	c, err := e.open(ctx, p)
 	if err != nil {
@@ -55,8 +70,41 @@ func runToken(ctx context.Context, e *env, o *tokenOptions) error {
 	if err := flush(ctx, conn); err != nil {
 		return err
 	}
+	if o.output == "json" {
+		return writeJSON(e.Out, tokenJSONOf(conn, tok))
+	}
 	fmt.Fprintln(e.Out, tok.AccessToken)
 	return nil
+}
+
+// tokenJSON is token -o json. The field names are documented in
+// docs/cli.md and stable: fields may be added, none is renamed or removed.
+// Every field is always present. The refresh token is never shown.
+type tokenJSON struct {
+	Connection  string     `json:"connection"`
+	Provider    string     `json:"provider"`
+	Account     string     `json:"account"`
+	AccessToken string     `json:"access_token"`
+	TokenType   string     `json:"token_type"`
+	Expiry      *time.Time `json:"expiry"` // null: it does not expire
+	Scopes      []string   `json:"scopes"`
+}
+
+func tokenJSONOf(conn *connector.Connection, tok *connector.Token) tokenJSON {
+	info := conn.Info()
+	scopes := tok.Scopes
+	if len(scopes) == 0 {
+		scopes = info.Scopes
+	}
+	return tokenJSON{Connection: conn.ID(), Provider: info.Provider, Account: info.Account, AccessToken: tok.AccessToken,
+		TokenType: tok.TokenType, Expiry: timeOrNil(tok.Expiry), Scopes: nonNil(scopes)}
+}
+
+// supplied reports whether the connection string carries a grant
+// (OAuthAccessToken, OAuthRefreshToken), which a command stores when the
+// store holds no connection: then it may create the store.
+func supplied(p *connstr.Params) bool {
+	return p.AccessToken != "" || p.RefreshToken != ""
 }
 
 // usableToken returns the connection named id (or the only one) and a valid
@@ -65,7 +113,8 @@ func runToken(ctx context.Context, e *env, o *tokenOptions) error {
 // with a CallbackURL); otherwise it returns the error, whose Code makes the
 // command exit 3.
 func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr.Params, sel selector, o flowOptions) (*connector.Connection, *connector.Token, error) {
-	conn, err := pick(ctx, c, sel)
+	sel = e.withDefault(sel)
+	conn, err := e.pick(ctx, c, sel)
 	var tok *connector.Token
 	if err == nil {
 		tok, err = conn.Token(ctx)
