@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,14 +70,17 @@ type Connection struct {
 
 // snapshot is an immutable view of a connection.
 type snapshot struct {
-	tok       *Token
-	rec       *store.Record // without its Secret (snapshotOf)
-	refreshAt time.Time     // zero when the token never expires
-	// refreshAtCoarse is refreshAt - coarseMargin in Unix nanoseconds
-	// (MaxInt64 when the token never expires): the fast path's bound.
-	refreshAtCoarse int64
-	usable          bool     // status active and an access token present
-	authz           []string // the Authorization header value: "Bearer " + the access token
+	tok *Token
+	rec *store.Record // without its Secret (snapshotOf)
+	// refreshAt is when the token is refreshed, in Unix nanoseconds
+	// (math.MaxInt64 when it never expires); refreshAtCoarse is refreshAt -
+	// coarseMargin, the fast path's bound.
+	refreshAt, refreshAtCoarse int64
+	usable                     bool // status active and an access token present
+	// authz is the Authorization header value, "Bearer " + the access
+	// token, held in the snapshot itself: authz[:] is the header's value
+	// without an allocation.
+	authz [1]string
 	// unused holds access tokens issued by refreshes and perhaps never
 	// presented: presenting one completes its rotation (retire.go). Nil for
 	// most providers.
@@ -85,7 +89,7 @@ type snapshot struct {
 
 // fresh reports whether the token can be handed out without a refresh.
 func (s *snapshot) fresh(now time.Time) bool {
-	return s.usable && (s.refreshAt.IsZero() || now.Before(s.refreshAt))
+	return s.usable && (s.refreshAt == math.MaxInt64 || now.UnixNano() < s.refreshAt)
 }
 
 // expired reports whether the access token is past its expiry.
@@ -99,13 +103,14 @@ func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *
 	r := *rec
 	r.Secret = nil
 	rec = &r
-	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "", refreshAtCoarse: math.MaxInt64}
+	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "",
+		refreshAt: math.MaxInt64, refreshAtCoarse: math.MaxInt64}
 	if s.usable {
-		s.authz = []string{"Bearer " + tok.AccessToken}
+		s.authz[0] = "Bearer " + tok.AccessToken
 	}
 	if !tok.Expiry.IsZero() {
-		s.refreshAt = tok.Expiry.Add(-c.opts.leewayFor(tok))
-		s.refreshAtCoarse = s.refreshAt.Add(-coarseMargin).UnixNano()
+		at := tok.Expiry.Add(-c.opts.leewayFor(tok))
+		s.refreshAt, s.refreshAtCoarse = at.UnixNano(), at.Add(-coarseMargin).UnixNano()
 	}
 	return s
 }
@@ -179,17 +184,19 @@ func (conn *Connection) Client(ctx context.Context) *http.Client {
 	return &http.Client{Transport: &transport{conn: conn, base: base}, CheckRedirect: conn.c.checkRedirect}
 }
 
-// NewRequest returns a request for the provider's API: path is resolved
-// against the API base URL ("store/info.json", "/v1/token/info", or an
-// absolute URL on the API's origin).
+// NewRequest returns a request for the provider's API. path is resolved
+// against the API base URL (APIPath): with the base
+// https://api.jumpseller.com/v1/, "store/info.json", "/store/info.json" and
+// "/v1/store/info.json" all name https://api.jumpseller.com/v1/store/info.json.
+// An absolute URL must be on the API's origin.
 func (conn *Connection) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	c := conn.c
 	if c.apiBase == nil {
 		return nil, c.errorf(CodeInvalidConfig, "request", "the provider has no API base URL")
 	}
-	target := c.apiBaseStr + strings.TrimPrefix(path, "/")
-	if strings.Contains(path, "://") {
-		target = path
+	target := path
+	if !strings.Contains(path, "://") {
+		target = c.apiBaseStr + apiPath(c.apiBase.Path, path)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
@@ -204,4 +211,38 @@ func (conn *Connection) NewRequest(ctx context.Context, method, path string, bod
 	}
 	req.Header.Set("Accept", "application/json")
 	return req, nil
+}
+
+// apiPath returns path relative to an API base whose path is basePath. A
+// relative path ("token/info") is kept. A path starting with "/" is
+// relative to the base too, except that a beginning that repeats the end of
+// the base's path is not doubled: with the base path /v1/, both
+// "/v1/token/info" and "/token/info" are "token/info"; with
+// /shopline/api/v1/, so are "/v1/token/info" and
+// "/shopline/api/v1/token/info". The longest repetition wins.
+func apiPath(basePath, path string) string {
+	if !strings.HasPrefix(path, "/") {
+		return path
+	}
+	p, query, hasQuery := strings.Cut(path, "?")
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	var baseSegs []string
+	if b := strings.Trim(basePath, "/"); b != "" {
+		baseSegs = strings.Split(b, "/")
+	}
+	overlap := 0
+	for k := min(len(baseSegs), len(segs)); k > 0; k-- {
+		if slices.Equal(baseSegs[len(baseSegs)-k:], segs[:k]) {
+			overlap = k
+			break
+		}
+	}
+	rest := strings.Join(segs[overlap:], "/")
+	if strings.HasSuffix(p, "/") && rest != "" {
+		rest += "/"
+	}
+	if hasQuery {
+		rest += "?" + query
+	}
+	return rest
 }

@@ -27,8 +27,10 @@
 //
 // # Errors
 //
-// Every error is an *Error with a Code; branch on CodeOf(err), never on the
-// text. Messages never hold a secret.
+// Every error holds an *Error with a Code in its chain (a request through
+// Connection.Client fails with net/http's *url.Error wrapping one); branch
+// on CodeOf(err), never on the text. Messages never hold a secret. The
+// contract is Error's (driver.Error).
 package connector
 
 import (
@@ -165,9 +167,7 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	if ep.APIBaseURL != "" && !strings.HasSuffix(ep.APIBaseURL, "/") {
 		ep.APIBaseURL += "/"
 	}
-	if ep.RefreshURL == "" {
-		ep.RefreshURL = ep.TokenURL
-	}
+	ep.RefreshURL = ep.Refresh()
 	if opts.Endpoint.TokenURL != "" && opts.Endpoint.TokenInfoURL == "" && ep.TokenInfoURL != "" {
 		// The token server was moved (a proxy, a simulator) and the token
 		// info endpoint, which no connection string property names, was
@@ -258,6 +258,7 @@ func (c *Connector) Close() error {
 	c.closeOnce.Do(func() {
 		c.cancel()
 		live.Delete(c)
+		c.tel.close()
 		c.releasePending()
 		if c.coarse {
 			coarseStop()

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -79,7 +80,21 @@ func (c *Connector) open(rec *store.Record) (*Token, []string, error) {
 	if err := json.Unmarshal(plain, &g); err != nil {
 		return nil, nil, c.errorf(CodeStore, "open", "stored token of %s is not valid JSON", rec.ID)
 	}
-	return &g.Token, g.Unused, nil
+	// A held connection keeps this token for as long as it lives: it is
+	// copied out of g (which the unused tokens would otherwise keep alive
+	// with it), and strings the record holds already are shared rather
+	// than kept twice (docs/benchmarks.md, BenchmarkConnections).
+	tok := g.Token
+	if tok.TokenType == "Bearer" {
+		tok.TokenType = "Bearer"
+	}
+	if tok.AccountID == rec.Account {
+		tok.AccountID = rec.Account
+	}
+	if slices.Equal(tok.Scopes, rec.Scopes) && len(rec.Scopes) > 0 {
+		tok.Scopes = slices.Clip(rec.Scopes)
+	}
+	return &tok, g.Unused, nil
 }
 
 // appendTokenJSON appends exactly what json.Marshal(tok) gives, without its

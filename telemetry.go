@@ -45,6 +45,10 @@ type telemetry struct {
 	refreshOK, byProvider metric.MeasurementOption
 	provider              string
 	byStatus              statusOptions // API requests' options, by status (transport.go)
+	// gauge is the registration of the connections gauge's callback,
+	// undone by Close: a MeterProvider keeps its callbacks, and with them
+	// the Connector and every connection it held, for as long as it lives.
+	gauge metric.Registration
 }
 
 // A span of a store call or a token request is started only inside a span
@@ -70,22 +74,29 @@ func newTelemetry(c *Connector) *telemetry {
 	t.refreshTime, _ = m.Float64Histogram("connector.refresh.duration", metric.WithUnit("s"), metric.WithDescription("How long a refresh took: lease, token request and store write."))
 	t.leaseWaits, _ = m.Int64Counter("connector.lease.waits", metric.WithDescription("Refreshes that found the lease held by another process and waited."))
 	t.apiRequests, _ = m.Int64Counter("connector.api.requests", metric.WithDescription("Requests to the provider's API through Connection.Client, by provider and status."))
-	_, _ = m.Int64ObservableGauge("connector.connections", metric.WithDescription("Connections this Connector holds, by provider and status."),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			counts := map[store.Status]int64{}
-			c.mu.Lock()
-			for _, conn := range c.conns {
-				if s := conn.snap.Load(); s != nil {
-					counts[s.rec.Status]++
-				}
+	gauge, _ := m.Int64ObservableGauge("connector.connections", metric.WithDescription("Connections this Connector holds, by provider and status."))
+	t.gauge, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		counts := map[store.Status]int64{}
+		c.mu.Lock()
+		for _, conn := range c.conns {
+			if s := conn.snap.Load(); s != nil {
+				counts[s.rec.Status]++
 			}
-			c.mu.Unlock()
-			for st, n := range counts {
-				o.Observe(n, metric.WithAttributes(attribute.String("provider", c.name), attribute.String("status", string(st))))
-			}
-			return nil
-		}))
+		}
+		c.mu.Unlock()
+		for st, n := range counts {
+			o.ObserveInt64(gauge, n, metric.WithAttributes(attribute.String("provider", c.name), attribute.String("status", string(st))))
+		}
+		return nil
+	}, gauge)
 	return t
+}
+
+// close unregisters the connections gauge's callback.
+func (t *telemetry) close() {
+	if t.gauge != nil {
+		_ = t.gauge.Unregister()
+	}
 }
 
 // connAttrs are the attributes naming a connection.

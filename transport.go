@@ -132,7 +132,31 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 		h["Authorization"] = authz
 	}
 	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		err = t.failed(req.Context(), ctx, err)
+	}
 	return cancelOnClose(resp, err, cancel)
+}
+
+// failed gives an exchange that got no answer its Code, so that every
+// error of Client holds an *Error: CodeCanceled when the caller's context
+// ended (errors.Is(err, context.Canceled) still holds), else
+// CodeUnavailable, naming Options.Timeout when it is what ended the wait.
+func (t *transport) failed(caller, ctx context.Context, err error) error {
+	c := t.conn.c
+	var e *Error
+	switch {
+	case CodeOf(err) != CodeUnknown:
+		return err
+	case caller.Err() != nil:
+		e = c.errorf(CodeCanceled, "api", "the caller's context ended before the API answered")
+	case ctx.Err() != nil:
+		e = c.errorf(CodeUnavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
+	default:
+		e = c.errorf(CodeUnavailable, "api", "no answer from the API")
+	}
+	e.Err = err
+	return e
 }
 
 // authorization returns the Authorization header value of a valid token:
@@ -142,11 +166,11 @@ func (conn *Connection) authorization(ctx context.Context) ([]string, *Token, er
 	if s := conn.snap.Load(); s != nil && s.usable {
 		if conn.c.coarse {
 			if now := coarse.now.Load(); now != 0 && now < s.refreshAtCoarse {
-				return s.authz, s.tok, nil
+				return s.authz[:], s.tok, nil
 			}
 		}
 		if s.fresh(conn.c.opts.Clock()) {
-			return s.authz, s.tok, nil
+			return s.authz[:], s.tok, nil
 		}
 	}
 	tok, err := conn.slowToken(ctx, nil)
@@ -154,7 +178,7 @@ func (conn *Connection) authorization(ctx context.Context) ([]string, *Token, er
 		return nil, nil, err
 	}
 	if s := conn.snap.Load(); s != nil && s.tok == tok {
-		return s.authz, tok, nil
+		return s.authz[:], tok, nil
 	}
 	return []string{"Bearer " + tok.AccessToken}, tok, nil
 }

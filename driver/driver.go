@@ -195,12 +195,26 @@ func (s AuthStyle) String() string {
 // Endpoint holds a provider's URLs. Drivers set the documented defaults;
 // connection strings and options override them.
 type Endpoint struct {
-	AuthURL      string // authorization endpoint (browser)
-	TokenURL     string // code exchange
-	RefreshURL   string // refresh; TokenURL when empty
-	RevokeURL    string // revocation; empty when the provider has none
-	TokenInfoURL string // token introspection, informational
+	AuthURL    string // authorization endpoint (browser)
+	TokenURL   string // code exchange
+	RefreshURL string // refresh; TokenURL when empty (Endpoint.Refresh)
+	RevokeURL  string // revocation; empty when the provider has none
+	// TokenInfoURL is Doorkeeper's token info endpoint; empty when the
+	// provider has none. The engine presents there the access tokens of
+	// rotations not known complete, which completes them, before a refresh
+	// and on revoke (docs/lifecycle.md).
+	TokenInfoURL string
 	APIBaseURL   string // base of the REST API, with a trailing slash
+}
+
+// Refresh returns RefreshURL, or TokenURL when it is empty: the one place
+// that rule is stated. The engine applies it to env.Config.Endpoint, so a
+// driver reads Config.Endpoint.RefreshURL as it is.
+func (e Endpoint) Refresh() string {
+	if e.RefreshURL != "" {
+		return e.RefreshURL
+	}
+	return e.TokenURL
 }
 
 // Request describes how one kind of request is sent.
@@ -213,7 +227,9 @@ type Request struct {
 type Spec struct {
 	Name        string // registry name: lower-case, e.g. "jumpseller"
 	DisplayName string // e.g. "Jumpseller"
-	DocsURL     string // the provider's OAuth documentation
+	// DocsURL is the provider's OAuth documentation. Descriptive: shown by
+	// `connector providers`; the engine does not read it.
+	DocsURL string
 
 	Endpoint Endpoint
 
@@ -239,9 +255,16 @@ type Spec struct {
 	CodeLifetime time.Duration
 	// RefreshTokenLifetimeAfterExpiry is how long a refresh token outlives its
 	// access token (SHOPLINE: one day); 0 when unlimited or undocumented.
+	// Descriptive: the engine does not read it. It says how often an idle
+	// grant must be refreshed (connector.Connector.RefreshDue; the schedule
+	// per provider is in docs/lifecycle.md); `connector providers` shows it
+	// and conformance.TestProvider holds the driver's simulator to it.
 	RefreshTokenLifetimeAfterExpiry time.Duration
 	// RotatesRefreshTokens is true when every refresh returns a new refresh
-	// token and invalidates the old one.
+	// token and invalidates the old one. Descriptive: the engine keeps the
+	// refresh token each answer carries (or the previous one when it carries
+	// none) whatever this says; conformance.TestProvider checks that the
+	// driver's simulator agrees, and `connector providers` shows it.
 	RotatesRefreshTokens bool
 	// NoRefreshTokens is true when the provider's token answers carry no
 	// refresh token. A driver that implements Refresher then renews access
@@ -264,14 +287,6 @@ type Spec struct {
 	APIHeaders http.Header
 	// RateLimitHeaders names the API's rate-limit headers, for Client users.
 	RateLimitHeaders []string
-}
-
-// RefreshURL returns Endpoint.RefreshURL, or TokenURL when it is empty.
-func (s *Spec) RefreshURL() string {
-	if s.Endpoint.RefreshURL != "" {
-		return s.Endpoint.RefreshURL
-	}
-	return s.Endpoint.TokenURL
 }
 
 // Config is what the engine knows about the application and its overrides.

@@ -100,8 +100,20 @@ func (c Code) String() string {
 	return fmt.Sprintf("code(%d)", int(c))
 }
 
-// Error is the one error type of the module. Its message never holds a secret:
-// response bodies are reduced to a short, redacted Excerpt.
+// Error is the one error type of the module. Its contract:
+//
+//   - Every error that a function of this module returns holds an *Error in
+//     its chain, so CodeOf(err) is never Unknown for it: a request through
+//     connector.Connection.Client fails with net/http's *url.Error wrapping
+//     one; Connection.Flush joins the store's *Error with ctx.Err().
+//   - The Code is what callers branch on (CodeOf, or errors.Is with an
+//     *Error of that Code); Op, Msg and the answer's fields describe, for
+//     people and logs. The text is not an API.
+//   - The message never holds a secret: an answer's body is reduced to a
+//     short, redacted Excerpt, and provider text is scrubbed (Scrub).
+//   - The code that builds an Error fills it in before returning it (a
+//     driver may adjust one that a helper of this package gave it); an
+//     Error that has been returned is never changed by anyone.
 type Error struct {
 	Code     Code   // the class of the error
 	Op       string // what was being done: "exchange", "refresh", "revoke", "parse", ...
@@ -181,11 +193,12 @@ func printable(s string) string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same Code, so that
-// errors.Is(err, &driver.Error{Code: driver.NotFound}) works.
+// Is reports whether target is an *Error with the same Code, whatever its
+// other fields: errors.Is(err, &driver.Error{Code: driver.NotFound}) holds
+// for every error of that Code.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Op == "" && t.Msg == ""
+	return ok && t.Code == e.Code
 }
 
 // Errorf returns an *Error with the code and a formatted message. Never format

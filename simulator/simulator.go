@@ -99,7 +99,9 @@ const (
 
 // OOBRedirectURI is the out-of-band redirect URI: the code is shown on a page
 // instead of being sent to the application (Jumpseller documents it for
-// terminal use).
+// terminal use). It is the value of driver.OOB, written here again on
+// purpose: a simulator states its provider's facts as its own literals and
+// takes none from the code it checks.
 const OOBRedirectURI = "urn:ietf:wg:oauth:2.0:oob"
 
 // maxBody is the most the token and revoke endpoints read of a request body.

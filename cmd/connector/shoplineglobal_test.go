@@ -251,7 +251,7 @@ func TestShoplineGlobalProviders(t *testing.T) {
 		return out.String()
 	}
 	text := run("providers")
-	i := strings.Index(text, "shoplineglobal (SHOPLINE)\n")
+	i := strings.Index(text, "shoplineglobal (SHOPLINE global)\n")
 	if i < 0 {
 		t.Fatalf("providers lists no shoplineglobal:\n%s", text)
 	}

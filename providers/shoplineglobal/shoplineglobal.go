@@ -207,7 +207,7 @@ func Handle(p driver.Provider) string {
 func newSpec(handle string) *driver.Spec {
 	s := &driver.Spec{
 		Name:        "shoplineglobal",
-		DisplayName: "SHOPLINE",
+		DisplayName: "SHOPLINE global",
 		DocsURL:     "https://developer.shopline.com/docs/apps/api-instructions-for-use/app-authorization",
 		// The token body is JSON ({"code":…}); the client is not in it but
 		// in the appkey header and the signature (timestamp, sign headers):

@@ -96,7 +96,7 @@ func NewSimulator(handle string) *Simulator {
 	s.clock.Store(&now)
 	s.inner = simulator.New(simulator.Config{
 		Name:        "shoplineglobal",
-		DisplayName: "SHOPLINE",
+		DisplayName: "SHOPLINE global",
 		// What the inner Server takes from this simulator, not from apps.
 		TokenFormat:               driver.JSON,
 		TokenAuth:                 driver.InBody,

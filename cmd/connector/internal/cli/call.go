@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/connector-go/connector"
@@ -89,10 +88,6 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	if err := sameOrigin(c, path); err != nil {
 		return err
 	}
-	given := path
-	if base, err := url.Parse(c.Spec().Endpoint.APIBaseURL); err == nil {
-		path = apiPath(base, path)
-	}
 	conn, _, err := usableToken(ctx, e, c, p, o.sel, o.flow)
 	if err != nil {
 		return err
@@ -105,11 +100,12 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	// NewRequest resolves path against the API base as docs/cli.md says:
+	// /v1/token/info against …/v1/ is token/info, not v1/v1/token/info.
 	req, err := conn.NewRequest(ctx, method, path, rd)
 	if err != nil {
 		return err
 	}
-	path = given
 	for _, h := range o.headers {
 		req.Header.Set(h[0], h[1])
 	}
@@ -170,41 +166,6 @@ func sameOrigin(c *connector.Connector, path string) error {
 		return usageErrorf("PATH must be relative to the API base URL or on its host %s: the access token is sent nowhere else", base.Host)
 	}
 	return nil
-}
-
-// apiPath returns PATH as call sends it to Connection.NewRequest, relative
-// to the API base URL base. A relative PATH (token/info) is kept. A PATH
-// starting with "/" is relative to the base too, except that a beginning
-// that repeats the end of the base's path is not doubled: with the base
-// https://open.shopline.io/v1/, /v1/token/info is token/info, as is
-// /token/info; with the simulator's http://127.0.0.1:PORT/shopline/api/v1/,
-// /v1/token/info and /shopline/api/v1/token/info are token/info. The
-// longest repetition wins. An absolute URL is kept.
-func apiPath(base *url.URL, path string) string {
-	if strings.Contains(path, "://") || !strings.HasPrefix(path, "/") {
-		return path
-	}
-	p, query, hasQuery := strings.Cut(path, "?")
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	baseSegs := strings.Split(strings.Trim(base.Path, "/"), "/")
-	if len(baseSegs) == 1 && baseSegs[0] == "" {
-		baseSegs = nil
-	}
-	overlap := 0
-	for k := min(len(baseSegs), len(segs)); k > 0; k-- {
-		if slices.Equal(baseSegs[len(baseSegs)-k:], segs[:k]) {
-			overlap = k
-			break
-		}
-	}
-	rest := strings.Join(segs[overlap:], "/")
-	if strings.HasSuffix(p, "/") && rest != "" {
-		rest += "/"
-	}
-	if hasQuery {
-		rest += "?" + query
-	}
-	return rest
 }
 
 // lastByteWriter remembers the last byte written.

@@ -506,36 +506,6 @@ func TestHints(t *testing.T) {
 	}
 }
 
-func TestAPIPath(t *testing.T) {
-	for _, tc := range []struct {
-		name, base, path, want string
-	}{
-		{"relative", "https://open.shopline.io/v1/", "token/info", "token/info"},
-		{"rooted, repeating the base's last segment", "https://open.shopline.io/v1/", "/v1/token/info", "token/info"},
-		{"rooted, not repeating", "https://open.shopline.io/v1/", "/token/info", "token/info"},
-		{"relative, repeating: kept", "https://open.shopline.io/v1/", "v1/token/info", "v1/token/info"},
-		{"simulator base, documented path", "http://127.0.0.1:8086/shopline/api/v1/", "/v1/token/info", "token/info"},
-		{"simulator base, whole path", "http://127.0.0.1:8086/shopline/api/v1/", "/shopline/api/v1/token/info", "token/info"},
-		{"simulator base, middle", "http://127.0.0.1:8086/shopline/api/v1/", "/api/v1/merchants", "merchants"},
-		{"not a suffix of the base", "http://127.0.0.1:8086/shopline/api/v1/", "/shopline/token/info", "shopline/token/info"},
-		{"query kept", "https://api.jumpseller.com/v1/", "/v1/products.json?page=2&limit=50", "products.json?page=2&limit=50"},
-		{"trailing slash kept", "https://api.example/v2/", "/v2/orders/", "orders/"},
-		{"the base itself", "https://open.shopline.io/v1/", "/v1", ""},
-		{"root base", "https://api.example/", "/v1/x", "v1/x"},
-		{"absolute URL", "https://api.example/v1/", "https://api.example/v1/x", "https://api.example/v1/x"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			base, err := url.Parse(tc.base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, apiPath(base, tc.path)); diff != "" {
-				t.Errorf("apiPath(%s, %s) (-want +got):\n%s", tc.base, tc.path, diff)
-			}
-		})
-	}
-}
-
 // TestCallPaths: call GET token/info and call GET /v1/token/info, as
 // docs/cli.md has it, reach the same endpoint.
 func TestCallPaths(t *testing.T) {

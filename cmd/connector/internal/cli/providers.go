@@ -132,8 +132,8 @@ func writeProvider(w io.Writer, lp listedProvider) error {
 	ep := s.Endpoint
 	row("authorize", orDash(ep.AuthURL))
 	row("token", orDash(ep.TokenURL))
-	if ep.RefreshURL != "" && ep.RefreshURL != ep.TokenURL {
-		row("refresh", ep.RefreshURL)
+	if r := ep.Refresh(); r != ep.TokenURL {
+		row("refresh", r)
 	}
 	_, custom := p.(driver.Revoker)
 	switch {
@@ -348,8 +348,8 @@ func describeProvider(lp listedProvider) providerJSON {
 		API:       apiJSON{TokenHeader: "Authorization", TokenScheme: "Bearer", RateLimitHeaders: nonNil(s.RateLimitHeaders)},
 		Simulator: isSimulated(p),
 	}
-	if ep.RefreshURL != ep.TokenURL {
-		out.Endpoints.Refresh = ep.RefreshURL
+	if r := ep.Refresh(); r != ep.TokenURL {
+		out.Endpoints.Refresh = r
 	}
 	_, custom := p.(driver.Revoker)
 	if custom || ep.RevokeURL != "" {

@@ -1,0 +1,84 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store/memory"
+)
+
+// TestClientErrorsHaveCodes: a request through Connection.Client that gets
+// no answer fails with net/http's *url.Error wrapping an *Error, so that
+// CodeOf tells what happened, as the package documents.
+func TestClientErrorsHaveCodes(t *testing.T) {
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(hang)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+
+	for _, tc := range []struct {
+		name    string
+		api     string
+		ctx     func() (context.Context, context.CancelFunc)
+		code    connector.Code
+		wrapped error // errors.Is(err, wrapped) holds too
+	}{
+		{"connection refused", closed.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, connector.CodeUnavailable, nil},
+		{"no answer within Timeout", slow.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, connector.CodeUnavailable, context.DeadlineExceeded},
+		{"caller gave up", slow.URL, func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}, connector.CodeCanceled, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
+				Timeout: 100 * time.Millisecond, Endpoint: driver.Endpoint{APIBaseURL: tc.api + "/v1/"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			now := time.Now()
+			conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", RefreshToken: "refresh",
+				TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := conn.Client(ctx).Do(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("the request succeeded")
+			}
+			var ue *url.Error
+			if !errors.As(err, &ue) {
+				t.Errorf("error %T is not a *url.Error", err)
+			}
+			if got := connector.CodeOf(err); got != tc.code {
+				t.Errorf("CodeOf(%v) = %v, want %v", err, got, tc.code)
+			}
+			if tc.wrapped != nil && !errors.Is(err, tc.wrapped) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tc.wrapped)
+			}
+		})
+	}
+}
