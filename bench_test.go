@@ -398,7 +398,7 @@ func BenchmarkAPIRequest(b *testing.B) {
 	conn := longLived(b, c, "api")
 	ctx := context.Background()
 	b.Run("connector", func(b *testing.B) {
-		hc := conn.Client(ctx)
+		hc := conn.Client()
 		b.ReportAllocs()
 		for b.Loop() {
 			req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)

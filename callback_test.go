@@ -32,7 +32,7 @@ func issuedState(t testing.TB, c *connector.Connector) (string, string) {
 
 // callbackErr is what TestHandleCallback checks of an error.
 type callbackErr struct {
-	Code       connector.Code
+	Code       driver.Code
 	Op         string
 	OAuthError string
 	Msg        string
@@ -67,7 +67,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Del("state")
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
 		},
 		{
 			name: "empty state",
@@ -76,7 +76,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", "")
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
 		},
 		{
 			name: "unknown state",
@@ -85,7 +85,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state; start the authorization again"},
 		},
 		{
 			// Instances of one application share the store and its keys: a
@@ -105,7 +105,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", st)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
 		},
 		{
 			name: "state issued for another provider",
@@ -121,7 +121,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", st)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
 		},
 		{
 			name: "state signed with another key",
@@ -132,7 +132,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", st)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state, or one issued for another provider, application or redirect URI; start the authorization again"},
 		},
 		{
 			name: "reused state",
@@ -143,7 +143,7 @@ func TestHandleCallback(t *testing.T) {
 				}
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
 		},
 		{
 			name: "reused state with a fresh code",
@@ -156,7 +156,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("state", first.Get("state"))
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
 		},
 		{
 			name: "expired state",
@@ -165,7 +165,7 @@ func TestHandleCallback(t *testing.T) {
 				w.clock.Advance(15*time.Minute + time.Second) // Options.StateTTL's default is 15 min
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state expired; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "state expired; start the authorization again"},
 		},
 		{
 			name: "state still valid just before expiry",
@@ -175,7 +175,7 @@ func TestHandleCallback(t *testing.T) {
 				return q
 			},
 			// The state passes; the simulator's code (10 min) has expired.
-			wantErr:           &callbackErr{Code: connector.CodeInvalidGrant, Op: "exchange", OAuthError: "invalid_grant", Msg: "provider refused the request"},
+			wantErr:           &callbackErr{Code: driver.InvalidGrant, Op: "exchange", OAuthError: "invalid_grant", Msg: "provider refused the request"},
 			wantTokenRequests: 1,
 		},
 		{
@@ -188,7 +188,7 @@ func TestHandleCallback(t *testing.T) {
 				}
 				return back.Query()
 			},
-			wantErr: &callbackErr{Code: connector.CodeAccessDenied, Op: "authorize", OAuthError: "access_denied", Msg: "the provider refused the authorization"},
+			wantErr: &callbackErr{Code: driver.AccessDenied, Op: "authorize", OAuthError: "access_denied", Msg: "the provider refused the authorization"},
 		},
 		{
 			name: "denied state cannot be used again",
@@ -198,21 +198,21 @@ func TestHandleCallback(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := c.HandleCallback(context.Background(), back.Query()); connector.CodeOf(err) != connector.CodeAccessDenied {
+				if _, err := c.HandleCallback(context.Background(), back.Query()); driver.CodeOf(err) != driver.AccessDenied {
 					t.Fatalf("denial: %v", err)
 				}
 				q := approve(t, w, c)
 				q.Set("state", state)
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "state already used; start the authorization again"},
 		},
 		{
 			name: "error=access_denied without state is a forged callback",
 			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
 				return url.Values{"error": {"access_denied"}}
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "the callback carries no state; start the authorization again"},
 		},
 		{
 			name: "error=invalid_scope",
@@ -220,7 +220,7 @@ func TestHandleCallback(t *testing.T) {
 				_, state := issuedState(t, c)
 				return url.Values{"error": {"invalid_scope"}, "error_description": {"The requested scope is invalid, unknown, or malformed."}, "state": {state}}
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidScope, Op: "authorize", OAuthError: "invalid_scope", Msg: "the provider refused the authorization"},
+			wantErr: &callbackErr{Code: driver.InvalidScope, Op: "authorize", OAuthError: "invalid_scope", Msg: "the provider refused the authorization"},
 		},
 		{
 			name: "error=invalid_scope from the simulator",
@@ -236,7 +236,7 @@ func TestHandleCallback(t *testing.T) {
 				}
 				return back.Query()
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidScope, Op: "authorize", OAuthError: "invalid_scope", Msg: "the provider refused the authorization"},
+			wantErr: &callbackErr{Code: driver.InvalidScope, Op: "authorize", OAuthError: "invalid_scope", Msg: "the provider refused the authorization"},
 		},
 		{
 			name: "error=server_error",
@@ -244,7 +244,7 @@ func TestHandleCallback(t *testing.T) {
 				_, state := issuedState(t, c)
 				return url.Values{"error": {"server_error"}, "state": {state}}
 			},
-			wantErr: &callbackErr{Code: connector.CodeUnavailable, Op: "authorize", OAuthError: "server_error", Msg: "the provider refused the authorization"},
+			wantErr: &callbackErr{Code: driver.Unavailable, Op: "authorize", OAuthError: "server_error", Msg: "the provider refused the authorization"},
 		},
 		{
 			name: "error that is no RFC code",
@@ -252,7 +252,7 @@ func TestHandleCallback(t *testing.T) {
 				_, state := issuedState(t, c)
 				return url.Values{"error": {"Something broke"}, "state": {state}}
 			},
-			wantErr: &callbackErr{Code: connector.CodeProviderError, Op: "authorize", OAuthError: "Something broke", Msg: "the provider refused the authorization"},
+			wantErr: &callbackErr{Code: driver.ProviderError, Op: "authorize", OAuthError: "Something broke", Msg: "the provider refused the authorization"},
 		},
 		{
 			name: "error with a code wins over the code",
@@ -261,7 +261,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("error", "access_denied")
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeAccessDenied, Op: "authorize", OAuthError: "access_denied", Msg: "the provider refused the authorization"},
+			wantErr: &callbackErr{Code: driver.AccessDenied, Op: "authorize", OAuthError: "access_denied", Msg: "the provider refused the authorization"},
 		},
 		{
 			name: "missing code",
@@ -270,7 +270,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Del("code")
 				return q
 			},
-			wantErr: &callbackErr{Code: connector.CodeInvalidGrant, Op: "callback", Msg: "the callback carries no code"},
+			wantErr: &callbackErr{Code: driver.InvalidGrant, Op: "callback", Msg: "the callback carries no code"},
 		},
 		{
 			name: "code refused by the provider",
@@ -279,7 +279,7 @@ func TestHandleCallback(t *testing.T) {
 				q.Set("code", "not-a-code")
 				return q
 			},
-			wantErr:           &callbackErr{Code: connector.CodeInvalidGrant, Op: "exchange", OAuthError: "invalid_grant", Msg: "provider refused the request"},
+			wantErr:           &callbackErr{Code: driver.InvalidGrant, Op: "exchange", OAuthError: "invalid_grant", Msg: "provider refused the request"},
 			wantTokenRequests: 1,
 		},
 	}
@@ -292,9 +292,9 @@ func TestHandleCallback(t *testing.T) {
 			conn, err := c.HandleCallback(context.Background(), q)
 			var got *callbackErr
 			if err != nil {
-				var e *connector.Error
+				var e *driver.Error
 				if !errors.As(err, &e) {
-					t.Fatalf("error %T %v, want *connector.Error", err, err)
+					t.Fatalf("error %T %v, want *driver.Error", err, err)
 				}
 				got = &callbackErr{Code: e.Code, Op: e.Op, OAuthError: e.OAuthError, Msg: e.Msg}
 				if conn != nil {
@@ -330,7 +330,7 @@ func TestHandleCallback(t *testing.T) {
 // (nothing else can name it). Whatever the query: no panic; an error=…
 // callback is refused with its OAuth code and never reaches the token
 // endpoint; a callback without the issued state is refused with
-// CodeInvalidState and never reaches the token endpoint; no error holds the
+// driver.InvalidState and never reaches the token endpoint; no error holds the
 // client secret.
 func FuzzHandleCallback(f *testing.F) {
 	for _, s := range []string{
@@ -381,12 +381,12 @@ func FuzzHandleCallback(f *testing.F) {
 		if err != nil && conn != nil {
 			t.Errorf("HandleCallback(%q) returned a connection and %v", q, err)
 		}
-		code := connector.CodeOf(err)
+		code := driver.CodeOf(err)
 		switch oe, state := q.Get("error"), q.Get("state"); {
 		case oe != "" && state == issued:
 			want := driver.ClassifyOAuthError(oe)
 			if oe == "access_denied" {
-				want = connector.CodeAccessDenied
+				want = driver.AccessDenied
 			}
 			if code != want {
 				t.Errorf("HandleCallback(%q): code %v, want %v (error %v)", q, code, want, err)
@@ -397,20 +397,20 @@ func FuzzHandleCallback(f *testing.F) {
 		case state != issued:
 			// Whether or not it carries error=, a callback without the
 			// issued state is refused as such.
-			if code != connector.CodeInvalidState {
+			if code != driver.InvalidState {
 				t.Errorf("HandleCallback(%q): code %v, want invalid_state (error %v)", q, code, err)
 			}
 			if calls != 0 {
 				t.Errorf("HandleCallback(%q): unknown state reached the token endpoint %d times", q, calls)
 			}
 		case q.Get("code") == "":
-			if code != connector.CodeInvalidGrant || calls != 0 {
+			if code != driver.InvalidGrant || calls != 0 {
 				t.Errorf("HandleCallback(%q): code %v after %d token requests, want invalid_grant after none (error %v)", q, code, calls, err)
 			}
 		default:
 			// The issued state and some code: only the provider can judge
 			// the code, and no fuzzed code is one it issued.
-			if code != connector.CodeInvalidGrant || calls == 0 {
+			if code != driver.InvalidGrant || calls == 0 {
 				t.Errorf("HandleCallback(%q): code %v after %d token requests, want invalid_grant from the provider (error %v)", q, code, calls, err)
 			}
 		}
@@ -434,7 +434,7 @@ func TestStateWithPlainStore(t *testing.T) {
 		t.Fatalf("first callback: %v", err)
 	}
 	_, err = c.HandleCallback(context.Background(), back.Query())
-	if connector.CodeOf(err) != connector.CodeInvalidState || !strings.Contains(err.Error(), "state already used") {
+	if driver.CodeOf(err) != driver.InvalidState || !strings.Contains(err.Error(), "state already used") {
 		t.Errorf("reused state through a plain store: %v, want invalid_state (already used)", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/simulator"
 )
@@ -14,7 +16,7 @@ import (
 // TestCanceledContext: a caller's context that ends during a refresh —
 // while the provider is slow, while another process holds the lease, while
 // another goroutine of the process refreshes — gives one code,
-// CodeCanceled, with the context's error in the chain.
+// driver.Canceled, with the context's error in the chain.
 func TestCanceledContext(t *testing.T) {
 	tests := []struct {
 		name string
@@ -56,8 +58,8 @@ func TestCanceledContext(t *testing.T) {
 			ctx, cancel := tt.setup(t, w, conn)
 			defer cancel()
 			_, err := conn.Token(ctx)
-			if connector.CodeOf(err) != connector.CodeCanceled {
-				t.Errorf("code = %v, want canceled (%v)", connector.CodeOf(err), err)
+			if driver.CodeOf(err) != driver.Canceled {
+				t.Errorf("code = %v, want canceled (%v)", driver.CodeOf(err), err)
 			}
 			if !errors.Is(err, tt.want) {
 				t.Errorf("errors.Is(err, %v) is false: %v", tt.want, err)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 )
 
@@ -27,7 +29,7 @@ func TestCoarseClockNeverServesStale(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	// Past the refresh time the engine must try to refresh; the simulator
 	// does not know this grant, so the attempt ends in reauth_required.
-	if _, err := conn.Token(context.Background()); connector.CodeOf(err) != connector.CodeReauthRequired {
+	if _, err := conn.Token(context.Background()); driver.CodeOf(err) != driver.ReauthRequired {
 		t.Errorf("past the refresh time: %v, want a refresh attempt (reauth_required)", err)
 	}
 }

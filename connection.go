@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/store"
 )
 
@@ -166,17 +168,17 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 // Client returns an *http.Client for the provider's API: it sets the bearer
 // token and the provider's required headers, refreshes once and retries
 // once on a 401, and retries idempotent requests on 429 honouring
-// Retry-After. ctx is not used (each request's own context bounds the
-// refresh it may run); it stays for compatibility and goes with the next
-// API revision.
+// Retry-After. Each request's own context bounds it, and the refresh it
+// may run; the Client holds no context of its own and may be kept and
+// shared.
 //
 // The token goes only to the API's origin (the scheme, host and port of
 // its base URL): a request for another origin is refused with
-// CodeInvalidConfig before anything is sent, and a redirect to another
+// driver.InvalidConfig before anything is sent, and a redirect to another
 // origin (another host or port, or https to http) is not followed: Do
-// returns an error with CodeProviderError that names the target. Redirects
+// returns an error with driver.ProviderError that names the target. Redirects
 // within the origin are followed, up to 10.
-func (conn *Connection) Client(ctx context.Context) *http.Client {
+func (conn *Connection) Client() *http.Client {
 	base := http.DefaultTransport
 	if hc := conn.c.opts.HTTPClient; hc != nil && hc.Transport != nil {
 		base = hc.Transport
@@ -192,7 +194,7 @@ func (conn *Connection) Client(ctx context.Context) *http.Client {
 func (conn *Connection) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	c := conn.c
 	if c.apiBase == nil {
-		return nil, c.errorf(CodeInvalidConfig, "request", "the provider has no API base URL")
+		return nil, c.errorf(driver.InvalidConfig, "request", "the provider has no API base URL")
 	}
 	target := path
 	if !strings.Contains(path, "://") {
@@ -200,11 +202,11 @@ func (conn *Connection) NewRequest(ctx context.Context, method, path string, bod
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, c.errorf(CodeInvalidConfig, "request", "bad request path")
+		return nil, c.errorf(driver.InvalidConfig, "request", "bad request path")
 	}
 	// The bearer token goes only to the API's own origin.
 	if !c.sameOrigin(req.URL) {
-		return nil, c.errorf(CodeInvalidConfig, "request", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
+		return nil, c.errorf(driver.InvalidConfig, "request", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/store"
 )
 
@@ -50,7 +52,7 @@ func idOf(r *store.Record) string {
 func ListConnections(ctx context.Context, s store.Store) ([]ConnectionInfo, error) {
 	recs, err := s.List(ctx)
 	if err != nil {
-		return nil, &Error{Code: CodeStore, Op: "list", Msg: "store failed", Err: err}
+		return nil, &driver.Error{Code: driver.Store, Op: "list", Msg: "store failed", Err: err}
 	}
 	out := make([]ConnectionInfo, len(recs))
 	for i, r := range recs {
@@ -129,7 +131,7 @@ func (c *Connector) adopt(ctx context.Context, id string, notFound error) (*stor
 		return nil, err
 	}
 	if err := c.store.Delete(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.warn(ctx, "adopted a connection written before applications were recorded, but could not delete its old record", "connection", id, "code", CodeOf(err).String())
+		c.warn(ctx, "adopted a connection written before applications were recorded, but could not delete its old record", "connection", id, "code", driver.CodeOf(err).String())
 	}
 	c.log(ctx, "adopted a connection written before applications were recorded", "connection", id)
 	return rec, nil
@@ -265,11 +267,11 @@ func (c *Connector) Connections(ctx context.Context) ([]ConnectionInfo, error) {
 }
 
 // ConnectionByRef returns the connection the application gave reference
-// ref at authorization (AuthRequest.Ref): CodeNotFound when there is none,
-// CodeConflict, naming them, when several connections carry it.
+// ref at authorization (AuthRequest.Ref): driver.NotFound when there is none,
+// driver.Conflict, naming them, when several connections carry it.
 func (c *Connector) ConnectionByRef(ctx context.Context, ref string) (*Connection, error) {
 	if ref == "" {
-		return nil, c.errorf(CodeInvalidConfig, "connect", "an empty reference names no connection")
+		return nil, c.errorf(driver.InvalidConfig, "connect", "an empty reference names no connection")
 	}
 	list, err := c.List(ctx, Filter{Ref: ref})
 	if err != nil {
@@ -277,7 +279,7 @@ func (c *Connector) ConnectionByRef(ctx context.Context, ref string) (*Connectio
 	}
 	switch len(list) {
 	case 0:
-		return nil, c.errorf(CodeNotFound, "connect", "no %s connection has the reference %q", c.name, ref)
+		return nil, c.errorf(driver.NotFound, "connect", "no %s connection has the reference %q", c.name, ref)
 	case 1:
 		return c.Connection(ctx, list[0].ID)
 	}
@@ -285,12 +287,12 @@ func (c *Connector) ConnectionByRef(ctx context.Context, ref string) (*Connectio
 	for i, l := range list {
 		ids[i] = l.ID
 	}
-	return nil, c.errorf(CodeConflict, "connect", "several %s connections have the reference %q: %s", c.name, ref, strings.Join(ids, ", "))
+	return nil, c.errorf(driver.Conflict, "connect", "several %s connections have the reference %q: %s", c.name, ref, strings.Join(ids, ", "))
 }
 
 // Default returns the only stored connection of this provider. With none it
-// fails with CodeAuthorizationRequired; with several, with
-// CodeInvalidConfig (name one with Connection).
+// fails with driver.AuthorizationRequired; with several, with
+// driver.InvalidConfig (name one with Connection).
 func (c *Connector) Default(ctx context.Context) (*Connection, error) {
 	list, err := c.Connections(ctx)
 	if err != nil {
@@ -301,7 +303,7 @@ func (c *Connector) Default(ctx context.Context) (*Connection, error) {
 	}
 	switch len(list) {
 	case 0:
-		return nil, c.errorf(CodeAuthorizationRequired, "connect", "no stored connection for %s; authorize first", c.name)
+		return nil, c.errorf(driver.AuthorizationRequired, "connect", "no stored connection for %s; authorize first", c.name)
 	case 1:
 		return c.Connection(ctx, list[0].ID)
 	}
@@ -309,7 +311,7 @@ func (c *Connector) Default(ctx context.Context) (*Connection, error) {
 	for i, l := range list {
 		ids[i] = l.ID
 	}
-	return nil, c.errorf(CodeInvalidConfig, "connect", "several connections for %s (%s); name one", c.name, strings.Join(ids, ", "))
+	return nil, c.errorf(driver.InvalidConfig, "connect", "several connections for %s (%s); name one", c.name, strings.Join(ids, ", "))
 }
 
 // DeleteOptions tunes Connection.Delete.
@@ -321,7 +323,7 @@ type DeleteOptions struct {
 
 // Delete removes the connection from the store (its lease with it) and
 // from every Connector of this process: a *Connection held elsewhere fails
-// with CodeNotFound from then on. Other processes notice at their next
+// with driver.NotFound from then on. Other processes notice at their next
 // read of the store. With o.Revoke the grant is revoked at the provider
 // first.
 func (conn *Connection) Delete(ctx context.Context, o DeleteOptions) error {
@@ -334,7 +336,7 @@ func (conn *Connection) Delete(ctx context.Context, o DeleteOptions) error {
 	if err := c.store.Delete(ctx, conn.key); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			forget(conn.key)
-			return c.errorf(CodeNotFound, "delete", "no connection %s", conn.id)
+			return c.errorf(driver.NotFound, "delete", "no connection %s", conn.id)
 		}
 		return c.canceled(ctx, "delete", c.storeErr("delete", err))
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
@@ -162,7 +164,7 @@ func TestStateOfAnotherApplication(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := p.sims["jumpseller"].Stats().TokenRequests
-		if _, err := other.HandleCallback(context.Background(), back.Query()); connector.CodeOf(err) != connector.CodeInvalidState {
+		if _, err := other.HandleCallback(context.Background(), back.Query()); driver.CodeOf(err) != driver.InvalidState {
 			t.Errorf("another application's callback: %v, want invalid_state", err)
 		}
 		if p.sims["jumpseller"].Stats().TokenRequests != before {
@@ -211,7 +213,7 @@ func TestAuthRequest(t *testing.T) {
 	if err != nil || byRef != conn {
 		t.Errorf("ConnectionByRef = %v, %v; want the connection", byRef, err)
 	}
-	if _, err := c.ConnectionByRef(ctx, "nobody"); connector.CodeOf(err) != connector.CodeNotFound {
+	if _, err := c.ConnectionByRef(ctx, "nobody"); driver.CodeOf(err) != driver.NotFound {
 		t.Errorf("ConnectionByRef of an unknown reference: %v, want not_found", err)
 	}
 	for _, tt := range []struct {
@@ -254,7 +256,7 @@ func TestAuthRequest(t *testing.T) {
 				tt.r.Tags = append(tt.r.Tags, strings.Repeat("t", i+1))
 			}
 		}
-		if _, err := c.AuthURL(tt.r); connector.CodeOf(err) != connector.CodeInvalidConfig {
+		if _, err := c.AuthURL(tt.r); driver.CodeOf(err) != driver.InvalidConfig {
 			t.Errorf("%s: %v, want invalid_config", tt.name, err)
 		}
 	}
@@ -282,17 +284,17 @@ func TestDelete(t *testing.T) {
 			t.Errorf("the store still holds %v", list)
 		}
 		for name, cn := range map[string]*connector.Connection{"the deleted one": conn, "another connector's": held} {
-			if _, err := cn.Token(ctx); connector.CodeOf(err) != connector.CodeNotFound {
+			if _, err := cn.Token(ctx); driver.CodeOf(err) != driver.NotFound {
 				t.Errorf("Token of %s after Delete: %v, want not_found", name, err)
 			}
 		}
-		if _, err := c.Connection(ctx, conn.ID()); connector.CodeOf(err) != connector.CodeNotFound {
+		if _, err := c.Connection(ctx, conn.ID()); driver.CodeOf(err) != driver.NotFound {
 			t.Errorf("Connection after Delete: %v, want not_found", err)
 		}
 		if live := p.sims["shopline"].ValidRefreshToken(tok.RefreshToken); live == revoke {
 			t.Errorf("revoke=%v: the refresh token is valid at the provider: %v", revoke, live)
 		}
-		if err := conn.Delete(ctx, connector.DeleteOptions{}); connector.CodeOf(err) != connector.CodeNotFound {
+		if err := conn.Delete(ctx, connector.DeleteOptions{}); driver.CodeOf(err) != driver.NotFound {
 			t.Errorf("a second Delete: %v, want not_found", err)
 		}
 	}

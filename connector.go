@@ -27,10 +27,10 @@
 //
 // # Errors
 //
-// Every error holds an *Error with a Code in its chain (a request through
-// Connection.Client fails with net/http's *url.Error wrapping one); branch
-// on CodeOf(err), never on the text. Messages never hold a secret. The
-// contract is Error's (driver.Error).
+// Errors have one home, package driver: every error holds a *driver.Error
+// with a Code in its chain (a request through Connection.Client fails with
+// net/http's *url.Error wrapping one); branch on driver.CodeOf(err), never
+// on the text. Messages never hold a secret. The contract is driver.Error's.
 package connector
 
 import (
@@ -112,7 +112,7 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	spec := p.Spec()
 	c := &Connector{name: spec.Name, p: p, spec: spec, opts: opts, conns: map[string]*Connection{}}
 	bad := func(msg string) error {
-		return &Error{Code: CodeInvalidConfig, Op: "config", Provider: spec.Name, Msg: msg}
+		return &driver.Error{Code: driver.InvalidConfig, Op: "config", Provider: spec.Name, Msg: msg}
 	}
 	if pr := profile.FromDriver(p); pr != nil {
 		if missing := pr.Missing(); len(missing) > 0 {
@@ -293,7 +293,7 @@ func (c *Connector) releasePending() {
 	}
 }
 
-func (c *Connector) errorf(code Code, op, format string, args ...any) *Error {
+func (c *Connector) errorf(code driver.Code, op, format string, args ...any) *driver.Error {
 	e := driver.Errorf(code, format, args...)
 	e.Op, e.Provider = op, c.name
 	return e
@@ -356,10 +356,10 @@ func (c *Connector) AuthURL(r AuthRequest) (string, error) {
 // the URL. The state is the engine's to check: HandleCallback still does.
 func (c *Connector) AuthURLState(r AuthRequest) (authURL, state string, err error) {
 	if c.opts.Mode == connstr.ModeOff {
-		return "", "", c.errorf(CodeAuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
+		return "", "", c.errorf(driver.AuthorizationRequired, "authorize", "InitiateOAuth=OFF forbids starting an authorization")
 	}
 	if c.opts.RedirectURL == "" {
-		return "", "", c.errorf(CodeInvalidConfig, "authorize", "CallbackURL (the redirect URI) is required to authorize")
+		return "", "", c.errorf(driver.InvalidConfig, "authorize", "CallbackURL (the redirect URI) is required to authorize")
 	}
 	ar, err := c.authRequest(r)
 	if err != nil {
@@ -368,7 +368,7 @@ func (c *Connector) AuthURLState(r AuthRequest) (authURL, state string, err erro
 	ep := c.env.Config.Endpoint.AuthURL
 	u, err := url.Parse(ep)
 	if err != nil || ep == "" {
-		return "", "", c.errorf(CodeInvalidConfig, "authorize", "the provider has no valid authorization URL")
+		return "", "", c.errorf(driver.InvalidConfig, "authorize", "the provider has no valid authorization URL")
 	}
 	q := u.Query()
 	for k, v := range c.spec.AuthParams {
@@ -411,7 +411,7 @@ func (c *Connector) AuthURLState(r AuthRequest) (authURL, state string, err erro
 // authRequest checks r and returns what its state carries.
 func (c *Connector) authRequest(r AuthRequest) (authRequest, error) {
 	bad := func(format string, args ...any) (authRequest, error) {
-		return authRequest{}, c.errorf(CodeInvalidConfig, "authorize", format, args...)
+		return authRequest{}, c.errorf(driver.InvalidConfig, "authorize", format, args...)
 	}
 	for _, k := range reservedParams {
 		if _, ok := r.Params[k]; ok {
@@ -458,8 +458,8 @@ func printable(s string) bool {
 
 // HandleCallback completes an authorization from the query of the request
 // the provider redirected to the redirect URI: it refuses a denial
-// (CodeAccessDenied) and a missing, unknown, reused, expired or foreign
-// state (CodeInvalidState, without calling the token endpoint), then
+// (driver.AccessDenied) and a missing, unknown, reused, expired or foreign
+// state (driver.InvalidState, without calling the token endpoint), then
 // exchanges the code as Exchange does. The query is taken as the provider
 // sends it: a driver whose provider uses other names, or signs the
 // callback, reads it first (driver.CallbackReader).
@@ -485,11 +485,11 @@ func (c *Connector) handleCallback(ctx context.Context, query url.Values) (*Conn
 		if _, _, why, err := c.takeState(ctx, query.Get("state")); err != nil {
 			return nil, err
 		} else if why != "" {
-			return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
+			return nil, c.errorf(driver.InvalidState, "callback", "%s; start the authorization again", why)
 		}
 		code := driver.ClassifyOAuthError(oe)
 		if oe == "access_denied" {
-			code = CodeAccessDenied
+			code = driver.AccessDenied
 		}
 		e := c.errorf(code, "authorize", "the provider refused the authorization")
 		e.OAuthError = driver.Excerpt([]byte(driver.ScrubString(oe, c.opts.ClientSecret)))
@@ -524,13 +524,13 @@ func (c *Connector) exchange(ctx context.Context, state, code string, query url.
 		return nil, err
 	}
 	if why != "" {
-		return nil, c.errorf(CodeInvalidState, "callback", "%s; start the authorization again", why)
+		return nil, c.errorf(driver.InvalidState, "callback", "%s; start the authorization again", why)
 	}
 	if code == "" {
-		return nil, c.errorf(CodeInvalidGrant, "callback", "the callback carries no code")
+		return nil, c.errorf(driver.InvalidGrant, "callback", "the callback carries no code")
 	}
 	if c.opts.Mode == connstr.ModeOff {
-		return nil, c.errorf(CodeAuthorizationRequired, "exchange", "InitiateOAuth=OFF forbids calling the token endpoint")
+		return nil, c.errorf(driver.AuthorizationRequired, "exchange", "InitiateOAuth=OFF forbids calling the token endpoint")
 	}
 	env := c.env
 	if ar.scopes != nil {
@@ -550,11 +550,11 @@ func (c *Connector) exchange(ctx context.Context, state, code string, query url.
 	}
 	if err != nil {
 		err = driver.Scrub(err, c.opts.ClientSecret, code)
-		var e *Error
-		if errors.As(err, &e) && e.Code == CodeInvalidGrant && c.spec.CodeLifetime > 0 && c.now().Sub(issued) > c.spec.CodeLifetime {
+		var e *driver.Error
+		if errors.As(err, &e) && e.Code == driver.InvalidGrant && c.spec.CodeLifetime > 0 && c.now().Sub(issued) > c.spec.CodeLifetime {
 			e.Msg = "authorization code expired: " + c.spec.DisplayName + " codes expire after " + c.spec.CodeLifetime.String() + "; authorize again"
 		}
-		c.log(ctx, "exchange failed", "code", CodeOf(err).String())
+		c.log(ctx, "exchange failed", "code", driver.CodeOf(err).String())
 		return nil, err
 	}
 	account, idErr := c.p.Identify(ctx, c.env, tok)
@@ -580,7 +580,7 @@ func (c *Connector) exchange(ctx context.Context, state, code string, query url.
 // provider's API allows; a failure there is not an error.
 func (c *Connector) Import(ctx context.Context, tok *Token) (*Connection, error) {
 	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
-		return nil, c.errorf(CodeInvalidConfig, "import", "the token has neither an access nor a refresh token")
+		return nil, c.errorf(driver.InvalidConfig, "import", "the token has neither an access nor a refresh token")
 	}
 	t := tok.Clone()
 	if t.TokenType == "" {
@@ -609,12 +609,12 @@ func (c *Connector) checkAccount(account, op string) error {
 	return c.tagged(driver.ValidateAccount(account), op)
 }
 
-// tagged sets the operation and provider of a fresh *Error.
+// tagged sets the operation and provider of a fresh *driver.Error.
 func (c *Connector) tagged(err error, op string) error {
 	if err == nil {
 		return nil
 	}
-	var e *Error
+	var e *driver.Error
 	if errors.As(err, &e) {
 		e.Op, e.Provider = op, c.name
 	}
@@ -622,12 +622,12 @@ func (c *Connector) tagged(err error, op string) error {
 }
 
 func (c *Connector) storeErr(op string, err error) error {
-	if _, ok := err.(*Error); ok {
+	if _, ok := err.(*driver.Error); ok {
 		return err
 	}
 	code := store.CodeOf(err) // a store's bare sentinel (store.ErrNotFound, ...)
-	if code == CodeUnknown {
-		code = CodeStore
+	if code == driver.Unknown {
+		code = driver.Store
 	}
 	e := c.errorf(code, op, "store failed")
 	e.Err = err

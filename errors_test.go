@@ -34,16 +34,16 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 		name    string
 		api     string
 		ctx     func() (context.Context, context.CancelFunc)
-		code    connector.Code
+		code    driver.Code
 		wrapped error // errors.Is(err, wrapped) holds too
 	}{
-		{"connection refused", closed.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, connector.CodeUnavailable, nil},
-		{"no answer within Timeout", slow.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, connector.CodeUnavailable, context.DeadlineExceeded},
+		{"connection refused", closed.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, driver.Unavailable, nil},
+		{"no answer within Timeout", slow.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, driver.Unavailable, context.DeadlineExceeded},
 		{"caller gave up", slow.URL, func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(20*time.Millisecond, cancel)
 			return ctx, cancel
-		}, connector.CodeCanceled, context.Canceled},
+		}, driver.Canceled, context.Canceled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
@@ -64,7 +64,7 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := conn.Client(ctx).Do(req)
+			resp, err := conn.Client().Do(req)
 			if err == nil {
 				resp.Body.Close()
 				t.Fatal("the request succeeded")
@@ -73,7 +73,7 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 			if !errors.As(err, &ue) {
 				t.Errorf("error %T is not a *url.Error", err)
 			}
-			if got := connector.CodeOf(err); got != tc.code {
+			if got := driver.CodeOf(err); got != tc.code {
 				t.Errorf("CodeOf(%v) = %v, want %v", err, got, tc.code)
 			}
 			if tc.wrapped != nil && !errors.Is(err, tc.wrapped) {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
@@ -57,7 +59,7 @@ func TestEvents(t *testing.T) {
 	// A refused write, then its recovery.
 	p.clk.Advance(183 * 24 * time.Hour)
 	fs.failing.Store(true)
-	if _, err := conn.Token(ctx); connector.CodeOf(err) != connector.CodeStore {
+	if _, err := conn.Token(ctx); driver.CodeOf(err) != driver.Store {
 		t.Fatalf("Token with a failing store: %v", err)
 	}
 	fs.failing.Store(false)

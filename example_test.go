@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http/httptest"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/providers/jumpseller"
 	_ "github.com/connector-go/connector/providers/shopline"
@@ -40,7 +42,7 @@ func Example() {
 	fmt.Println("connection:", conn.ID())
 
 	req, _ := conn.NewRequest(ctx, "GET", "store/info.json", nil)
-	resp, err := conn.Client(ctx).Do(req)
+	resp, err := conn.Client().Do(req)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -56,10 +58,10 @@ func Example() {
 // Branch on the error's Code, never on its text.
 func ExampleCodeOf() {
 	_, err := connector.New("woocommerce", connector.Options{})
-	switch connector.CodeOf(err) {
-	case connector.CodeUnknownProvider:
+	switch driver.CodeOf(err) {
+	case driver.UnknownProvider:
 		fmt.Println("not linked in:", err)
-	case connector.CodeReauthRequired:
+	case driver.ReauthRequired:
 		fmt.Println("ask the merchant to authorize again")
 	}
 	// Output:

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/providers/shopline"
@@ -95,8 +97,8 @@ func TestRefreshNamingAnotherAccount(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Token = %v; want the answer refused", tok)
 	}
-	if connector.CodeOf(err) != connector.CodeReauthRequired {
-		t.Errorf("code = %v, want reauth_required (%v)", connector.CodeOf(err), err)
+	if driver.CodeOf(err) != driver.ReauthRequired {
+		t.Errorf("code = %v, want reauth_required (%v)", driver.CodeOf(err), err)
 	}
 	for _, want := range []string{`"merchant-B"`, `"` + account + `"`} {
 		if !strings.Contains(err.Error(), want) {
@@ -124,7 +126,7 @@ func TestRefreshNamingAnotherAccount(t *testing.T) {
 	if err != nil || string(now) != string(was) {
 		t.Errorf("the stored grant changed (%v): part of the foreign answer was persisted", err)
 	}
-	if _, err := conn.Token(ctx); connector.CodeOf(err) != connector.CodeReauthRequired {
+	if _, err := conn.Token(ctx); driver.CodeOf(err) != driver.ReauthRequired {
 		t.Errorf("next Token = %v, want reauth_required", err)
 	}
 }
@@ -169,8 +171,8 @@ func TestHostileAnswersStoreNothing(t *testing.T) {
 			sim.InjectFault(simulator.Fault{Grant: "authorization_code", Set: tt.set})
 			if conn, err := c.HandleCallback(context.Background(), query); err == nil {
 				t.Fatalf("HandleCallback = %s; want the answer refused", conn.ID())
-			} else if connector.CodeOf(err) != connector.CodeBadResponse {
-				t.Errorf("code = %v, want bad_response (%v)", connector.CodeOf(err), err)
+			} else if driver.CodeOf(err) != driver.BadResponse {
+				t.Errorf("code = %v, want bad_response (%v)", driver.CodeOf(err), err)
 			}
 			if recs, _ := st.List(context.Background()); len(recs) != 0 {
 				t.Errorf("%d connections stored, want none", len(recs))

@@ -115,7 +115,7 @@ func TestHostileRedirectHTTPSToHTTP(t *testing.T) {
 				if err != nil {
 					t.Fatalf("NewRequest: %v", err)
 				}
-				resp, err := conn.Client(ctx).Do(req)
+				resp, err := conn.Client().Do(req)
 				var got string
 				if err == nil {
 					b, _ := io.ReadAll(resp.Body)
@@ -150,9 +150,9 @@ func TestHostileRedirectHTTPSToHTTP(t *testing.T) {
 				// (client.go sets its URL to the raw Location when the
 				// redirect policy refuses); the connector's own error in
 				// the chain is what the CLI prints and must be clean.
-				var ce *connector.Error
+				var ce *driver.Error
 				if !errors.As(err, &ce) {
-					t.Fatalf("the error holds no *connector.Error: %v", err)
+					t.Fatalf("the error holds no *driver.Error: %v", err)
 				}
 				if want := strings.TrimSuffix(plainURL, "/"); !strings.Contains(ce.Error(), want) {
 					t.Errorf("the error does not name the redirect target %s: %q", want, ce.Error())

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/sqlite"
@@ -40,8 +42,8 @@ func TestLeaseTTLMustExceedBudget(t *testing.T) {
 				c.Close()
 			}
 			if tt.wantErr {
-				if connector.CodeOf(err) != connector.CodeInvalidConfig || !strings.Contains(err.Error(), "LeaseTTL") {
-					t.Fatalf("New = %v; want CodeInvalidConfig naming LeaseTTL", err)
+				if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "LeaseTTL") {
+					t.Fatalf("New = %v; want driver.InvalidConfig naming LeaseTTL", err)
 				}
 				return
 			}
@@ -159,8 +161,8 @@ func TestPersistentStoreNeedsKey(t *testing.T) {
 				}
 				return
 			}
-			if connector.CodeOf(err) != connector.CodeInvalidConfig || !strings.Contains(err.Error(), "CONNECTOR_ENCRYPTION_KEY") {
-				t.Fatalf("New = %v; want CodeInvalidConfig naming CONNECTOR_ENCRYPTION_KEY", err)
+			if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "CONNECTOR_ENCRYPTION_KEY") {
+				t.Fatalf("New = %v; want driver.InvalidConfig naming CONNECTOR_ENCRYPTION_KEY", err)
 			}
 		})
 	}

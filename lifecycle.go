@@ -35,7 +35,7 @@ import (
 // Failure rules:
 //   - invalid_grant: re-read (another instance may have rotated the token);
 //     if still invalid, mark the connection needs_reauth (the stored grant is
-//     kept), send NeedsReauth, return CodeReauthRequired. Never retried.
+//     kept), send NeedsReauth, return driver.ReauthRequired. Never retried.
 //   - the answer was lost after the request was sent (RefreshUncertain): the
 //     connection stays active when the provider keeps the previous refresh
 //     token valid until the new access token is used (Spec.RefreshReplaySafe,
@@ -48,7 +48,7 @@ import (
 //     hook or CLI output) until it is persisted, because at a Doorkeeper
 //     server the first use of a new access token revokes the previous
 //     refresh token: used unsaved, it would leave the store holding a dead
-//     grant. The caller gets CodeStore (or, from Token, the stored access
+//     grant. The caller gets driver.Store (or, from Token, the stored access
 //     token while it has not expired); the new token waits in memory, the
 //     lease is kept, and the write is retried in the background until it
 //     lands (Connection.Flush waits for it). If the process ends first, the
@@ -80,7 +80,7 @@ func (conn *Connection) acquire(ctx context.Context) error {
 	case conn.flight <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return conn.c.errorf(CodeUnavailable, "refresh", "gave up waiting for a refresh in progress: %v", ctx.Err())
+		return conn.c.errorf(driver.Unavailable, "refresh", "gave up waiting for a refresh in progress: %v", ctx.Err())
 	}
 }
 
@@ -99,7 +99,7 @@ func (conn *Connection) load(ctx context.Context) (*snapshot, error) {
 // in-memory token stays authoritative).
 func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
 	if rec.Provider != conn.c.name {
-		return nil, conn.c.errorf(CodeInvalidConfig, "load", "connection %s belongs to provider %s", rec.ID, rec.Provider)
+		return nil, conn.c.errorf(driver.InvalidConfig, "load", "connection %s belongs to provider %s", rec.ID, rec.Provider)
 	}
 	tok, unused, err := conn.c.open(rec)
 	if err != nil {
@@ -123,7 +123,7 @@ func (conn *Connection) slowToken(ctx context.Context, seen *Token) (*Token, err
 	return tok, nil
 }
 
-// canceled returns err as CodeCanceled, with the context's error in its
+// canceled returns err as driver.Canceled, with the context's error in its
 // chain, when ctx ended and err is what that would cause (a wait or a
 // request cut short); other errors (invalid_grant, say) stay as they are.
 func (c *Connector) canceled(ctx context.Context, op string, err error) error {
@@ -131,12 +131,12 @@ func (c *Connector) canceled(ctx context.Context, op string, err error) error {
 	if cerr == nil {
 		return err
 	}
-	switch CodeOf(err) {
-	case CodeStore, CodeUnavailable, CodeRefreshUncertain, CodeUnknown:
+	switch driver.CodeOf(err) {
+	case driver.Store, driver.Unavailable, driver.RefreshUncertain, driver.Unknown:
 	default:
 		return err
 	}
-	e := c.errorf(CodeCanceled, op, "the caller's context ended: %v", cerr)
+	e := c.errorf(driver.Canceled, op, "the caller's context ended: %v", cerr)
 	e.Err = errors.Join(cerr, err)
 	return e
 }
@@ -171,7 +171,7 @@ func (conn *Connection) renew(ctx context.Context, seen *Token) (*Token, error) 
 		if s.tok.AccessToken != "" && !s.expired(c.now()) {
 			return s.tok, nil
 		}
-		return nil, c.errorf(CodeAuthorizationRequired, "token", "the access token of %s has expired and InitiateOAuth=OFF forbids refreshing it", conn.id)
+		return nil, c.errorf(driver.AuthorizationRequired, "token", "the access token of %s has expired and InitiateOAuth=OFF forbids refreshing it", conn.id)
 	}
 	ctx, span := c.tel.tracer.Start(ctx, "connector.refresh")
 	if span.IsRecording() {
@@ -279,7 +279,7 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 	}
 	ns := conn.snap.Load()
 	if !ns.usable || ns.expired(c.now()) {
-		return nil, leaseOutcome{}, conn.statusOr(ns, c.errorf(CodeUnavailable, "refresh", "connection %s has no valid token after the refresh", conn.id))
+		return nil, leaseOutcome{}, conn.statusOr(ns, c.errorf(driver.Unavailable, "refresh", "connection %s has no valid token after the refresh", conn.id))
 	}
 	// persist published nt, unless a newer version won the
 	// compare-and-swap: then the stored token is the one in use.
@@ -288,7 +288,7 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 
 // whilePending is what a caller gets while a rotated token waits for the
 // store: the stored access token when it is still valid and the caller did
-// not ask for a new one (Refresh, a 401), else CodeStore. The rotated
+// not ask for a new one (Refresh, a 401), else driver.Store. The rotated
 // token itself is handed to no one before it is persisted.
 func (conn *Connection) whilePending(s *snapshot, seen *Token, p *pendingWrite) (*Token, error) {
 	c := conn.c
@@ -298,7 +298,7 @@ func (conn *Connection) whilePending(s *snapshot, seen *Token, p *pendingWrite) 
 	conn.pendingMu.Lock()
 	cause := p.err
 	conn.pendingMu.Unlock()
-	e := c.errorf(CodeStore, "refresh", "the refreshed token of %s could not be stored, so it is not used; the stored grant stays the one to use", conn.id)
+	e := c.errorf(driver.Store, "refresh", "the refreshed token of %s could not be stored, so it is not used; the stored grant stays the one to use", conn.id)
 	e.Err = cause
 	return nil, e
 }
@@ -348,17 +348,17 @@ func (conn *Connection) statusErr(s *snapshot) error {
 	switch s.rec.Status {
 	case store.Active:
 		if s.tok.AccessToken == "" && s.tok.RefreshToken == "" {
-			return conn.c.errorf(CodeAuthorizationRequired, "token", "connection %s holds no grant", conn.id)
+			return conn.c.errorf(driver.AuthorizationRequired, "token", "connection %s holds no grant", conn.id)
 		}
 		return nil
 	case store.Revoked:
-		return conn.c.errorf(CodeReauthRequired, "token", "connection %s was revoked; authorize again", conn.id)
+		return conn.c.errorf(driver.ReauthRequired, "token", "connection %s was revoked; authorize again", conn.id)
 	}
 	reason := s.rec.Reason
 	if reason == "" {
 		reason = "the provider rejected the grant"
 	}
-	return conn.c.errorf(CodeReauthRequired, "token", "connection %s needs reauthorization: %s", conn.id, reason)
+	return conn.c.errorf(driver.ReauthRequired, "token", "connection %s needs reauthorization: %s", conn.id, reason)
 }
 
 // leaseWaitNotice is how long a refresh waits for another holder's lease
@@ -413,12 +413,12 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 			s = ns
 		}
 		if time.Now().After(deadline) {
-			return nil, nil, nil, c.errorf(CodeUnavailable, "refresh", "connection %s stayed locked by another process for %s", conn.id, c.opts.LeaseTTL)
+			return nil, nil, nil, c.errorf(driver.Unavailable, "refresh", "connection %s stayed locked by another process for %s", conn.id, c.opts.LeaseTTL)
 		}
 		d := wait/2 + time.Duration(rand.Int64N(int64(wait)))
 		select {
 		case <-ctx.Done():
-			return nil, nil, nil, c.errorf(CodeUnavailable, "refresh", "gave up waiting for another process's refresh: %v", ctx.Err())
+			return nil, nil, nil, c.errorf(driver.Unavailable, "refresh", "gave up waiting for another process's refresh: %v", ctx.Err())
 		case <-time.After(d):
 		}
 		if wait < 100*time.Millisecond {
@@ -430,15 +430,15 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 // refreshFailed applies the failure rules to a refresh error.
 func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, h *held, err error) (*Token, error) {
 	c := conn.c
-	code := CodeOf(err)
+	code := driver.CodeOf(err)
 	c.warn(ctx, "refresh failed", "connection", conn.id, "code", code.String())
-	final := code == CodeInvalidGrant || code == CodeReauthRequired || code == CodeRefreshUncertain && !c.spec.RefreshReplaySafe ||
-		code == CodeInvalidClient || code == CodeInvalidConfig
+	final := code == driver.InvalidGrant || code == driver.ReauthRequired || code == driver.RefreshUncertain && !c.spec.RefreshReplaySafe ||
+		code == driver.InvalidClient || code == driver.InvalidConfig
 	if c.opts.OnEvent != nil { // spares building the event
 		c.emit(ctx, Event{Kind: RefreshFailed, Connection: infoOf(s.rec), Err: err, Retry: !final})
 	}
 	switch {
-	case code == CodeInvalidGrant || code == CodeReauthRequired:
+	case code == driver.InvalidGrant || code == driver.ReauthRequired:
 		// Someone may have refreshed meanwhile (a lapsed lease elsewhere).
 		if rec, gerr := c.store.Get(ctx, conn.key); gerr == nil && rec.Version != s.rec.Version {
 			if ns, aerr := conn.adopt(rec); aerr == nil && ns.fresh(c.now()) {
@@ -446,9 +446,9 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, h *held,
 			}
 		}
 		return nil, conn.markReauth(ctx, s, h, "the provider answered invalid_grant to a refresh", err)
-	case code == CodeRefreshUncertain && !c.spec.RefreshReplaySafe:
+	case code == driver.RefreshUncertain && !c.spec.RefreshReplaySafe:
 		return nil, conn.markReauth(ctx, s, h, "a refresh answer was lost and the provider does not allow presenting the refresh token again", err)
-	case code == CodeUnavailable || code == CodeBadResponse || code == CodeRefreshUncertain:
+	case code == driver.Unavailable || code == driver.BadResponse || code == driver.RefreshUncertain:
 		if s.tok.AccessToken != "" && !s.expired(c.now()) {
 			c.warn(ctx, "refresh failed; the cached token is still valid", "connection", conn.id)
 			return s.tok, nil
@@ -459,7 +459,7 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, h *held,
 
 // markReauth marks the connection needs_reauth, keeping its grant, and
 // fires the hook; the write gives the lease back (PutUnlock). It returns
-// the CodeReauthRequired error.
+// the driver.ReauthRequired error.
 func (conn *Connection) markReauth(ctx context.Context, s *snapshot, h *held, reason string, cause error) error {
 	c := conn.c
 	// Sealed again: the snapshot keeps no sealed secret.
@@ -475,7 +475,7 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, h *held, re
 		c.warn(ctx, "could not mark connection needs_reauth", "connection", conn.id, "error", err.Error())
 		conn.set(c.snapshotOf(rec, s.tok, s.unused))
 	}
-	e := c.errorf(CodeReauthRequired, "refresh", "connection %s needs reauthorization: %s", conn.id, reason)
+	e := c.errorf(driver.ReauthRequired, "refresh", "connection %s needs reauthorization: %s", conn.id, reason)
 	e.Err = cause
 	if c.opts.OnEvent != nil { // spares building the event
 		c.emit(ctx, Event{Kind: NeedsReauth, Connection: infoOf(rec), Err: e})

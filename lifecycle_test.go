@@ -135,7 +135,7 @@ func TestLeeway(t *testing.T) {
 			// know this hand-made grant, so the refresh fails with
 			// invalid_grant and the connection needs reauthorization.
 			_, err = conn.Token(context.Background())
-			if connector.CodeOf(err) != connector.CodeReauthRequired {
+			if driver.CodeOf(err) != driver.ReauthRequired {
 				t.Errorf("inside the leeway: got %v, want a refresh attempt ending in reauth_required", err)
 			}
 		})
@@ -171,7 +171,7 @@ func (f *failingStore) PutUnlock(ctx context.Context, r *store.Record, l *store.
 // to no one before it is persisted, through each way a token leaves the
 // engine: Token, Client's 401 path, and a TokenSource under
 // oauth2.NewClient. While the store refuses the write the caller gets
-// CodeStore and the provider never sees the new access token; so at a
+// driver.Store and the provider never sees the new access token; so at a
 // Doorkeeper server in its default rotation mode (the simulator's) the
 // stored refresh token still works: a process that dies before the store
 // recovers leaves a grant the next process refreshes. One that lives on
@@ -195,7 +195,7 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := conn.Client(context.Background()).Do(req)
+			resp, err := conn.Client().Do(req)
 			if err == nil {
 				resp.Body.Close()
 				return fmt.Errorf("API answered %s", resp.Status)
@@ -242,8 +242,8 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 
 				fs.failing.Store(true)
 				err := via.use(t, w, conn)
-				if connector.CodeOf(err) != connector.CodeStore {
-					t.Fatalf("with a failing store: %v; want an error with CodeStore", err)
+				if driver.CodeOf(err) != driver.Store {
+					t.Fatalf("with a failing store: %v; want an error with driver.Store", err)
 				}
 				st := w.sim.Stats()
 				if st.Refreshes != 1 {
@@ -252,13 +252,13 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 				if storeErrs.Load() != 1 || refreshed.Load() != 0 {
 					t.Errorf("StoreWriteFailed %d times, Refreshed %d times; want 1 and 0 (no event before the token is stored)", storeErrs.Load(), refreshed.Load())
 				}
-				if connector.CodeOf(conn.PendingWrite()) != connector.CodeStore {
+				if driver.CodeOf(conn.PendingWrite()) != driver.Store {
 					t.Errorf("PendingWrite = %v, want a store error", conn.PendingWrite())
 				}
-				// Asked again while the store is down: still CodeStore, and
+				// Asked again while the store is down: still driver.Store, and
 				// no second refresh.
-				if err := via.use(t, w, conn); connector.CodeOf(err) != connector.CodeStore {
-					t.Errorf("second use: %v; want CodeStore", err)
+				if err := via.use(t, w, conn); driver.CodeOf(err) != driver.Store {
+					t.Errorf("second use: %v; want driver.Store", err)
 				}
 				if got := w.sim.Stats().Refreshes; got != 1 {
 					t.Errorf("refreshes after a second use = %d, want 1 (the unsaved token's refresh token was presented)", got)
@@ -301,7 +301,7 @@ func TestStoreFailsAfterRotation(t *testing.T) {
 					t.Fatalf("the stored grant no longer works: %v", err)
 				}
 				req, _ := conn2.NewRequest(ctx, "GET", "store/info.json", nil)
-				resp, err := conn2.Client(ctx).Do(req)
+				resp, err := conn2.Client().Do(req)
 				if err != nil || resp.StatusCode != 200 {
 					t.Fatalf("API call with the grant refreshed from the store: %v %v", resp, err)
 				}
@@ -409,7 +409,7 @@ func TestLostAnswerWithoutReplaySafety(t *testing.T) {
 	w.clock.Advance(2 * time.Hour)
 	w.sim.InjectFault(simulator.Fault{Grant: "refresh_token", DropAfterProcessing: true})
 	_, err = conn.Token(ctx)
-	if connector.CodeOf(err) != connector.CodeReauthRequired {
+	if driver.CodeOf(err) != driver.ReauthRequired {
 		t.Fatalf("after a lost answer on a non-replay-safe provider: %v, want reauth_required", err)
 	}
 	before := w.sim.Stats().TokenRequests
@@ -568,7 +568,7 @@ func TestRefreshDueKeepsIdleGrantsAlive(t *testing.T) {
 	}
 	tok2, _ := conn2.Token(ctx)
 	clk.Advance(tok2.Expiry.Sub(clk.Now()) + 25*time.Hour)
-	if _, err := conn2.Token(ctx); connector.CodeOf(err) != connector.CodeReauthRequired {
+	if _, err := conn2.Token(ctx); driver.CodeOf(err) != driver.ReauthRequired {
 		t.Errorf("a grant idle past its refresh token's lifetime: %v, want reauth_required", err)
 	}
 }

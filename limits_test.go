@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
@@ -25,7 +27,7 @@ func TestLimits(t *testing.T) {
 		name     string
 		make     func(t *testing.T) (*connector.Connector, error)
 		want     limits
-		wantCode connector.Code // 0: no error
+		wantCode driver.Code // 0: no error
 	}{
 		{
 			name: "New with zero options",
@@ -62,13 +64,13 @@ func TestLimits(t *testing.T) {
 			make: func(t *testing.T) (*connector.Connector, error) {
 				return connector.Open(context.Background(), dsn(t, "RetryBudget=90"), func(o *connector.Options) { o.LeaseTTL = time.Minute })
 			},
-			wantCode: connector.CodeInvalidConfig,
+			wantCode: driver.InvalidConfig,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tc.make(t)
 			if tc.wantCode != 0 {
-				if got := connector.CodeOf(err); got != tc.wantCode {
+				if got := driver.CodeOf(err); got != tc.wantCode {
 					t.Fatalf("error %v (code %q), want code %q", err, got, tc.wantCode)
 				}
 				return

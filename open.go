@@ -101,7 +101,7 @@ func OpenParams(ctx context.Context, p *connstr.Params, extra ...func(*Options))
 // ProfileSettings.
 func providerFor(p *connstr.Params) (driver.Provider, error) {
 	bad := func(format string, args ...any) error {
-		return &Error{Code: CodeInvalidConfig, Op: "connection string", Msg: fmt.Sprintf(format, args...)}
+		return &driver.Error{Code: driver.InvalidConfig, Op: "connection string", Msg: fmt.Sprintf(format, args...)}
 	}
 	if strings.TrimSpace(p.Profile) != "" {
 		if err := profile.RefuseAPIP(p.Profile); err != nil {
@@ -140,15 +140,15 @@ func bindProfile(prof *profile.Profile, p *connstr.Params) (driver.Provider, err
 	b, err := prof.Bind(p.ProfileSettings)
 	if err != nil {
 		// Bind's own message names the property and the profile.
-		var e *Error
+		var e *driver.Error
 		if errors.As(err, &e) {
-			return nil, &Error{Code: e.Code, Op: "connection string", Msg: "ProfileSettings: " + e.Msg}
+			return nil, &driver.Error{Code: e.Code, Op: "connection string", Msg: "ProfileSettings: " + e.Msg}
 		}
 		return nil, err
 	}
 	if p.ClientID != "" && slices.Contains(b.Missing(), profile.PlaceholderClientID) {
 		if b, err = b.Bind(map[string]string{profile.PlaceholderClientID: p.ClientID}); err != nil {
-			return nil, &Error{Code: CodeInvalidConfig, Op: "connection string",
+			return nil, &driver.Error{Code: driver.InvalidConfig, Op: "connection string",
 				Msg: "OAuthClientId cannot fill {client_id} in the URLs of profile " + prof.Name + ": it holds a character other than letters, digits and . _ ~ -"}
 		}
 	}
@@ -171,7 +171,7 @@ func bindProfile(prof *profile.Profile, p *connstr.Params) (driver.Provider, err
 		if len(missing) > 1 {
 			what = "properties"
 		}
-		return nil, &Error{Code: CodeInvalidConfig, Op: "connection string",
+		return nil, &driver.Error{Code: driver.InvalidConfig, Op: "connection string",
 			Msg: fmt.Sprintf("provider %s needs the profile %s %s: set ProfileSettings, such as ProfileSettings=%q (see %s)",
 				prof.Name, what, strings.Join(missing, ", "), strings.Join(examples, ";"), profile.DocsPath)}
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/providers/jumpseller"
 	_ "github.com/connector-go/connector/store/memory"
@@ -25,7 +27,7 @@ func TestOpenConnectionString(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Default(ctx); connector.CodeOf(err) != connector.CodeAuthorizationRequired {
+	if _, err := c.Default(ctx); driver.CodeOf(err) != driver.AuthorizationRequired {
 		t.Errorf("Default on an empty store: %v, want authorization_required", err)
 	}
 	conn := w.authorize(t, c)
@@ -52,35 +54,35 @@ func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		dsn  string
-		code connector.Code
+		code driver.Code
 		want string
 	}{
-		{"unknown-provider", "Provider=woocommerce;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeUnknownProvider, `unknown provider "woocommerce" (known: bigcommerce, ecwid, jumpseller`},
-		{"no-provider-no-profile", "OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "Provider is required (or a Profile)"},
-		{"apip", `Profile=C:\profiles\Jumpseller.apip;OAuthClientId=a;OAuthClientSecret=s3cr3t-value`, connector.CodeInvalidConfig,
+		{"unknown-provider", "Provider=woocommerce;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.UnknownProvider, `unknown provider "woocommerce" (known: bigcommerce, ecwid, jumpseller`},
+		{"no-provider-no-profile", "OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig, "Provider is required (or a Profile)"},
+		{"apip", `Profile=C:\profiles\Jumpseller.apip;OAuthClientId=a;OAuthClientSecret=s3cr3t-value`, driver.InvalidConfig,
 			`"Jumpseller.apip" is a CData API Profile (.apip); CData API Profiles are not read: describe the provider in a YAML profile instead (see docs/profiles.md)`},
-		{"apip-with-provider", "Provider=jumpseller;Profile=/etc/connector/Jumpseller.APIP;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "CData API Profiles are not read"},
-		{"missing-profile-file", "Profile=/no/such/acme.yaml;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "cannot read the profile"},
-		{"profile-property-missing", "Provider=shopify;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+		{"apip-with-provider", "Provider=jumpseller;Profile=/etc/connector/Jumpseller.APIP;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig, "CData API Profiles are not read"},
+		{"missing-profile-file", "Profile=/no/such/acme.yaml;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig, "cannot read the profile"},
+		{"profile-property-missing", "Provider=shopify;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig,
 			`provider shopify needs the profile property shop: set ProfileSettings, such as ProfileSettings="shop=sandbox-shop" (see docs/profiles.md)`},
-		{"profile-property-unknown", "Provider=Shopify;ProfileSettings=shop=acme,colour=red;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+		{"profile-property-unknown", "Provider=Shopify;ProfileSettings=shop=acme,colour=red;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig,
 			`connection string: ProfileSettings: profile shopify has no property "colour" (its properties: shop)`},
-		{"profile-property-moves-host", "Provider=shopify;ProfileSettings=shop=evil.example/x;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+		{"profile-property-moves-host", "Provider=shopify;ProfileSettings=shop=evil.example/x;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig,
 			`ProfileSettings: property shop: value "evil.example/x" holds a character other than letters, digits and . _ ~ -`},
-		{"profile-property-pattern", "Provider=shopify;ProfileSettings=shop=-acme;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+		{"profile-property-pattern", "Provider=shopify;ProfileSettings=shop=-acme;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig,
 			`ProfileSettings: property shop: value "-acme" does not match`},
-		{"profile-settings-for-go-driver", "Provider=jumpseller;ProfileSettings=shop=acme;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig,
+		{"profile-settings-for-go-driver", "Provider=jumpseller;ProfileSettings=shop=acme;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig,
 			"ProfileSettings is for providers described by a profile; jumpseller is a Go driver"},
-		{"bad-mode", "Provider=jumpseller;InitiateOAuth=ALWAYS;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "InitiateOAuth"},
-		{"missing-client-id", "Provider=jumpseller;OAuthClientSecret=s3cr3t-value", connector.CodeInvalidConfig, "OAuthClientId"},
-		{"plain-http-endpoint", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthAccessTokenURL=http://example.com/token", connector.CodeInvalidConfig, "http"},
-		{"unterminated-quote", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret='s3cr3t-value", connector.CodeInvalidConfig, "quote"},
-		{"unknown-store-scheme", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthSettingsLocation=mongodb://x", connector.CodeInvalidConfig, "mongodb"},
+		{"bad-mode", "Provider=jumpseller;InitiateOAuth=ALWAYS;OAuthClientId=a;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig, "InitiateOAuth"},
+		{"missing-client-id", "Provider=jumpseller;OAuthClientSecret=s3cr3t-value", driver.InvalidConfig, "OAuthClientId"},
+		{"plain-http-endpoint", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthAccessTokenURL=http://example.com/token", driver.InvalidConfig, "http"},
+		{"unterminated-quote", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret='s3cr3t-value", driver.InvalidConfig, "quote"},
+		{"unknown-store-scheme", "Provider=jumpseller;OAuthClientId=a;OAuthClientSecret=s3cr3t-value;OAuthSettingsLocation=mongodb://x", driver.InvalidConfig, "mongodb"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := connector.Open(context.Background(), tc.dsn)
-			if connector.CodeOf(err) != tc.code {
+			if driver.CodeOf(err) != tc.code {
 				t.Fatalf("Open: %v, want code %v", err, tc.code)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
@@ -116,13 +118,13 @@ func TestModeOffUsesSuppliedToken(t *testing.T) {
 	}
 	w.clock.Advance(2 * time.Hour)
 	_, err = conn.Token(ctx)
-	if connector.CodeOf(err) != connector.CodeAuthorizationRequired {
+	if driver.CodeOf(err) != driver.AuthorizationRequired {
 		t.Errorf("expired token under OFF: %v, want authorization_required", err)
 	}
 	if n := w.sim.Stats().TokenRequests; n != 0 {
 		t.Errorf("InitiateOAuth=OFF called the token endpoint %d times", n)
 	}
-	if _, err := c.AuthCodeURL(nil); connector.CodeOf(err) != connector.CodeAuthorizationRequired {
+	if _, err := c.AuthCodeURL(nil); driver.CodeOf(err) != driver.AuthorizationRequired {
 		t.Errorf("AuthCodeURL under OFF: %v", err)
 	}
 }
@@ -161,7 +163,7 @@ func TestRateLimitHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := conn.Client(ctx).Do(req)
+	resp, err := conn.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

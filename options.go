@@ -63,7 +63,7 @@ type Options struct {
 	// and no longer, since a process killed mid-refresh makes the others
 	// wait for it to lapse. Retry.Budget + 10 s when zero (40 s with the
 	// default budget). A LeaseTTL that does not exceed Retry.Budget is
-	// refused with CodeInvalidConfig: a lease lapsing while its holder's
+	// refused with driver.InvalidConfig: a lease lapsing while its holder's
 	// refresh is still in flight would let a second process present the
 	// same refresh token.
 	LeaseTTL time.Duration

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/connector-go/connector/driver"
 )
 
 // This file is the rule that keeps the bearer token on its origin: it is
@@ -73,7 +75,7 @@ const maxRedirects = 10
 // it, and the redirect is not followed (the token never goes there).
 func (c *Connector) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !c.sameOrigin(req.URL) {
-		e := c.errorf(CodeProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
+		e := c.errorf(driver.ProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
 			redactedTarget(req.URL), c.apiOrigin)
 		if req.Response != nil {
 			e.Status = req.Response.StatusCode
@@ -81,7 +83,7 @@ func (c *Connector) checkRedirect(req *http.Request, via []*http.Request) error 
 		return e
 	}
 	if len(via) >= maxRedirects {
-		return c.errorf(CodeProviderError, "api", "stopped after %d redirects", maxRedirects)
+		return c.errorf(driver.ProviderError, "api", "stopped after %d redirects", maxRedirects)
 	}
 	return nil
 }

@@ -81,18 +81,18 @@ func TestTokenStaysOnOrigin(t *testing.T) {
 		target func(api string) string
 		// direct builds the request by hand instead of NewRequest.
 		direct  bool
-		wantErr connector.Code
+		wantErr driver.Code
 		wantOK  bool
 	}{
 		{name: "302 to another port", status: http.StatusFound, method: "GET",
-			target: func(string) string { return thiefSrv.URL + "/steal?x=1" }, wantErr: connector.CodeProviderError},
+			target: func(string) string { return thiefSrv.URL + "/steal?x=1" }, wantErr: driver.ProviderError},
 		{name: "307 POST with a body to another port", status: http.StatusTemporaryRedirect, method: "POST", body: `{"order":1}`,
-			target: func(string) string { return thiefSrv.URL + "/steal" }, wantErr: connector.CodeProviderError},
+			target: func(string) string { return thiefSrv.URL + "/steal" }, wantErr: driver.ProviderError},
 		{name: "308 to another host name on the same port", status: http.StatusPermanentRedirect, method: "GET",
-			target: func(api string) string { return strings.Replace(api, "127.0.0.1", "localhost", 1) + "/v1/ok" }, wantErr: connector.CodeProviderError},
+			target: func(api string) string { return strings.Replace(api, "127.0.0.1", "localhost", 1) + "/v1/ok" }, wantErr: driver.ProviderError},
 		{name: "https API redirecting to http", tls: true, status: http.StatusFound, method: "GET",
-			target: func(string) string { return thiefSrv.URL + "/steal" }, wantErr: connector.CodeProviderError},
-		{name: "caller-built request for another host", direct: true, method: "GET", wantErr: connector.CodeInvalidConfig},
+			target: func(string) string { return thiefSrv.URL + "/steal" }, wantErr: driver.ProviderError},
+		{name: "caller-built request for another host", direct: true, method: "GET", wantErr: driver.InvalidConfig},
 		{name: "same-origin redirect is followed", status: http.StatusFound, method: "GET",
 			target: func(string) string { return "/v1/ok" }, wantOK: true},
 		{name: "same-origin 307 POST keeps its body", status: http.StatusTemporaryRedirect, method: "POST", body: `{"order":1}`,
@@ -139,7 +139,7 @@ func TestTokenStaysOnOrigin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := conn.Client(context.Background()).Do(req)
+			resp, err := conn.Client().Do(req)
 			if tt.wantOK {
 				if err != nil {
 					t.Fatalf("same-origin request failed: %v", err)
@@ -158,7 +158,7 @@ func TestTokenStaysOnOrigin(t *testing.T) {
 				resp.Body.Close()
 				t.Fatalf("Do succeeded (status %d), want an error", resp.StatusCode)
 			}
-			if got := connector.CodeOf(err); got != tt.wantErr {
+			if got := driver.CodeOf(err); got != tt.wantErr {
 				t.Errorf("code = %v, want %v (%v)", got, tt.wantErr, err)
 			}
 			if strings.Contains(err.Error(), tok.AccessToken) {

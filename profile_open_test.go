@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/providers/jumpseller"
@@ -140,7 +142,7 @@ func (w *profileWorld) lifecycle(t *testing.T, probe func(account string) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := conn.Client(ctx).Do(req)
+	resp, err := conn.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func TestOpenUserProfileErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := connector.Open(context.Background(), tc.dsn+";OAuthClientId=a;OAuthClientSecret=s3cr3t-value")
-			if connector.CodeOf(err) != connector.CodeInvalidConfig {
+			if driver.CodeOf(err) != driver.InvalidConfig {
 				t.Fatalf("Open: %v, want invalid_config", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
@@ -259,7 +261,7 @@ func TestOpenBindsClientID(t *testing.T) {
 	// A client id that would change the URL's path is refused.
 	_, err = connector.Open(context.Background(), "Provider=tiendanube;ProfileSettings=domain=tiendanube.com;"+
 		"OAuthClientId=../evil;OAuthClientSecret=s3cr3t-value")
-	if connector.CodeOf(err) != connector.CodeInvalidConfig || !strings.Contains(err.Error(), "OAuthClientId cannot fill {client_id}") {
+	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "OAuthClientId cannot fill {client_id}") {
 		t.Errorf("Open with a client id holding a path: %v", err)
 	}
 }
@@ -288,7 +290,7 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("Lookup(shopify) = %v, then %v", a, b)
 	}
 	_, err = connector.Lookup("woocommerce")
-	if connector.CodeOf(err) != connector.CodeUnknownProvider || !strings.Contains(err.Error(), "shopify") {
+	if driver.CodeOf(err) != driver.UnknownProvider || !strings.Contains(err.Error(), "shopify") {
 		t.Errorf("Lookup(woocommerce) = %v", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/profile"
 )
 
@@ -69,7 +71,7 @@ func TestRegisterCatalogName(t *testing.T) {
 // names them, not a bad URL.
 func TestNewNamesMissingProfileProperties(t *testing.T) {
 	_, err := New("shopify", Options{ClientID: "id", ClientSecret: "secret"})
-	if CodeOf(err) != CodeInvalidConfig || !strings.Contains(err.Error(), "shop") || !strings.Contains(err.Error(), "ProfileSettings") {
+	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "shop") || !strings.Contains(err.Error(), "ProfileSettings") {
 		t.Fatalf("New(shopify) = %v; want invalid_config naming the missing property and ProfileSettings", err)
 	}
 }

@@ -99,7 +99,7 @@ func (c *Connector) present(ctx context.Context, unused []string) ([]string, err
 func (c *Connector) presentOne(ctx context.Context, at string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.env.Config.Endpoint.TokenInfoURL, nil)
 	if err != nil {
-		return c.errorf(CodeInvalidConfig, "revoke", "bad token info URL")
+		return c.errorf(driver.InvalidConfig, "revoke", "bad token info URL")
 	}
 	for k, v := range c.spec.APIHeaders {
 		req.Header[k] = v
@@ -111,14 +111,14 @@ func (c *Connector) presentOne(ctx context.Context, at string) error {
 	}
 	resp, err := c.env.HTTP.Do(req)
 	if err != nil {
-		e := c.errorf(CodeUnavailable, "revoke", "token info unreachable")
+		e := c.errorf(driver.Unavailable, "revoke", "token info unreachable")
 		e.Err = err
 		return e
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode >= 500 {
-		return c.errorf(CodeUnavailable, "revoke", "token info answered %d", resp.StatusCode)
+		return c.errorf(driver.Unavailable, "revoke", "token info answered %d", resp.StatusCode)
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func (conn *Connection) completeBeforeRefresh(ctx context.Context, s *snapshot) 
 	defer cancel()
 	left, err := c.present(ctx, s.unused)
 	if err != nil {
-		c.warn(ctx, "could not complete a rotation; will try again", "connection", conn.id, "code", CodeOf(err).String())
+		c.warn(ctx, "could not complete a rotation; will try again", "connection", conn.id, "code", driver.CodeOf(err).String())
 	}
 	return left
 }
@@ -168,7 +168,7 @@ func (c *Connector) retireReplaced(ctx context.Context, old *store.Record) {
 		perr = errors.Join(perr, err)
 	}
 	if perr != nil {
-		c.warn(ctx, "could not revoke the grant a re-authorization replaced", "connection", idOf(old), "code", CodeOf(perr).String())
+		c.warn(ctx, "could not revoke the grant a re-authorization replaced", "connection", idOf(old), "code", driver.CodeOf(perr).String())
 	}
 }
 

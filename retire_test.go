@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -70,7 +71,7 @@ func TestRevokeEndsWholeGrant(t *testing.T) {
 				held = append(held, tok.RefreshToken)
 				if tt.used {
 					req, _ := conn.NewRequest(ctx, "GET", "token/info", nil)
-					resp, err := conn.Client(ctx).Do(req)
+					resp, err := conn.Client().Do(req)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -96,7 +97,7 @@ func TestRevokeEndsWholeGrant(t *testing.T) {
 					t.Errorf("refresh token #%d still works after Revoke (status %d, error %q)", i, status, oe)
 				}
 			}
-			if _, err := conn.Token(ctx); connector.CodeOf(err) != connector.CodeReauthRequired {
+			if _, err := conn.Token(ctx); driver.CodeOf(err) != driver.ReauthRequired {
 				t.Errorf("Token after Revoke: %v, want reauth_required", err)
 			}
 		})

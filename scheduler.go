@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
@@ -105,7 +107,7 @@ type DueResult struct {
 // DueFailure is one connection whose refresh failed.
 type DueFailure struct {
 	ID  string
-	Err error // an *Error; branch on CodeOf(Err)
+	Err error // an *driver.Error; branch on driver.CodeOf(Err)
 }
 
 // Skipped returns how many due connections were skipped because another
@@ -113,10 +115,10 @@ type DueFailure struct {
 func (r *DueResult) Skipped() int { return r.Locked + r.Current }
 
 // FailedByCode counts the failures by their code.
-func (r *DueResult) FailedByCode() map[Code]int {
-	m := map[Code]int{}
+func (r *DueResult) FailedByCode() map[driver.Code]int {
+	m := map[driver.Code]int{}
 	for _, f := range r.Failed {
-		m[CodeOf(f.Err)]++
+		m[driver.CodeOf(f.Err)]++
 	}
 	return m
 }
@@ -127,7 +129,7 @@ func (r *DueResult) FailedByCode() map[Code]int {
 // what it did. The error is nil when every due connection was refreshed or
 // skipped because another instance had it; otherwise it joins the
 // failures (each also in the result, with its id), or it is the store's
-// error (nothing was refreshed), or CodeCanceled when ctx ended first.
+// error (nothing was refreshed), or driver.Canceled when ctx ended first.
 //
 // SHOPLINE's refresh tokens die one day after their access token expires,
 // so a grant nobody uses needs a new authorization unless it is refreshed
@@ -145,9 +147,9 @@ func (c *Connector) RefreshDue(ctx context.Context, o DueOptions) (*DueResult, e
 	res := &DueResult{}
 	switch {
 	case c.opts.Mode == connstr.ModeOff:
-		return res, c.errorf(CodeInvalidConfig, "refresh_due", "InitiateOAuth=OFF forbids refreshing")
+		return res, c.errorf(driver.InvalidConfig, "refresh_due", "InitiateOAuth=OFF forbids refreshing")
 	case o.Window < 0:
-		return res, c.errorf(CodeInvalidConfig, "refresh_due", "the window must not be negative, got %s", o.Window)
+		return res, c.errorf(driver.InvalidConfig, "refresh_due", "the window must not be negative, got %s", o.Window)
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultDueConcurrency
@@ -215,7 +217,7 @@ feed:
 		errs = append(errs, f.Err)
 	}
 	if res.NotStarted > 0 {
-		e := c.errorf(CodeCanceled, "refresh_due", "the caller's context ended with %d due connections left alone: %v", res.NotStarted, ctx.Err())
+		e := c.errorf(driver.Canceled, "refresh_due", "the caller's context ended with %d due connections left alone: %v", res.NotStarted, ctx.Err())
 		e.Err = ctx.Err()
 		errs = append(errs, e)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -585,16 +587,16 @@ func TestRefreshDueFailures(t *testing.T) {
 	ids := w.connections(t, w.connector(t), []time.Time{now.Add(-time.Hour), now.Add(-time.Minute), now})
 	w.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Status: 400, Body: `{"error":"invalid_grant"}`})
 	res, err := w.connector(t).RefreshDue(context.Background(), connector.DueOptions{Window: time.Minute, Concurrency: 1})
-	if connector.CodeOf(err) != connector.CodeReauthRequired {
+	if driver.CodeOf(err) != driver.ReauthRequired {
 		t.Errorf("err = %v, want one with code reauth_required", err)
 	}
 	if len(res.Failed) != 1 || res.Failed[0].ID != ids[0] || !slices.Equal(res.Refreshed, ids[1:]) {
 		t.Errorf("result %+v; want %s failed, the others refreshed", res, ids[0])
 	}
-	if d := cmp.Diff(map[connector.Code]int{connector.CodeReauthRequired: 1}, res.FailedByCode()); d != "" {
+	if d := cmp.Diff(map[driver.Code]int{driver.ReauthRequired: 1}, res.FailedByCode()); d != "" {
 		t.Errorf("FailedByCode (-want +got):\n%s", d)
 	}
-	if _, err := w.connector(t).RefreshDue(context.Background(), connector.DueOptions{Window: -time.Minute}); connector.CodeOf(err) != connector.CodeInvalidConfig {
+	if _, err := w.connector(t).RefreshDue(context.Background(), connector.DueOptions{Window: -time.Minute}); driver.CodeOf(err) != driver.InvalidConfig {
 		t.Errorf("a negative window: %v, want invalid_config", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/store"
 )
 
@@ -36,7 +38,7 @@ func (c *Connector) record(base *store.Record, tok *Token, unused []string, st s
 	if err == nil {
 		rec.Secret, err = c.keys.Seal(rec.ID, plain)
 	} else {
-		err = c.errorf(CodeInternal, "seal", "cannot encode token")
+		err = c.errorf(driver.Internal, "seal", "cannot encode token")
 	}
 	// The buffer is reused: leave no token in it, nor in a bigger one
 	// that replaced it.
@@ -78,7 +80,7 @@ func (c *Connector) open(rec *store.Record) (*Token, []string, error) {
 	}
 	var g sealedGrant
 	if err := json.Unmarshal(plain, &g); err != nil {
-		return nil, nil, c.errorf(CodeStore, "open", "stored token of %s is not valid JSON", rec.ID)
+		return nil, nil, c.errorf(driver.Store, "open", "stored token of %s is not valid JSON", rec.ID)
 	}
 	// A held connection keeps this token for as long as it lives: it is
 	// copied out of g (which the unused tokens would otherwise keep alive

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/store"
 )
 
@@ -120,7 +122,7 @@ func (c *Connector) issueState(now time.Time, r authRequest) (string, error) {
 	}
 	b = appendRequest(b, r)
 	if len(b)-stateHead > stateMaxRequest {
-		return "", c.errorf(CodeInvalidConfig, "authorize", "the reference, tags and scopes of one authorization take %d bytes; at most %d fit in its state", len(b)-stateHead, stateMaxRequest)
+		return "", c.errorf(driver.InvalidConfig, "authorize", "the reference, tags and scopes of one authorization take %d bytes; at most %d fit in its state", len(b)-stateHead, stateMaxRequest)
 	}
 	b = append(b, c.keys.Sign(c.stateMsg(b))[:stateSigLen]...)
 	return base64.RawURLEncoding.EncodeToString(b), nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/store/memory"
 )
@@ -34,7 +36,7 @@ func TestStateOfAnotherProviderNotConsumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sl.HandleCallback(ctx, back.Query()); connector.CodeOf(err) != connector.CodeInvalidState {
+	if _, err := sl.HandleCallback(ctx, back.Query()); driver.CodeOf(err) != driver.InvalidState {
 		t.Fatalf("shopline connector, jumpseller's state: %v, want invalid_state", err)
 	}
 	if n := slSim.Stats().TokenRequests; n != 0 {
@@ -43,7 +45,7 @@ func TestStateOfAnotherProviderNotConsumed(t *testing.T) {
 	if _, err := js.HandleCallback(ctx, back.Query()); err != nil {
 		t.Fatalf("jumpseller connector, its own state after another provider refused it: %v", err)
 	}
-	if _, err := js.HandleCallback(ctx, back.Query()); connector.CodeOf(err) != connector.CodeInvalidState {
+	if _, err := js.HandleCallback(ctx, back.Query()); driver.CodeOf(err) != driver.InvalidState {
 		t.Errorf("the same state a second time: %v, want invalid_state", err)
 	}
 }

@@ -111,8 +111,8 @@ func endSpan(span trace.Span, err error) {
 		return
 	}
 	if err != nil {
-		span.SetAttributes(attribute.String("connector.code", CodeOf(err).String()))
-		span.SetStatus(codes.Error, CodeOf(err).String())
+		span.SetAttributes(attribute.String("connector.code", driver.CodeOf(err).String()))
+		span.SetStatus(codes.Error, driver.CodeOf(err).String())
 	}
 	span.End()
 }
@@ -124,7 +124,7 @@ func (c *Connector) refreshDone(ctx context.Context, start time.Time, err error)
 	}
 	attrs := c.tel.refreshOK
 	if err != nil {
-		attrs = metric.WithAttributes(attribute.String("provider", c.name), attribute.String("outcome", CodeOf(err).String()))
+		attrs = metric.WithAttributes(attribute.String("provider", c.name), attribute.String("outcome", driver.CodeOf(err).String()))
 	}
 	c.tel.refreshes.Add(ctx, 1, attrs)
 	c.tel.refreshTime.Record(ctx, time.Since(start).Seconds(), attrs)

@@ -40,7 +40,7 @@ func TestTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	req, _ := conn.NewRequest(ctx, "GET", "store/info.json", nil)
-	if resp, err := conn.Client(ctx).Do(req); err == nil {
+	if resp, err := conn.Client().Do(req); err == nil {
 		resp.Body.Close()
 	}
 	// A long wait for another holder's lease, then a failed refresh.

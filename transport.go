@@ -32,7 +32,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.conn.c
 	if !c.sameOrigin(req.URL) {
 		closeBody(req)
-		return nil, c.errorf(CodeInvalidConfig, "api", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
+		return nil, c.errorf(driver.InvalidConfig, "api", "%s is not on the API's origin %s; the token is sent only there", redactedTarget(req.URL), c.apiOrigin)
 	}
 	authz, tok, err := t.conn.authorization(ctx)
 	if err != nil {
@@ -60,7 +60,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		drain(resp)
 		select {
 		case <-ctx.Done():
-			return nil, c.errorf(CodeUnavailable, "api", "rate limited and gave up waiting: %v", ctx.Err())
+			return nil, c.errorf(driver.Unavailable, "api", "rate limited and gave up waiting: %v", ctx.Err())
 		case <-time.After(wait):
 		}
 		if resp, err = t.send(req, authz, tok, true); err != nil {
@@ -76,7 +76,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// URL (its query included).
 		if u, err := req.URL.Parse(loc); err == nil && !c.sameOrigin(u) {
 			drain(resp)
-			e := c.errorf(CodeProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
+			e := c.errorf(driver.ProviderError, "api", "the API redirected to %s, outside its origin %s; not followed, so that the token stays there",
 				redactedTarget(u), c.apiOrigin)
 			e.Status = resp.StatusCode
 			return nil, e
@@ -139,21 +139,21 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 }
 
 // failed gives an exchange that got no answer its Code, so that every
-// error of Client holds an *Error: CodeCanceled when the caller's context
+// error of Client holds an *driver.Error: driver.Canceled when the caller's context
 // ended (errors.Is(err, context.Canceled) still holds), else
-// CodeUnavailable, naming Options.Timeout when it is what ended the wait.
+// driver.Unavailable, naming Options.Timeout when it is what ended the wait.
 func (t *transport) failed(caller, ctx context.Context, err error) error {
 	c := t.conn.c
-	var e *Error
+	var e *driver.Error
 	switch {
-	case CodeOf(err) != CodeUnknown:
+	case driver.CodeOf(err) != driver.Unknown:
 		return err
 	case caller.Err() != nil:
-		e = c.errorf(CodeCanceled, "api", "the caller's context ended before the API answered")
+		e = c.errorf(driver.Canceled, "api", "the caller's context ended before the API answered")
 	case ctx.Err() != nil:
-		e = c.errorf(CodeUnavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
+		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
 	default:
-		e = c.errorf(CodeUnavailable, "api", "no answer from the API")
+		e = c.errorf(driver.Unavailable, "api", "no answer from the API")
 	}
 	e.Err = err
 	return e

@@ -13,14 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // ProviderHarness describes the driver under test.
@@ -211,7 +212,7 @@ func (f *fixture) canRefresh() bool { return f.refreshes() || refreshesWithout(f
 // callback to the redirect URI (SHOPLINE's global platform: a sign over
 // every other parameter). The State subtest then adds a parameter to a
 // callback of the simulator and requires HandleCallback to refuse it
-// (CodeInvalidState) without calling the token endpoint and without
+// (driver.InvalidState) without calling the token endpoint and without
 // spending the state: the driver's driver.CallbackReader must check the
 // signature.
 type CallbackFacts interface {
@@ -393,9 +394,9 @@ func (f *fixture) noSecrets(err error) {
 	}
 }
 
-func wantCode(t *testing.T, err error, want connector.Code) {
+func wantCode(t *testing.T, err error, want driver.Code) {
 	t.Helper()
-	if got := connector.CodeOf(err); got != want {
+	if got := driver.CodeOf(err); got != want {
 		t.Errorf("error code = %v, want %v (error: %v)", got, want, err)
 	}
 }
@@ -633,7 +634,7 @@ func testAuthCodeURL(t *testing.T, h ProviderHarness) {
 	// Unknown scopes are refused before any redirect.
 	if len(f.spec.Scopes) > 0 {
 		_, err := connector.NewWithDriver(h.Provider, connector.Options{ClientID: "x", ClientSecret: "y", RedirectURL: f.opts.RedirectURL, Scopes: []string{"no_such_scope"}})
-		wantCode(t, err, connector.CodeInvalidScope)
+		wantCode(t, err, driver.InvalidScope)
 	}
 }
 
@@ -697,15 +698,15 @@ func testState(t *testing.T, h ProviderHarness) {
 	}
 	for _, tc := range cases {
 		_, err := f.conn.HandleCallback(ctx, tc.query)
-		if connector.CodeOf(err) != connector.CodeInvalidState {
-			t.Errorf("%s state: error code = %v, want %v (error: %v)", tc.name, connector.CodeOf(err), connector.CodeInvalidState, err)
+		if driver.CodeOf(err) != driver.InvalidState {
+			t.Errorf("%s state: error code = %v, want %v (error: %v)", tc.name, driver.CodeOf(err), driver.InvalidState, err)
 		}
 	}
 	// Expired.
 	expired := approved(f.conn)
 	f.clock.Advance(16 * time.Minute)
 	_, err = f.conn.HandleCallback(ctx, expired)
-	wantCode(t, err, connector.CodeInvalidState)
+	wantCode(t, err, driver.InvalidState)
 	if n := f.sim.Stats().TokenRequests; n != 0 {
 		t.Errorf("refused callbacks reached the token endpoint %d times", n)
 	}
@@ -719,7 +720,7 @@ func testState(t *testing.T, h ProviderHarness) {
 		}
 		forged.Set("conformance_forged", "1")
 		_, err := f.conn.HandleCallback(ctx, forged)
-		wantCode(t, err, connector.CodeInvalidState)
+		wantCode(t, err, driver.InvalidState)
 		if n := f.sim.Stats().TokenRequests; n != 0 {
 			t.Errorf("a tampered callback reached the token endpoint")
 		}
@@ -729,7 +730,7 @@ func testState(t *testing.T, h ProviderHarness) {
 		t.Fatalf("good callback: %v", err)
 	}
 	_, err = f.conn.HandleCallback(ctx, good)
-	wantCode(t, err, connector.CodeInvalidState)
+	wantCode(t, err, driver.InvalidState)
 	// A denial is reported as such.
 	u4, _ := f.conn.AuthCodeURL(nil)
 	denied, err := f.deny(u4)
@@ -737,7 +738,7 @@ func testState(t *testing.T, h ProviderHarness) {
 		t.Fatal(err)
 	}
 	_, err = f.conn.HandleCallback(ctx, denied.Query())
-	wantCode(t, err, connector.CodeAccessDenied)
+	wantCode(t, err, driver.AccessDenied)
 	if n := f.sim.Stats().TokenRequests; n != 1 {
 		t.Errorf("token endpoint called %d times, want 1", n)
 	}
@@ -769,7 +770,7 @@ func testExchange(t *testing.T, h ProviderHarness) {
 		}
 		f.clock.Advance(f.spec.CodeLifetime + time.Second)
 		_, err = f.conn.HandleCallback(context.Background(), redirect.Query())
-		wantCode(t, err, connector.CodeInvalidGrant)
+		wantCode(t, err, driver.InvalidGrant)
 		if err != nil && !strings.Contains(err.Error(), "expire") {
 			t.Errorf("expired code error does not say it expired: %v", err)
 		}
@@ -884,7 +885,7 @@ func testLifetime(t *testing.T, h ProviderHarness) {
 	case !f.canRefresh():
 		f.expire(tok)
 		_, err := c.Token(ctx)
-		wantCode(t, err, connector.CodeReauthRequired)
+		wantCode(t, err, driver.ReauthRequired)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests - before.TokenRequests; n != 0 {
 			t.Errorf("an expired token without a refresh token made %d token requests", n)
@@ -940,7 +941,7 @@ func testRefreshRotation(t *testing.T, h ProviderHarness) {
 		// Use the new access token, as an application would: Doorkeeper then
 		// revokes the previous refresh token.
 		if h.APIPath != "" {
-			resp, err := c.Client(ctx).Get(f.api())
+			resp, err := c.Client().Get(f.api())
 			if err != nil {
 				t.Fatalf("round %d: API call: %v", round, err)
 			}
@@ -1035,7 +1036,7 @@ func testInvalidGrant(t *testing.T, h ProviderHarness) {
 		f.expire(tok)
 		before := f.sim.Stats().TokenRequests
 		_, err := c.Token(ctx)
-		wantCode(t, err, connector.CodeReauthRequired)
+		wantCode(t, err, driver.ReauthRequired)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests - before; n != 1 {
 			t.Errorf("invalid_grant: %d token requests, want exactly 1 (never retried)", n)
@@ -1051,7 +1052,7 @@ func testInvalidGrant(t *testing.T, h ProviderHarness) {
 			t.Error("the stored grant was changed or wiped")
 		}
 		_, err = c.Token(ctx)
-		wantCode(t, err, connector.CodeReauthRequired)
+		wantCode(t, err, driver.ReauthRequired)
 		if n := f.sim.Stats().TokenRequests - before; n != 1 {
 			t.Errorf("a needs_reauth connection called the token endpoint again (%d requests)", n)
 		}
@@ -1086,7 +1087,7 @@ func testInvalidClient(t *testing.T, h ProviderHarness) {
 		}
 		before := f.sim.Stats().TokenRequests
 		_, err = conn.Token(ctx)
-		wantCode(t, err, connector.CodeInvalidClient)
+		wantCode(t, err, driver.InvalidClient)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests - before; n != 1 {
 			t.Errorf("invalid_client: %d token requests, want exactly 1 (never retried)", n)
@@ -1158,7 +1159,7 @@ func testRetryBudget(t *testing.T, h ProviderHarness) {
 	f.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Status: 503, RetryAfter: "1", Times: 100, ContentType: "text/html", Body: "<html>down for maintenance</html>"})
 	before := f.sim.Stats().TokenRequests
 	_, err := c.Token(ctx)
-	wantCode(t, err, connector.CodeUnavailable)
+	wantCode(t, err, driver.Unavailable)
 	f.noSecrets(err)
 	if n := f.sim.Stats().TokenRequests - before; n != f.opts.Retry.Max+1 {
 		t.Errorf("%d attempts, want %d (1 + Retry.Max)", n, f.opts.Retry.Max+1)
@@ -1189,7 +1190,7 @@ func testDroppedConnection(t *testing.T, h ProviderHarness) {
 	before := f.sim.Stats().TokenRequests
 	_, err := c.Token(ctx)
 	if !f.spec.RefreshReplaySafe {
-		wantCode(t, err, connector.CodeReauthRequired)
+		wantCode(t, err, driver.ReauthRequired)
 		if n := f.sim.Stats().TokenRequests - before; n != 1 {
 			t.Errorf("a dropped refresh on a provider that is not replay-safe: %d token requests, want exactly 1", n)
 		}
@@ -1238,7 +1239,7 @@ func testLostAnswer(t *testing.T, h ProviderHarness) {
 	if err == nil {
 		t.Errorf("the provider is not replay-safe (Spec.RefreshReplaySafe is false), yet Token succeeded after a lost refresh answer: the refresh token, possibly spent, was presented again")
 	} else {
-		wantCode(t, err, connector.CodeReauthRequired)
+		wantCode(t, err, driver.ReauthRequired)
 	}
 	if n := f.sim.Stats().TokenRequests - before.TokenRequests; n != 1 {
 		t.Errorf("after a lost answer on a provider that is not replay-safe: %d token requests, want exactly 1", n)
@@ -1257,14 +1258,14 @@ func testBadAnswers(t *testing.T, h ProviderHarness) {
 	cases := []struct {
 		name  string
 		fault simulator.Fault
-		want  connector.Code
+		want  driver.Code
 	}{
-		{"HTMLPage", simulator.Fault{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>Login</title></head><body>" + strings.Repeat("<p>please sign in</p>", 200) + "</body></html>"}, connector.CodeBadResponse},
-		{"MalformedJSON", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"access_token": "abc", "token_type":`}, connector.CodeBadResponse},
-		{"ErrorInside200", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"error":"server_error","error_description":"try later"}`}, connector.CodeUnavailable},
-		{"NoAccessToken", simulator.Fault{OmitAccessToken: true}, connector.CodeBadResponse},
-		{"NonBearerType", simulator.Fault{TokenType: "mac"}, connector.CodeBadResponse},
-		{"OverOneMiB", simulator.Fault{PadBody: 1 << 20}, connector.CodeBadResponse},
+		{"HTMLPage", simulator.Fault{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>Login</title></head><body>" + strings.Repeat("<p>please sign in</p>", 200) + "</body></html>"}, driver.BadResponse},
+		{"MalformedJSON", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"access_token": "abc", "token_type":`}, driver.BadResponse},
+		{"ErrorInside200", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"error":"server_error","error_description":"try later"}`}, driver.Unavailable},
+		{"NoAccessToken", simulator.Fault{OmitAccessToken: true}, driver.BadResponse},
+		{"NonBearerType", simulator.Fault{TokenType: "mac"}, driver.BadResponse},
+		{"OverOneMiB", simulator.Fault{PadBody: 1 << 20}, driver.BadResponse},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1280,7 +1281,7 @@ func testBadAnswers(t *testing.T, h ProviderHarness) {
 			_, err := c.Token(ctx)
 			wantCode(t, err, tc.want)
 			f.noSecrets(err)
-			var e *connector.Error
+			var e *driver.Error
 			if errors.As(err, &e) {
 				if e.Status == 0 {
 					t.Errorf("error carries no status: %v", err)
@@ -1305,7 +1306,7 @@ func testBadAnswers(t *testing.T, h ProviderHarness) {
 			switch {
 			case err == nil:
 			case processed && !f.spec.RefreshReplaySafe:
-				wantCode(t, err, connector.CodeReauthRequired)
+				wantCode(t, err, driver.ReauthRequired)
 			default:
 				t.Errorf("after recovery: %v", err)
 			}
@@ -1364,7 +1365,7 @@ func testExchangeFaults(t *testing.T, h ProviderHarness) {
 	t.Run("RetryBudget", func(t *testing.T) {
 		f := newFixture(t, h)
 		_, err := exchange(t, f, f.conn, &simulator.Fault{Status: 503, RetryAfter: "1", Times: 100, ContentType: "text/html", Body: "<html>down for maintenance</html>"})
-		wantCode(t, err, connector.CodeUnavailable)
+		wantCode(t, err, driver.Unavailable)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests; n != f.opts.Retry.Max+1 {
 			t.Errorf("%d attempts, want %d (1 + Retry.Max)", n, f.opts.Retry.Max+1)
@@ -1386,7 +1387,7 @@ func testExchangeFaults(t *testing.T, h ProviderHarness) {
 			// The provider signs the callback with the app's secret: a
 			// connector with another secret refuses the callback itself,
 			// before any token request.
-			wantCode(t, err, connector.CodeInvalidState)
+			wantCode(t, err, driver.InvalidState)
 			if n := f.sim.Stats().TokenRequests; n != 0 {
 				t.Errorf("a callback signed with another secret: %d token requests, want none", n)
 			}
@@ -1403,7 +1404,7 @@ func testExchangeFaults(t *testing.T, h ProviderHarness) {
 			f.sim.AddClient(testClientID, "conformance-replaced-secret-0123456789", f.opts.RedirectURL)
 			_, err = f.conn.HandleCallback(context.Background(), redirect.Query())
 		}
-		wantCode(t, err, connector.CodeInvalidClient)
+		wantCode(t, err, driver.InvalidClient)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests; n != 1 {
 			t.Errorf("invalid_client: %d token requests, want exactly 1 (never retried)", n)
@@ -1413,13 +1414,13 @@ func testExchangeFaults(t *testing.T, h ProviderHarness) {
 	for _, tc := range []struct {
 		name  string
 		fault simulator.Fault
-		want  connector.Code
+		want  driver.Code
 	}{
-		{"HTMLPage", simulator.Fault{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><body>" + strings.Repeat("<p>please sign in</p>", 200) + "</body></html>"}, connector.CodeBadResponse},
-		{"MalformedJSON", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"access_token": "abc", "token_type":`}, connector.CodeBadResponse},
-		{"NoAccessToken", simulator.Fault{OmitAccessToken: true}, connector.CodeBadResponse},
-		{"NonBearerType", simulator.Fault{TokenType: "mac"}, connector.CodeBadResponse},
-		{"OverOneMiB", simulator.Fault{PadBody: 1 << 20}, connector.CodeBadResponse},
+		{"HTMLPage", simulator.Fault{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><body>" + strings.Repeat("<p>please sign in</p>", 200) + "</body></html>"}, driver.BadResponse},
+		{"MalformedJSON", simulator.Fault{Status: 200, ContentType: "application/json", Body: `{"access_token": "abc", "token_type":`}, driver.BadResponse},
+		{"NoAccessToken", simulator.Fault{OmitAccessToken: true}, driver.BadResponse},
+		{"NonBearerType", simulator.Fault{TokenType: "mac"}, driver.BadResponse},
+		{"OverOneMiB", simulator.Fault{PadBody: 1 << 20}, driver.BadResponse},
 	} {
 		t.Run("BadAnswer/"+tc.name, func(t *testing.T) {
 			f := newFixture(t, h, func(o *connector.Options) { o.Retry.Max = -1 })
@@ -1514,7 +1515,7 @@ func testClient(t *testing.T, h ProviderHarness) {
 	ctx := context.Background()
 	c := f.authorize()
 	api := f.api()
-	resp, err := c.Client(ctx).Get(api)
+	resp, err := c.Client().Get(api)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1524,7 +1525,7 @@ func testClient(t *testing.T, h ProviderHarness) {
 	}
 	// 429 on an idempotent request is retried.
 	f.sim.InjectFault(simulator.Fault{Path: "/api/", Status: 429, RetryAfter: "0", Times: 1, ContentType: "application/json", Body: `{"error":"Rate limit exceeded","code":"RateLimitExceeded"}`})
-	resp, err = c.Client(ctx).Get(api)
+	resp, err = c.Client().Get(api)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1537,12 +1538,12 @@ func testClient(t *testing.T, h ProviderHarness) {
 	f.sim.InjectFault(simulator.Fault{Path: "/api/", Status: 401, Times: 1, ContentType: "application/json", Body: `{"error":"invalid_token"}`})
 	if !f.canRefresh() {
 		requests := f.sim.Stats().TokenRequests
-		resp, err := c.Client(ctx).Get(api)
+		resp, err := c.Client().Get(api)
 		if err == nil {
 			resp.Body.Close()
 			t.Fatalf("after a 401, without refresh tokens, the API answered %d, want reauth_required", resp.StatusCode)
 		}
-		wantCode(t, err, connector.CodeReauthRequired)
+		wantCode(t, err, driver.ReauthRequired)
 		f.noSecrets(err)
 		if n := f.sim.Stats().TokenRequests - requests; n != 0 {
 			t.Errorf("a 401 made %d token requests, but the provider issues no refresh tokens", n)
@@ -1550,7 +1551,7 @@ func testClient(t *testing.T, h ProviderHarness) {
 		return
 	}
 	before := f.sim.Stats().Refreshes
-	resp, err = c.Client(ctx).Get(api)
+	resp, err = c.Client().Get(api)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1597,7 +1598,7 @@ func testRevoke(t *testing.T, h ProviderHarness) {
 	}
 	before := f.sim.Stats().TokenRequests
 	_, err = c.Token(ctx)
-	wantCode(t, err, connector.CodeReauthRequired)
+	wantCode(t, err, driver.ReauthRequired)
 	if n := f.sim.Stats().TokenRequests - before; n != 0 {
 		t.Errorf("a revoked connection called the token endpoint %d times", n)
 	}

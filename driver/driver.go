@@ -1,8 +1,11 @@
 // Package driver defines the contract between the connector engine and the
 // provider drivers.
 //
-// Most code should use package connector. This package is for people who write
-// a driver: a driver holds every quirk of one provider — endpoints, the wire
+// Most code should use package connector; from this package it needs only the
+// errors, whose one home this is: Error, its Code and the codes, CodeOf.
+// Branch on driver.CodeOf(err) == driver.ReauthRequired, never on a message.
+//
+// The rest is for people who write a driver: a driver holds every quirk of one provider — endpoints, the wire
 // format of token requests and answers, scopes, identity, error mapping, API
 // headers and a simulator — and nothing else. The engine owns everything that
 // is the same for all providers: state, retries, locking, persistence,

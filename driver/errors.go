@@ -9,7 +9,7 @@ import (
 )
 
 // Code classifies an Error. Callers branch on the Code (through
-// connector.CodeOf or errors.As), never on the message.
+// CodeOf or errors.As), never on the message.
 type Code int
 
 // The codes. Their String forms are stable and appear in messages and logs.

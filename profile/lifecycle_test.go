@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
-	"github.com/google/go-cmp/cmp"
 )
 
 const (
@@ -102,7 +103,7 @@ func (w *lcWorld) apiGet(c *connector.Connection) int {
 	w.t.Helper()
 	ctx := context.Background()
 	u := w.opts.Endpoint.APIBaseURL + w.drv.(profile.Prober).ProbePath(c.Info().Account)
-	resp, err := c.Client(ctx).Get(u)
+	resp, err := c.Client().Get(u)
 	if err != nil {
 		w.t.Fatalf("GET probe: %v", err)
 	}
@@ -231,7 +232,7 @@ func TestProfileLifecycle(t *testing.T) {
 				}
 			}
 			_, err = c.Token(ctx)
-			if !errors.Is(err, &connector.Error{Code: connector.CodeReauthRequired}) {
+			if !errors.Is(err, &driver.Error{Code: driver.ReauthRequired}) {
 				t.Errorf("Token after Revoke: %v, want reauth_required", err)
 			}
 		})
@@ -255,7 +256,7 @@ func TestProfileRejectedGrant(t *testing.T) {
 			w.clock.Advance(tok.Expiry.Sub(w.clock.Now()) + time.Second)
 			before := w.sim.Stats().TokenRequests
 			_, err := c.Token(ctx)
-			if connector.CodeOf(err) != connector.CodeReauthRequired {
+			if driver.CodeOf(err) != driver.ReauthRequired {
 				t.Errorf("Token after the grant was revoked: %v, want reauth_required", err)
 			}
 			if n := w.sim.Stats().TokenRequests - before; n != 1 {

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector/cmd/connector/internal/cli"
+	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/providers/shoplineglobal"
 )
 
@@ -52,24 +53,6 @@ func (s *sgBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// sgClock is a settable clock shared by the commands and the simulator.
-type sgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *sgClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *sgClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 const sgWait = 40 * time.Second
@@ -155,7 +138,7 @@ func sgBrowse(t *testing.T, authURL, decision string) (*http.Response, string) {
 // follow. The connection string names the unbound registered driver and
 // every endpoint of the simulator.
 func TestShoplineGlobalCLI(t *testing.T) {
-	clk := &sgClock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testclock.New(time.Now().UTC().Truncate(time.Second))
 	sim := shoplineglobal.NewSimulator("open001")
 	sim.SetClock(clk.Now)
 	srv := httptest.NewServer(sim)

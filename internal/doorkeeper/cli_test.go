@@ -415,7 +415,7 @@ func (s *server) cliWrongSecret(t *testing.T) {
 }
 
 // wrongSecretExit is the connector's exit status for invalid_client: the
-// driver maps it to CodeInvalidClient, a configuration error (exit 2).
+// driver maps it to driver.InvalidClient, a configuration error (exit 2).
 const wrongSecretExit = 2
 
 func freePort(t *testing.T) int {

@@ -16,7 +16,7 @@
 //	go test -race -run Doorkeeper ./internal/doorkeeper/
 //
 // Without the packages the tests are skipped, saying what to install; under
-// CI=true their absence is a failure (conformance.Absent).
+// CI=true their absence is a failure (internal/testenv).
 //
 // # What is held to the real server
 //

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/store"
 
@@ -83,7 +85,7 @@ func (s *server) call(t *testing.T, conn *connector.Connection) string {
 	if err != nil {
 		t.Fatalf("NewRequest: %v", err)
 	}
-	resp, err := conn.Client(ctx).Do(req)
+	resp, err := conn.Client().Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", apiPath[s.cfg.provider], err)
 	}
@@ -174,7 +176,7 @@ func (s *server) libFlow(t *testing.T) {
 
 // libExpiredCode: a code older than Doorkeeper's authorization_code_expires_in
 // is refused with invalid_grant (400); the connector says so with
-// CodeInvalidGrant (SHOPLINE's message names its 600 s) and stores nothing.
+// driver.InvalidGrant (SHOPLINE's message names its 600 s) and stores nothing.
 func (s *server) libExpiredCode(t *testing.T) {
 	a := s.app("lib-code")
 	c := s.open(t, a, a.Secret)
@@ -187,8 +189,8 @@ func (s *server) libExpiredCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	conn, err := c.HandleCallback(ctx, loc.Query())
-	if conn != nil || connector.CodeOf(err) != connector.CodeInvalidGrant {
-		t.Fatalf("HandleCallback with an expired code: %v (code %s), want CodeInvalidGrant", err, connector.CodeOf(err))
+	if conn != nil || driver.CodeOf(err) != driver.InvalidGrant {
+		t.Fatalf("HandleCallback with an expired code: %v (code %s), want driver.InvalidGrant", err, driver.CodeOf(err))
 	}
 	if s.cfg.provider == "shopline" && !strings.Contains(err.Error(), "600 s") {
 		t.Errorf("the error does not name SHOPLINE's 600 s code lifetime: %v", err)
@@ -201,7 +203,7 @@ func (s *server) libExpiredCode(t *testing.T) {
 }
 
 // libWrongSecret: a wrong client secret is invalid_client (401) at the
-// exchange: CodeInvalidClient, one request, nothing stored.
+// exchange: driver.InvalidClient, one request, nothing stored.
 func (s *server) libWrongSecret(t *testing.T) {
 	a := s.app("lib-secret")
 	c := s.open(t, a, "wrong-"+a.Secret)
@@ -213,8 +215,8 @@ func (s *server) libWrongSecret(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	conn, err := c.HandleCallback(ctx, loc.Query())
-	if conn != nil || connector.CodeOf(err) != connector.CodeInvalidClient {
-		t.Fatalf("HandleCallback with a wrong client secret: %v (code %s), want CodeInvalidClient", err, connector.CodeOf(err))
+	if conn != nil || driver.CodeOf(err) != driver.InvalidClient {
+		t.Fatalf("HandleCallback with a wrong client secret: %v (code %s), want driver.InvalidClient", err, driver.CodeOf(err))
 	}
 	if strings.Contains(err.Error(), a.Secret) {
 		t.Errorf("the error holds the client secret: %v", err)

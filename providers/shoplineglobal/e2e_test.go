@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
@@ -105,7 +108,7 @@ func newApp(t *testing.T) *app {
 		a.queries, a.conns, a.errs = append(a.queries, r.URL.Query()), append(a.conns, conn), append(a.errs, err)
 		a.mu.Unlock()
 		if err != nil {
-			http.Error(w, "authorization failed: "+connector.CodeOf(err).String(), http.StatusBadGateway)
+			http.Error(w, "authorization failed: "+driver.CodeOf(err).String(), http.StatusBadGateway)
 			return
 		}
 		io.WriteString(w, "connected "+conn.ID())
@@ -130,7 +133,7 @@ func (a *app) last(t *testing.T) (url.Values, *connector.Connection, error) {
 // application → Connector.HandleCallback with that query → a stored
 // connection that calls the API and refreshes by SHOPLINE's signed call.
 func TestEndToEnd(t *testing.T) {
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
 	sim := shoplineglobal.NewSimulator("open001")
 	sim.SetClock(clock.Now)
 	srv := httptest.NewServer(sim)
@@ -191,7 +194,7 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := stored.Client(ctx).Do(req)
+			resp, err := stored.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,31 +230,13 @@ func TestEndToEnd(t *testing.T) {
 		if resp.StatusCode != http.StatusBadGateway || resp.Request.URL.Path != "/callback" {
 			t.Fatalf("the browser ended at %s with %s: %s", resp.Request.URL.Redacted(), resp.Status, body)
 		}
-		if _, _, err := a.last(t); connector.CodeOf(err) != connector.CodeAccessDenied {
-			t.Errorf("HandleCallback of a refusal = %v, want %v", err, connector.CodeAccessDenied)
+		if _, _, err := a.last(t); driver.CodeOf(err) != driver.AccessDenied {
+			t.Errorf("HandleCallback of a refusal = %v, want %v", err, driver.AccessDenied)
 		}
 		if n := sim.Stats().TokenRequests - before; n != 0 {
 			t.Errorf("a refusal reached the token endpoint %d times", n)
 		}
 	})
-}
-
-// testClock is a settable clock shared by a connector and a simulator.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func sorted(s []string) []string {

@@ -202,8 +202,8 @@ func TestHandleCallback(t *testing.T) {
 	tests := []struct {
 		name      string
 		callback  func(state string) url.Values
-		code      connector.Code // 0: connected
-		stateLeft bool           // the state still works afterwards
+		code      driver.Code // 0: connected
+		stateLeft bool        // the state still works afterwards
 	}{
 		{name: "signed", callback: func(st string) url.Values { return signedCallback(appSecret, "abc123", st, now) }},
 		{name: "signed a minute ago", callback: func(st string) url.Values { return signedCallback(appSecret, "abc123", st, now.Add(-time.Minute)) }},
@@ -211,33 +211,33 @@ func TestHandleCallback(t *testing.T) {
 			q := signedCallback(appSecret, "abc123", st, now)
 			q.Del("sign")
 			return q
-		}, code: connector.CodeInvalidState, stateLeft: true},
+		}, code: driver.InvalidState, stateLeft: true},
 		{name: "signed with another secret", callback: func(st string) url.Values { return signedCallback("other-secret", "abc123", st, now) },
-			code: connector.CodeInvalidState, stateLeft: true},
+			code: driver.InvalidState, stateLeft: true},
 		{name: "code changed after signing", callback: func(st string) url.Values {
 			q := signedCallback(appSecret, "abc123", st, now)
 			q.Set("code", "attacker-code")
 			return q
-		}, code: connector.CodeInvalidState, stateLeft: true},
+		}, code: driver.InvalidState, stateLeft: true},
 		{name: "state given beside customField", callback: func(st string) url.Values {
 			q := signedCallback(appSecret, "abc123", st, now)
 			q.Set("state", "forged")
 			return q
-		}, code: connector.CodeInvalidState, stateLeft: true},
+		}, code: driver.InvalidState, stateLeft: true},
 		{name: "another app key", callback: func(st string) url.Values {
 			q := signedCallback(appSecret, "abc123", st, now)
 			q.Set("appkey", "other-app")
 			q.Set("sign", shoplineglobal.SignQuery(appSecret, q))
 			return q
-		}, code: connector.CodeInvalidState, stateLeft: true},
+		}, code: driver.InvalidState, stateLeft: true},
 		{name: "timestamp 11 minutes ahead", callback: func(st string) url.Values { return signedCallback(appSecret, "abc123", st, now.Add(11*time.Minute)) },
-			code: connector.CodeInvalidState, stateLeft: true},
+			code: driver.InvalidState, stateLeft: true},
 		{name: "signed 11 minutes ago: the code expired", callback: func(st string) url.Values {
 			return signedCallback(appSecret, "abc123", st, now.Add(-11*time.Minute))
-		}, code: connector.CodeInvalidGrant},
+		}, code: driver.InvalidGrant},
 		{name: "unsigned refusal", callback: func(st string) url.Values {
 			return url.Values{"error": {"access_denied"}, "customField": {st}}
-		}, code: connector.CodeAccessDenied},
+		}, code: driver.AccessDenied},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,7 +257,7 @@ func TestHandleCallback(t *testing.T) {
 				}
 				return
 			}
-			if connector.CodeOf(err) != tc.code {
+			if driver.CodeOf(err) != tc.code {
 				t.Fatalf("HandleCallback = %v, want code %v", err, tc.code)
 			}
 			if strings.Contains(err.Error(), appSecret) || strings.Contains(err.Error(), "abc123") {
@@ -269,7 +269,7 @@ func TestHandleCallback(t *testing.T) {
 			_, err = c.HandleCallback(context.Background(), signedCallback(appSecret, "abc123", st, now))
 			if tc.stateLeft && err != nil {
 				t.Errorf("the state was spent by the refused callback: %v", err)
-			} else if !tc.stateLeft && connector.CodeOf(err) != connector.CodeInvalidState {
+			} else if !tc.stateLeft && driver.CodeOf(err) != driver.InvalidState {
 				t.Errorf("the state was not spent: %v", err)
 			}
 		})

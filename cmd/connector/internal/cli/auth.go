@@ -129,7 +129,7 @@ func authorize(ctx context.Context, e *env, c *connector.Connector, p *connstr.P
 		conn, err = authorizeLoopback(ctx, e, c, p, o)
 	}
 	if err != nil && conn == nil {
-		if connector.CodeOf(err) == connector.CodeAccessDenied {
+		if driver.CodeOf(err) == driver.AccessDenied {
 			return nil, &exitError{code: ExitFailure, msg: "authorization was denied at " + display + " (error access_denied); nothing was stored, run connector auth to try again"}
 		}
 		return nil, err
@@ -593,7 +593,7 @@ func (f *callbackFlow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		acc := conn.Info().Account
 		msg := "Account " + orDash(acc) + " is connected (connection " + conn.ID() + "). You can close this window and return to the terminal."
 		writePage(w, http.StatusOK, page{OK: true, Title: "Connected to " + display, Heading: "Connected to " + display, Message: msg})
-	case connector.CodeOf(err) == connector.CodeAccessDenied:
+	case driver.CodeOf(err) == driver.AccessDenied:
 		writePage(w, http.StatusForbidden, page{Title: "Authorization denied", Heading: "Authorization was denied",
 			Message: "Nothing was stored. To try again, run connector auth in the terminal."})
 	default:

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 )
 
@@ -109,9 +111,9 @@ func runCall(ctx context.Context, e *env, o *callOptions, method, path string) e
 	for _, h := range o.headers {
 		req.Header.Set(h[0], h[1])
 	}
-	resp, err := conn.Client(ctx).Do(req)
+	resp, err := conn.Client().Do(req)
 	if err != nil {
-		if connector.CodeOf(err) != connector.CodeUnknown {
+		if driver.CodeOf(err) != driver.Unknown {
 			return err
 		}
 		return failf(err, "%s %s failed", method, path)

@@ -44,6 +44,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
 )
@@ -308,7 +310,7 @@ func (e *env) pick(ctx context.Context, c *connector.Connector, s selector) (*co
 		return c.ConnectionByRef(ctx, s.ref)
 	case s.connection != "":
 		conn, err := c.Connection(ctx, s.connection)
-		if connector.CodeOf(err) == connector.CodeNotFound {
+		if driver.CodeOf(err) == driver.NotFound {
 			return nil, unknownConnection(ctx, c, s.connection)
 		}
 		return conn, err
@@ -377,12 +379,12 @@ func exitCodeOf(err error) ExitCode {
 	if errors.As(err, &xe) {
 		return xe.code
 	}
-	switch connector.CodeOf(err) {
-	case connector.CodeInvalidConfig, connector.CodeUnknownProvider, connector.CodeInvalidScope, connector.CodeInvalidClient:
+	switch driver.CodeOf(err) {
+	case driver.InvalidConfig, driver.UnknownProvider, driver.InvalidScope, driver.InvalidClient:
 		// invalid_client: the provider refused the app's credentials, a
 		// configuration error that no retry or authorization fixes.
 		return ExitUsage
-	case connector.CodeReauthRequired, connector.CodeAuthorizationRequired:
+	case driver.ReauthRequired, driver.AuthorizationRequired:
 		return ExitReauth
 	}
 	return ExitFailure
@@ -394,7 +396,7 @@ func exitCodeOf(err error) ExitCode {
 func describe(err error) string {
 	var xe *exitError
 	if !errors.As(err, &xe) {
-		var ce *connector.Error
+		var ce *driver.Error
 		if errors.As(err, &ce) {
 			err = ce
 		}
@@ -409,10 +411,10 @@ func (e *env) report(err error) ExitCode {
 	if code == ExitReauth && !strings.Contains(msg, "connector auth") {
 		msg += " (run connector auth)"
 	}
-	if connector.CodeOf(err) == connector.CodeInvalidScope {
+	if driver.CodeOf(err) == driver.InvalidScope {
 		msg += " (connector providers lists each provider's scopes)"
 	}
-	if connector.CodeOf(err) == connector.CodeInvalidClient {
+	if driver.CodeOf(err) == driver.InvalidClient {
 		msg += " (check OAuthClientId and OAuthClientSecret against the app registered with the provider)"
 	}
 	msg = e.hint(err, msg)

@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
@@ -490,7 +489,7 @@ func TestCallbackOnlyFirstCounts(t *testing.T) {
 		t.Errorf("statuses = %v, want %v", codes, want)
 	}
 	_, err = flow.wait(context.Background(), time.Second)
-	if connector.CodeOf(err) != connector.CodeAccessDenied {
+	if driver.CodeOf(err) != driver.AccessDenied {
 		t.Errorf("wait = %v, want access_denied", err)
 	}
 	select {
@@ -840,20 +839,20 @@ func lastLine(s string) string {
 
 func TestExitCodeOf(t *testing.T) {
 	for _, tc := range []struct {
-		code connector.Code
+		code driver.Code
 		want ExitCode
 	}{
-		{connector.CodeInvalidConfig, ExitUsage},
-		{connector.CodeUnknownProvider, ExitUsage},
-		{connector.CodeInvalidScope, ExitUsage},
-		{connector.CodeInvalidClient, ExitUsage},
-		{connector.CodeReauthRequired, ExitReauth},
-		{connector.CodeAuthorizationRequired, ExitReauth},
-		{connector.CodeAccessDenied, ExitFailure},
-		{connector.CodeUnavailable, ExitFailure},
-		{connector.CodeStore, ExitFailure},
+		{driver.InvalidConfig, ExitUsage},
+		{driver.UnknownProvider, ExitUsage},
+		{driver.InvalidScope, ExitUsage},
+		{driver.InvalidClient, ExitUsage},
+		{driver.ReauthRequired, ExitReauth},
+		{driver.AuthorizationRequired, ExitReauth},
+		{driver.AccessDenied, ExitFailure},
+		{driver.Unavailable, ExitFailure},
+		{driver.Store, ExitFailure},
 	} {
-		err := fmt.Errorf("wrapped: %w", &connector.Error{Code: tc.code})
+		err := fmt.Errorf("wrapped: %w", &driver.Error{Code: tc.code})
 		if got := exitCodeOf(err); got != tc.want {
 			t.Errorf("exitCodeOf(%s) = %d, want %d", tc.code, got, tc.want)
 		}

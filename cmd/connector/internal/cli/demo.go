@@ -278,10 +278,10 @@ func demoProvider(ctx context.Context, e *env, sp simProvider, location string) 
 
 	// 10. What a revoked connection answers.
 	_, err = conn.Token(ctx)
-	if connector.CodeOf(err) != connector.CodeReauthRequired {
+	if driver.CodeOf(err) != driver.ReauthRequired {
 		return false, &exitError{code: ExitFailure, msg: "a revoked connection still hands out tokens", err: err}
 	}
-	step("Token() on the revoked connection now fails with code %s (the CLI exits 3):\n%s", connector.CodeOf(err), e.scrub(describe(err)))
+	step("Token() on the revoked connection now fails with code %s (the CLI exits 3):\n%s", driver.CodeOf(err), e.scrub(describe(err)))
 	return rotated, nil
 }
 
@@ -322,11 +322,11 @@ func demoLifetime(ctx context.Context, e *env, sp simProvider, c *connector.Conn
 	}
 	if tok.RefreshToken == "" {
 		_, err := conn.Token(ctx)
-		if connector.CodeOf(err) != connector.CodeReauthRequired {
+		if driver.CodeOf(err) != driver.ReauthRequired {
 			return false, nil, &exitError{code: ExitFailure, msg: "an expired token without a refresh token did not ask for a new authorization", err: err}
 		}
 		step("%s issues no refresh tokens: Token() asks for a new authorization (code %s), without a request to the token endpoint.",
-			display, connector.CodeOf(err))
+			display, driver.CodeOf(err))
 		return false, tok, nil
 	}
 	refreshes := sp.sim.Stats().Refreshes
@@ -418,9 +418,9 @@ func demoCall(ctx context.Context, c *connector.Connector, conn *connector.Conne
 	if err != nil {
 		return "", "", "", err
 	}
-	resp, err := conn.Client(ctx).Do(req)
+	resp, err := conn.Client().Do(req)
 	if err != nil {
-		if connector.CodeOf(err) != connector.CodeUnknown {
+		if driver.CodeOf(err) != driver.Unknown {
 			return "", "", "", err
 		}
 		return "", "", "", failf(err, "GET %s failed", path)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/simulator"
@@ -674,7 +676,7 @@ func storeFailingRow(t *testing.T, m *matrixRun) {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
 		l, _, err := fs.Store.Lock(ctx, m.id, time.Second)
-		if connector.CodeOf(err) == connector.CodeConflict {
+		if driver.CodeOf(err) == driver.Conflict {
 			t.Skip("BUG: cli token exits after a failed flush with the refresh lease still held " +
 				"(lifecycle.go persist keeps it for the pending write; Connector.Close and token.go flush never release it): " +
 				"the next token run waits for the lease to expire (LeaseTTL, 2 min by default) before it can refresh")

@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
 )
 
 // The library's messages for Go developers that the command says for its
@@ -20,9 +20,9 @@ var (
 // connection string cut by the shell at its first ';', scopes separated
 // by commas.
 func (e *env) hint(err error, msg string) string {
-	code := connector.CodeOf(err)
+	code := driver.CodeOf(err)
 	switch code {
-	case connector.CodeUnknownProvider:
+	case driver.UnknownProvider:
 		msg = unknownProvider.ReplaceAllStringFunc(msg, func(s string) string {
 			m := unknownProvider.FindStringSubmatch(s)
 			known := strings.Split(m[2], ", ")
@@ -32,7 +32,7 @@ func (e *env) hint(err error, msg string) string {
 			}
 			return out + " (this connector has " + m[2] + "; connector providers describes them)"
 		})
-	case connector.CodeInvalidConfig:
+	case driver.InvalidConfig:
 		msg = unknownStore.ReplaceAllStringFunc(msg, func(s string) string {
 			m := unknownStore.FindStringSubmatch(s)
 			return `no store for OAuthSettingsLocation scheme "` + m[1] + `": this connector has the stores ` + storeKinds(m[2])
@@ -41,7 +41,7 @@ func (e *env) hint(err error, msg string) string {
 			msg += "; the connection string holds a single property: if you typed it without quotes, the shell ended it at the first ';'. " +
 				"Quote it (--dsn 'Provider=…;OAuthClientId=…') or put it in a file (--dsn-file FILE)"
 		}
-	case connector.CodeInvalidScope:
+	case driver.InvalidScope:
 		if strings.Contains(msg, ",") {
 			msg += "; scopes are separated by spaces, not commas (Scope=\"read_products read_orders\")"
 		}

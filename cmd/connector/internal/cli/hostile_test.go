@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/simulator"
@@ -535,13 +537,13 @@ func TestHostileSecretEcho(t *testing.T) {
 							t.Fatalf("Token = %v, want an error", tok)
 						}
 						t.Logf("Token: %v", err)
-						if got := connector.CodeOf(err); got != connector.CodeInvalidClient {
-							t.Errorf("CodeOf = %s, want %s", got, connector.CodeInvalidClient)
+						if got := driver.CodeOf(err); got != driver.InvalidClient {
+							t.Errorf("CodeOf = %s, want %s", got, driver.InvalidClient)
 						}
 						if strings.Contains(err.Error(), secret) {
 							t.Errorf("err.Error() holds the client secret: %q", err)
 						}
-						var ce *connector.Error
+						var ce *driver.Error
 						if errors.As(err, &ce) {
 							for field, v := range map[string]string{"Msg": ce.Msg, "OAuthDescription": ce.OAuthDescription, "Excerpt": ce.Excerpt} {
 								if strings.Contains(v, secret) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 )
 
@@ -144,7 +146,7 @@ func runRefreshDue(ctx context.Context, e *env, o *refreshOptions) error {
 	}
 	codes := map[ExitCode]bool{}
 	for _, f := range res.Failed {
-		if connector.CodeOf(f.Err) == connector.CodeStore {
+		if driver.CodeOf(f.Err) == driver.Store {
 			// A rotated token may wait for the store: give it a moment,
 			// so that it is not lost with this process.
 			if conn, cerr := c.Connection(ctx, f.ID); cerr == nil {

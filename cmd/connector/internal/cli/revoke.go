@@ -5,7 +5,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/store"
 )
@@ -59,7 +60,7 @@ func runRevoke(ctx context.Context, e *env, o *revokeOptions) error {
 	display := c.Spec().DisplayName
 	already := conn.Info().Status == store.Revoked
 	err = conn.Revoke(ctx)
-	if connector.CodeOf(err) == connector.CodeStore {
+	if driver.CodeOf(err) == driver.Store {
 		return err // not marked
 	}
 	switch {

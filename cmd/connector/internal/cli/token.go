@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
 )
@@ -118,7 +120,7 @@ func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr
 	var tok *connector.Token
 	if err == nil {
 		tok, err = conn.Token(ctx)
-		if connector.CodeOf(err) == connector.CodeStore && conn.PendingWrite() != nil {
+		if driver.CodeOf(err) == driver.Store && conn.PendingWrite() != nil {
 			// The provider rotated but the store refused the token: it is
 			// used only once stored. Give the store a moment.
 			if err = flush(ctx, conn); err == nil {
@@ -129,8 +131,8 @@ func usableToken(ctx context.Context, e *env, c *connector.Connector, p *connstr
 			return conn, tok, nil
 		}
 	}
-	code := connector.CodeOf(err)
-	if code != connector.CodeAuthorizationRequired && code != connector.CodeReauthRequired && (sel.ref == "" || code != connector.CodeNotFound) || !canFlow(e, p) {
+	code := driver.CodeOf(err)
+	if code != driver.AuthorizationRequired && code != driver.ReauthRequired && (sel.ref == "" || code != driver.NotFound) || !canFlow(e, p) {
 		return nil, nil, err
 	}
 	// A connection authorized now gets the reference it was asked by.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connector-go/connector/driver"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -99,7 +101,7 @@ func outcome(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	return "failed (" + connector.CodeOf(err).String() + ")"
+	return "failed (" + driver.CodeOf(err).String() + ")"
 }
 
 // verboseTransport traces each HTTP exchange.
