@@ -65,6 +65,9 @@ var dueBackends = []dueBackend{
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !strings.Contains(dsn, "pool_max_conns=") {
+			cfg.MaxConns = postgres.DefaultMaxConns // as postgres.Open sizes its pool
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err == nil {
 			err = pool.Ping(ctx)

@@ -177,6 +177,14 @@ func invalid(format string, args ...any) error {
 // sooner fails its statement, which the engine retries.
 const idlePing = time.Minute
 
+// DefaultMaxConns is the pool size Open uses when the location sets no
+// pool_max_conns. pgxpool's own default, max(4, CPUs), would hold a
+// scheduler sweep (connector.DueOptions.Concurrency, 64 by default) to four
+// store calls at a time: on a 2-CPU host a PostgreSQL sweep made 1,440
+// refreshes/s with 4 connections and 1,800 with 16 (BenchmarkRefreshDue,
+// docs/benchmarks.md).
+const DefaultMaxConns = 16
+
 // Open opens the store at a postgres:// location, creating or migrating its
 // schema; with store.OpenExisting (store.ExistingOnly) it creates nothing
 // and returns store.ErrNoStore when the schema holds no connector tables.
@@ -191,6 +199,9 @@ func Open(ctx context.Context, location string) (*Store, error) {
 		return nil, store.Errorf(scrub(err, loc.password), "postgres store location is not valid")
 	}
 	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return p.IdleDuration > idlePing }
+	if !strings.Contains(loc.DSN, "pool_max_conns=") && cfg.MaxConns < DefaultMaxConns {
+		cfg.MaxConns = DefaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the postgres store")

@@ -855,3 +855,29 @@ func TestOpenExisting(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenPoolSize: Open sizes its pool for a scheduler's sweep
+// (DefaultMaxConns) unless the location says pool_max_conns.
+func TestOpenPoolSize(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra string
+		want  int32
+	}{
+		{"default", "", postgres.DefaultMaxConns},
+		{"pool_max_conns given", "&pool_max_conns=3", 3},
+		{"pool_max_conns above the default", "&pool_max_conns=40", 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			schema := freshSchema(t)
+			s, err := postgres.Open(context.Background(), location(schema)+tc.extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got := s.MaxConns(); got != tc.want {
+				t.Errorf("pool size %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
