@@ -11,14 +11,22 @@ import (
 	"github.com/connector-go/connector/driver"
 )
 
-// OpenFunc opens the store at location. Backends register one per URL
-// scheme. It returns only the Store: Open chooses the Keyring that seals its
-// tokens (KeyringFor), so that the key policy lives in one place.
-//
-// Called through OpenExisting, ctx says so (ExistingOnly): the OpenFunc must
-// then create nothing — no file, directory, schema or table — and return an
-// error that is ErrNoStore when the store does not exist.
-type OpenFunc = func(ctx context.Context, location string) (Store, error)
+// OpenFunc opens the store at location as o asks. Backends register one per
+// URL scheme. It returns only the Store: Open chooses the Keyring that seals
+// its tokens (KeyringFor), so that the key policy lives in one place.
+type OpenFunc = func(ctx context.Context, location string, o OpenOptions) (Store, error)
+
+// OpenOptions is what Open and OpenExisting ask of a backend's OpenFunc.
+// Open passes the zero value: open the store, creating what it needs
+// (its file, directory, schema or tables).
+type OpenOptions struct {
+	// Existing: open only a store that exists, creating nothing — no file,
+	// directory, schema or table; where there is none, return an error
+	// that is ErrNoStore and names the location without its password
+	// (OpenExisting). An OpenFunc makes no key file either way: Open's key
+	// policy (KeyringFor) does, and not for OpenExisting.
+	Existing bool
+}
 
 var (
 	openersMu sync.RWMutex
@@ -71,7 +79,7 @@ func DefaultLocation() (string, error) {
 // "file" and "memory" is refused without CONNECTOR_ENCRYPTION_KEY, before
 // it connects.
 func Open(ctx context.Context, location string) (Store, *Keyring, error) {
-	return open(ctx, location, false)
+	return open(ctx, location, OpenOptions{})
 }
 
 // OpenExisting is Open for a store that must exist already: it creates
@@ -81,22 +89,12 @@ func Open(ctx context.Context, location string) (Store, *Keyring, error) {
 // SQLite file; a PostgreSQL schema without the connector's tables; for
 // Redis, which creates nothing on open, a prefix under which no connection
 // was ever written; a memory:// name not opened before in this process.
+// It asks the backend with OpenOptions{Existing: true}.
 func OpenExisting(ctx context.Context, location string) (Store, *Keyring, error) {
-	return open(ctx, location, true)
+	return open(ctx, location, OpenOptions{Existing: true})
 }
 
-// existingKey marks the context of an OpenExisting.
-type existingKey struct{}
-
-// ExistingOnly reports whether ctx is that of an OpenExisting: the
-// OpenFunc must create nothing and return ErrNoStore where there is no
-// store.
-func ExistingOnly(ctx context.Context) bool {
-	v, _ := ctx.Value(existingKey{}).(bool)
-	return v
-}
-
-func open(ctx context.Context, location string, existing bool) (Store, *Keyring, error) {
+func open(ctx context.Context, location string, o OpenOptions) (Store, *Keyring, error) {
 	if location == "" {
 		var err error
 		if location, err = DefaultLocation(); err != nil {
@@ -122,20 +120,17 @@ func open(ctx context.Context, location string, existing bool) (Store, *Keyring,
 		return nil, nil, &driver.Error{Code: driver.InvalidConfig, Op: "store",
 			Msg: "no store backend for scheme " + quote(scheme) + " (forgotten import of github.com/connector-go/connector/store/" + backendPkg(scheme) + "?; linked: " + strings.Join(Schemes(), ", ") + ")"}
 	}
-	if existing {
-		ctx = context.WithValue(ctx, existingKey{}, true)
-	}
 	if scheme != "file" && scheme != "memory" {
 		// A shared backend: refuse before connecting.
 		if _, err := RequireKeyring(scheme); err != nil {
 			return nil, nil, err
 		}
 	}
-	st, err := openFn(ctx, location)
+	st, err := openFn(ctx, location, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := keyringFor(st, scheme, existing)
+	keys, err := keyringFor(st, scheme, o.Existing)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -20,8 +20,8 @@ import (
 // four, and record what Open routed to them.
 var (
 	routedMu sync.Mutex
-	routed   []string // "scheme location"
-	existing []bool   // store.ExistingOnly of each call
+	routed   []string            // "scheme location"
+	options  []store.OpenOptions // the options of each call
 )
 
 // fakeStore is what the fake backends open: a store.Store (whose methods
@@ -44,10 +44,10 @@ func (f fakeFile) Path() string { return f.path }
 func (fakeStore) Close() error { return nil }
 
 func fakeOpener(scheme string) store.OpenFunc {
-	return func(ctx context.Context, location string) (store.Store, error) {
+	return func(ctx context.Context, location string, o store.OpenOptions) (store.Store, error) {
 		routedMu.Lock()
 		routed = append(routed, scheme+" "+location)
-		existing = append(existing, store.ExistingOnly(ctx))
+		options = append(options, o)
 		routedMu.Unlock()
 		switch scheme {
 		case "memory":
@@ -71,7 +71,7 @@ func route(t *testing.T, location string) (string, error) {
 	t.Helper()
 	t.Setenv(store.EnvKey, b64(key1))
 	routedMu.Lock()
-	routed, existing = nil, nil
+	routed, options = nil, nil
 	routedMu.Unlock()
 	_, _, err := store.Open(context.Background(), location)
 	routedMu.Lock()
@@ -212,14 +212,15 @@ func TestOpenKeyPolicy(t *testing.T) {
 	}
 }
 
-// TestOpenExisting checks that OpenExisting tells the backend (and Open
-// does not), and that the key policy creates no key file for it.
+// TestOpenExisting checks that OpenExisting asks the backend for an
+// existing store (OpenOptions.Existing) and Open does not, and that the key
+// policy creates no key file for it.
 func TestOpenExisting(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "connector.db")
 	routedMu.Lock()
-	existing = nil
+	options = nil
 	routedMu.Unlock()
 	_, _, err := store.OpenExisting(context.Background(), db)
 	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "no key file") {
@@ -232,10 +233,10 @@ func TestOpenExisting(t *testing.T) {
 		t.Fatal(err)
 	}
 	routedMu.Lock()
-	got := append([]bool(nil), existing...)
+	got := append([]store.OpenOptions(nil), options...)
 	routedMu.Unlock()
-	if d := cmp.Diff([]bool{true, false}, got); d != "" {
-		t.Errorf("store.ExistingOnly as the backends saw it (-want +got):\n%s", d)
+	if d := cmp.Diff([]store.OpenOptions{{Existing: true}, {}}, got); d != "" {
+		t.Errorf("store.OpenOptions as the backends saw them (-want +got):\n%s", d)
 	}
 }
 

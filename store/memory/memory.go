@@ -27,16 +27,16 @@ var (
 
 // openURL opens memory://name. Its Keyring is store.Open's choice: the one
 // from the environment, or a random key kept for the life of the process
-// (Ephemeral). With store.OpenExisting, a name not opened before in this
-// process is store.ErrNoStore.
-func openURL(ctx context.Context, location string) (store.Store, error) {
+// (Ephemeral). With o.Existing (store.OpenExisting), a name not opened
+// before in this process is store.ErrNoStore.
+func openURL(_ context.Context, location string, o store.OpenOptions) (store.Store, error) {
 	name := strings.TrimPrefix(location[strings.Index(location, "://")+3:], "/")
 	namedMu.Lock()
 	defer namedMu.Unlock()
 	if s, ok := named[name]; ok {
 		return s, nil
 	}
-	if store.ExistingOnly(ctx) {
+	if o.Existing {
 		return nil, store.Errorf(store.ErrNoStore, "no memory store %q in this process", name)
 	}
 	s := New()

@@ -86,8 +86,9 @@ func TestNamedStoresAreShared(t *testing.T) {
 	}
 }
 
-// TestOpenExisting checks that OpenExisting opens a name this process
-// opened before, and no other.
+// TestOpenExisting checks that store.OpenExisting, which asks the backend
+// with store.OpenOptions{Existing: true}, opens a name this process opened
+// before, and no other.
 func TestOpenExisting(t *testing.T) {
 	ctx := context.Background()
 	_, _, err := store.OpenExisting(ctx, "memory://existing-test")

@@ -100,8 +100,8 @@ import (
 )
 
 func init() {
-	store.Register("postgres", func(ctx context.Context, location string) (store.Store, error) {
-		s, err := Open(ctx, location)
+	store.Register("postgres", func(ctx context.Context, location string, o store.OpenOptions) (store.Store, error) {
+		s, err := open(ctx, location, o)
 		if err != nil {
 			return nil, err
 		}
@@ -186,10 +186,16 @@ const idlePing = time.Minute
 const DefaultMaxConns = 16
 
 // Open opens the store at a postgres:// location, creating or migrating its
-// schema; with store.OpenExisting (store.ExistingOnly) it creates nothing
-// and returns store.ErrNoStore when the schema holds no connector tables.
-// store.Open gives it its Keyring (CONNECTOR_ENCRYPTION_KEY, required).
+// schema. store.Open gives it its Keyring (CONNECTOR_ENCRYPTION_KEY,
+// required); store.OpenExisting opens only a store that is there.
 func Open(ctx context.Context, location string) (*Store, error) {
+	return open(ctx, location, store.OpenOptions{})
+}
+
+// open opens the store at location as o asks: creating or migrating its
+// schema, or, with o.Existing (store.OpenExisting), running no DDL and
+// returning store.ErrNoStore when the schema holds no connector tables.
+func open(ctx context.Context, location string, o store.OpenOptions) (*Store, error) {
 	loc, err := ParseLocation(location)
 	if err != nil {
 		return nil, err
@@ -207,7 +213,7 @@ func Open(ctx context.Context, location string) (*Store, error) {
 		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the postgres store")
 	}
 	s := &Store{pool: pool, schema: loc.Schema, q: buildQueries(pgx.Identifier{loc.Schema}.Sanitize()), ownPool: true}
-	if store.ExistingOnly(ctx) {
+	if o.Existing {
 		err = s.openExisting(ctx, cfg.ConnConfig.Host, cfg.ConnConfig.Database)
 	} else {
 		err = s.migrate(ctx)

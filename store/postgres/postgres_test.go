@@ -798,9 +798,10 @@ func TestDuePlan(t *testing.T) {
 	}
 }
 
-// TestOpenExisting checks that store.OpenExisting runs no DDL: a schema
-// that is absent, or holds no connector tables, is store.ErrNoStore and
-// stays as it was; a store that is there opens.
+// TestOpenExisting checks that store.OpenExisting (the backend opened with
+// store.OpenOptions{Existing: true}) runs no DDL: a schema that is absent,
+// or holds no connector tables, is store.ErrNoStore and stays as it was; a
+// store that is there opens.
 func TestOpenExisting(t *testing.T) {
 	pool := server(t)
 	setKey(t)

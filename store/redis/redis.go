@@ -113,8 +113,8 @@ import (
 )
 
 func init() {
-	store.Register("redis", func(ctx context.Context, location string) (store.Store, error) {
-		s, err := Open(ctx, location)
+	store.Register("redis", func(ctx context.Context, location string, o store.OpenOptions) (store.Store, error) {
+		s, err := open(ctx, location, o)
 		if err != nil {
 			return nil, err
 		}
@@ -178,11 +178,17 @@ func invalid(format string, args ...any) error {
 }
 
 // Open opens the store at a redis:// or rediss:// location. It pings the
-// server, and writes nothing. With store.OpenExisting
-// (store.ExistingOnly), a prefix under which no connection is stored (the
-// index P ids is absent) is store.ErrNoStore. store.Open gives the store
-// its Keyring (CONNECTOR_ENCRYPTION_KEY, required).
+// server, and writes nothing. store.Open gives the store its Keyring
+// (CONNECTOR_ENCRYPTION_KEY, required); store.OpenExisting opens only a
+// store that is there.
 func Open(ctx context.Context, location string) (*Store, error) {
+	return open(ctx, location, store.OpenOptions{})
+}
+
+// open opens the store at location as o asks. With o.Existing
+// (store.OpenExisting), a prefix under which no connection is stored (the
+// index P ids is absent) is store.ErrNoStore.
+func open(ctx context.Context, location string, o store.OpenOptions) (*Store, error) {
 	silenceGoRedis()
 	loc, err := ParseLocation(location)
 	if err != nil {
@@ -198,7 +204,7 @@ func Open(ctx context.Context, location string) (*Store, error) {
 		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the redis store at %s", opts.Addr)
 	}
 	s := &Store{client: client, ownClient: true, prefix: loc.Prefix}
-	if store.ExistingOnly(ctx) {
+	if o.Existing {
 		n, err := client.Exists(ctx, s.idsKey()).Result()
 		if err == nil && n == 0 {
 			err = store.Errorf(store.ErrNoStore, "no redis store under prefix %q at %s", loc.Prefix, opts.Addr)

@@ -752,8 +752,9 @@ func TestDueIndex(t *testing.T) {
 	}
 }
 
-// TestOpenExisting checks that store.OpenExisting writes nothing and takes
-// a prefix under which no connection is stored for no store.
+// TestOpenExisting checks that store.OpenExisting (the backend opened with
+// store.OpenOptions{Existing: true}) writes nothing and takes a prefix under
+// which no connection is stored for no store.
 func TestOpenExisting(t *testing.T) {
 	client := server(t)
 	setKey(t)

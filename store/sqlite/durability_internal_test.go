@@ -16,7 +16,7 @@ import (
 func TestDurabilityPerPool(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
 	ctx := context.Background()
-	s, err := open(ctx, filepath.Join(t.TempDir(), "connector.db"))
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "connector.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

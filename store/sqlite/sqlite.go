@@ -130,8 +130,8 @@ import (
 )
 
 func init() {
-	store.Register("file", func(ctx context.Context, location string) (store.Store, error) {
-		s, err := open(ctx, location)
+	store.Register("file", func(ctx context.Context, location string, o store.OpenOptions) (store.Store, error) {
+		s, err := open(ctx, location, o)
 		if err != nil {
 			return nil, err
 		}
@@ -233,12 +233,13 @@ var (
 // Path for its forms. Its Keyring is store.KeyringFor's: the one from
 // CONNECTOR_ENCRYPTION_KEY, or the key file beside the database.
 func Open(ctx context.Context, location string) (*Store, error) {
-	return open(ctx, location)
+	return open(ctx, location, store.OpenOptions{})
 }
 
-// open opens the store at location, or, for store.OpenExisting
-// (store.ExistingOnly), the store that is there, creating nothing.
-func open(ctx context.Context, location string) (*Store, error) {
+// open opens the store at location as o asks: creating it if needed, or,
+// with o.Existing (store.OpenExisting), only the store that is there,
+// creating nothing.
+func open(ctx context.Context, location string, o store.OpenOptions) (*Store, error) {
 	if location == "" {
 		var err error
 		if location, err = store.DefaultLocation(); err != nil {
@@ -249,9 +250,8 @@ func open(ctx context.Context, location string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	existing := store.ExistingOnly(ctx)
 	var f *os.File
-	if existing {
+	if o.Existing {
 		f, err = safefile.Open(dbFile, path, os.O_RDONLY)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, store.Errorf(store.ErrNoStore, "no sqlite store at %s", path)
@@ -269,7 +269,7 @@ func open(ctx context.Context, location string) (*Store, error) {
 	if err := checkSidecars(path); err != nil {
 		return nil, err
 	}
-	s, err := openDB(ctx, path, existing)
+	s, err := openDB(ctx, path, o.Existing)
 	if err != nil {
 		return nil, err
 	}

@@ -1023,9 +1023,10 @@ func TestOwnFilesReopen(t *testing.T) {
 	}
 }
 
-// TestOpenExisting checks that store.OpenExisting creates nothing: no
-// directory, no database, no key file, no table; and that it opens a store
-// that is there, with the key it was written with.
+// TestOpenExisting checks that store.OpenExisting (the backend opened with
+// store.OpenOptions{Existing: true}) creates nothing: no directory, no
+// database, no key file, no table; and that it opens a store that is there,
+// with the key it was written with.
 func TestOpenExisting(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
 	t.Setenv(store.EnvOldKeys, "")

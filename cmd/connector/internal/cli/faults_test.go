@@ -217,7 +217,7 @@ func (m *matrixRun) noLeaks(t *testing.T) {
 // environment's key (setTestKey), as for every backend but file and memory.
 func registerFailingStore() {
 	registerFailing.Do(func() {
-		store.Register("failing", func(ctx context.Context, location string) (store.Store, error) {
+		store.Register("failing", func(ctx context.Context, location string, _ store.OpenOptions) (store.Store, error) {
 			v, _ := failingStores.Load(location)
 			return v.(*failingStore), nil
 		})
