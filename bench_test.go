@@ -384,8 +384,10 @@ func doorkeeperToken(kind string, i int) string {
 }
 
 // BenchmarkAPIRequest is one API request through Connection.Client against
-// plain net/http setting the same bearer header by hand, both on the same
-// in-process canned transport: the connector's cost per API call.
+// plain net/http setting the same bearer header by hand (plain; and
+// plain-timeout, with http.Client.Timeout as the connector's Options.Timeout),
+// all on the same in-process canned transport: the connector's cost per API
+// call.
 func BenchmarkAPIRequest(b *testing.B) {
 	body := []byte(`{"store":{"code":"bench"}}`)
 	rt := cannedRT{body}
@@ -415,6 +417,28 @@ func BenchmarkAPIRequest(b *testing.B) {
 	})
 	b.Run("plain", func(b *testing.B) {
 		hc := &http.Client{Transport: rt}
+		b.ReportAllocs()
+		for b.Loop() {
+			req, err := http.NewRequestWithContext(ctx, "GET", "https://api.jumpseller.com/v1/store/info.json", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer access-api")
+			req.Header.Set("Accept", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	// plain-timeout is plain with the protection the connector gives every
+	// exchange (Options.Timeout), the way net/http offers it: over a
+	// transport it does not know, http.Client.Timeout costs a goroutine and
+	// a timer per request.
+	b.Run("plain-timeout", func(b *testing.B) {
+		hc := &http.Client{Transport: rt, Timeout: 30 * time.Second}
 		b.ReportAllocs()
 		for b.Loop() {
 			req, err := http.NewRequestWithContext(ctx, "GET", "https://api.jumpseller.com/v1/store/info.json", nil)
