@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -91,15 +92,18 @@ func TestNamedStoresAreShared(t *testing.T) {
 // before, and no other.
 func TestOpenExisting(t *testing.T) {
 	ctx := context.Background()
-	_, _, err := store.OpenExisting(ctx, "memory://existing-test")
-	if !errors.Is(err, store.ErrNoStore) || driver.CodeOf(err) != driver.NotFound || !strings.Contains(err.Error(), "existing-test") {
+	// A name of this run alone: memory stores live as long as the process,
+	// and go test -count=N runs this test N times in one.
+	name := fmt.Sprintf("existing-test-%d", time.Now().UnixNano())
+	_, _, err := store.OpenExisting(ctx, "memory://"+name)
+	if !errors.Is(err, store.ErrNoStore) || driver.CodeOf(err) != driver.NotFound || !strings.Contains(err.Error(), name) {
 		t.Fatalf("OpenExisting of a name never opened = %v, want store.ErrNoStore (NotFound) naming it", err)
 	}
-	a, _, err := store.Open(ctx, "memory://existing-test")
+	a, _, err := store.Open(ctx, "memory://"+name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := store.OpenExisting(ctx, "memory://existing-test")
+	b, _, err := store.OpenExisting(ctx, "memory://"+name)
 	if err != nil || a != b {
 		t.Errorf("OpenExisting after Open = %v, %v; want the same store", b, err)
 	}
