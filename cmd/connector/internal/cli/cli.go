@@ -299,6 +299,33 @@ func (e *env) withDefault(s selector) selector {
 // maxKnown is how many connection ids an unknown id's message lists.
 const maxKnown = 10
 
+// openStored parses the connection string, opens its connector and picks the
+// stored connection s names, for a command (cmd) that acts on one: it
+// creates no store where none exists (ExitReauth: nothing stored yet),
+// unless the connection string carries the grant itself. The caller closes
+// the Connector.
+func (e *env) openStored(ctx context.Context, cmd string, s selector) (*connstr.Params, *connector.Connector, *connector.Connection, error) {
+	p, err := e.params(true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !supplied(p) {
+		if err := e.requireStore(ctx, p, cmd, ExitReauth); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	c, err := e.open(ctx, p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	conn, err := e.pick(ctx, c, s)
+	if err != nil {
+		c.Close()
+		return nil, nil, nil, err
+	}
+	return p, c, conn, nil
+}
+
 // pick returns the connection s (or CONNECTOR_CONNECTION) names. An
 // unknown id is a usage error that names the known ones.
 func (e *env) pick(ctx context.Context, c *connector.Connector, s selector) (*connector.Connection, error) {

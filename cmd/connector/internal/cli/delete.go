@@ -38,24 +38,11 @@ func deleteCommand() *command {
 }
 
 func runDelete(ctx context.Context, e *env, o *deleteOptions) error {
-	p, err := e.params(true)
-	if err != nil {
-		return err
-	}
-	if !supplied(p) {
-		if err := e.requireStore(ctx, p, "delete", ExitReauth); err != nil {
-			return err
-		}
-	}
-	c, err := e.open(ctx, p)
+	_, c, conn, err := e.openStored(ctx, "delete", o.sel)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	conn, err := e.pick(ctx, c, o.sel)
-	if err != nil {
-		return err
-	}
 	if o.revoke && !c.CanRevoke() {
 		e.printf("connector: %s has no revocation endpoint: remove the app in %s's admin to end the grant there.", c.Spec().DisplayName, c.Spec().DisplayName)
 	}

@@ -60,24 +60,11 @@ func refreshCommand() *command {
 
 // runRefreshOne refreshes the connection the selector names, now.
 func runRefreshOne(ctx context.Context, e *env, o *refreshOptions) error {
-	p, err := e.params(true)
-	if err != nil {
-		return err
-	}
-	if !supplied(p) {
-		if err := e.requireStore(ctx, p, "refresh", ExitReauth); err != nil {
-			return err
-		}
-	}
-	c, err := e.open(ctx, p)
+	_, c, conn, err := e.openStored(ctx, "refresh", o.sel)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	conn, err := e.pick(ctx, c, o.sel)
-	if err != nil {
-		return err
-	}
 	tok, err := conn.Refresh(ctx)
 	if ferr := flush(ctx, conn); ferr != nil {
 		return ferr

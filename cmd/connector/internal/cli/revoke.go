@@ -39,24 +39,11 @@ func revokeCommand() *command {
 }
 
 func runRevoke(ctx context.Context, e *env, o *revokeOptions) error {
-	p, err := e.params(true)
-	if err != nil {
-		return err
-	}
-	if !supplied(p) {
-		if err := e.requireStore(ctx, p, "revoke", ExitReauth); err != nil {
-			return err
-		}
-	}
-	c, err := e.open(ctx, p)
+	p, c, conn, err := e.openStored(ctx, "revoke", o.sel)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	conn, err := e.pick(ctx, c, o.sel)
-	if err != nil {
-		return err
-	}
 	display := c.Spec().DisplayName
 	already := conn.Info().Status == store.Revoked
 	err = conn.Revoke(ctx)
