@@ -130,7 +130,12 @@ type Store struct {
 	client    goredis.UniversalClient
 	ownClient bool
 	prefix    string
+	ids, due  string      // the keys P ids and P due, made once
 	indexed   atomic.Bool // P due:indexed was seen: no Reindex needed
+}
+
+func newStore(client goredis.UniversalClient, ownClient bool, prefix string) *Store {
+	return &Store{client: client, ownClient: ownClient, prefix: prefix, ids: prefix + "ids", due: prefix + "due"}
 }
 
 var (
@@ -203,7 +208,7 @@ func open(ctx context.Context, location string, o store.OpenOptions) (*Store, er
 		client.Close()
 		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the redis store at %s", opts.Addr)
 	}
-	s := &Store{client: client, ownClient: true, prefix: loc.Prefix}
+	s := newStore(client, true, loc.Prefix)
 	if o.Existing {
 		n, err := client.Exists(ctx, s.idsKey()).Result()
 		if err == nil && n == 0 {
@@ -248,7 +253,7 @@ func New(client goredis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{client: client, prefix: prefix}
+	return newStore(client, false, prefix)
 }
 
 // Prefix returns the prefix of the store's keys.
@@ -257,8 +262,8 @@ func (s *Store) Prefix() string { return s.prefix }
 func (s *Store) connKey(id string) string   { return s.prefix + "conn:" + id }
 func (s *Store) leaseKey(id string) string  { return s.prefix + "lease:" + id }
 func (s *Store) fenceKey(id string) string  { return s.prefix + "fence:" + id }
-func (s *Store) idsKey() string             { return s.prefix + "ids" }
-func (s *Store) dueKey() string             { return s.prefix + "due" }
+func (s *Store) idsKey() string             { return s.ids }
+func (s *Store) dueKey() string             { return s.due }
 func (s *Store) indexedKey() string         { return s.prefix + "due:indexed" }
 func (s *Store) claimKey(key string) string { return s.prefix + "claim:" + key }
 
@@ -309,7 +314,12 @@ end
 local c, u, v = string.format('%.0f', created), string.format('%.0f', now), string.format('%.0f', want + 1)
 redis.call('HSET', KEYS[1], 'version', v, 'data', ARGV[3], 'secret', ARGV[4], 'created', c, 'updated', u,
   'app', ARGV[6], 'namespace', ARGV[7], 'ref', ARGV[8], 'tags', ARGV[9])
-redis.call('ZADD', KEYS[3], 0, ARGV[5])
+-- The id enters P ids only when the hash is created. While the hash exists
+-- (cur) its id is already there, scored 0, so ZADD would change nothing:
+-- every writer, this code and the earlier code alike, adds the id in the
+-- script that creates the hash, and Delete takes it out only in the script
+-- that deletes the hash; nothing else touches P ids.
+if not cur then redis.call('ZADD', KEYS[3], 0, ARGV[5]) end
 if ARGV[10] == '' then
   redis.call('ZREM', KEYS[4], ARGV[5])
 else
@@ -341,11 +351,47 @@ end
 return 1
 `)
 
+// recordFields are the fields of a record's hash, in the order in which
+// HMGET asks for them, in Get, List, Due and lockScript, and parseRecord
+// reads them.
+var recordFields = [nFields]string{fVersion: "version", fData: "data", fSecret: "secret", fCreated: "created",
+	fUpdated: "updated", fApp: "app", fNamespace: "namespace", fRef: "ref", fTags: "tags"}
+
+// Positions in recordFields.
+const (
+	fVersion = iota
+	fData
+	fSecret
+	fCreated
+	fUpdated
+	fApp
+	fNamespace
+	fRef
+	fTags
+	nFields
+)
+
+// hmgetArgs is HMGET of recordFields, without its key (boxed once, here).
+var hmgetArgs = func() []any {
+	args := []any{"hmget", nil}
+	for _, f := range recordFields {
+		args = append(args, f)
+	}
+	return args
+}()
+
+// luaFields is recordFields as the arguments of a call in Lua.
+var luaFields = "'" + strings.Join(recordFields[:], "', '") + "'"
+
 // lockScript takes the lease with SET NX PX, its value its fence, one above
 // the counter, and then INCRs the counter to that fence; either way it
-// returns the record's hash.
-// KEYS: lease, fence, conn. ARGV: ttl ms. Returns {fence or "", hash as
-// HGETALL gives it}: "" while another holder's lease lasts.
+// returns the record's fields.
+// KEYS: lease, fence, conn. ARGV: ttl ms. Returns {fence or "", then the
+// values of recordFields as HMGET gives them}: "" while another holder's
+// lease lasts. HMGET gives an absent field as false, not nil, so the table
+// keeps every position (Lua would cut a table at a nil); Redis answers
+// false as a null, which go-redis reads as nil (parseRecord takes any
+// value that is not a string, a RESP3 false included, for absent).
 var lockScript = goredis.NewScript(`
 local f = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
 local fs = string.format('%.0f', f)
@@ -354,7 +400,9 @@ if redis.call('SET', KEYS[1], fs, 'NX', 'PX', ARGV[1]) then
 else
   fs = ''
 end
-return {fs, redis.call('HGETALL', KEYS[3])}
+local h = redis.call('HMGET', KEYS[3], ` + luaFields + `)
+table.insert(h, 1, fs)
+return h
 `)
 
 // unlockScript deletes the lease if it still holds ARGV[1] (its fence).
@@ -382,24 +430,53 @@ func dueScore(r *store.Record) string {
 	return strconv.FormatInt(r.Expiry.UnixMicro(), 10)
 }
 
-func parseRecord(id string, h map[string]string) (*store.Record, error) {
+// doer is a client or a pipeline.
+type doer interface {
+	Do(ctx context.Context, args ...any) *goredis.Cmd
+}
+
+// hmget returns HMGET of the record fields of key.
+func hmget(ctx context.Context, c doer, key string) *goredis.Cmd {
+	args := append(make([]any, 0, len(hmgetArgs)), hmgetArgs...)
+	args[1] = key
+	return c.Do(ctx, args...)
+}
+
+// parseRecord makes the record of id from the values of recordFields, in
+// their order, as HMGET gives them: a string, or nil (or false) for an
+// absent field. It returns nil when every field is absent: there is no
+// hash (Redis keeps no empty hash). app, namespace, ref and tags are absent
+// from hashes written before them: "" and nil.
+func parseRecord(id string, v []any) (*store.Record, error) {
+	if len(v) != nFields {
+		return nil, fmt.Errorf("connection %q: unexpected answer of %d fields", id, len(v))
+	}
+	var h [nFields]string
+	found := false
+	for i, x := range v {
+		if x, ok := x.(string); ok {
+			h[i], found = x, true
+		}
+	}
+	if !found {
+		return nil, nil
+	}
 	var d data
-	if err := json.Unmarshal([]byte(h["data"]), &d); err != nil {
+	if err := json.Unmarshal([]byte(h[fData]), &d); err != nil {
 		return nil, fmt.Errorf("connection %q: %w", id, err)
 	}
-	version, err := strconv.ParseInt(h["version"], 10, 64)
+	version, err := strconv.ParseInt(h[fVersion], 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("connection %q: version: %w", id, err)
 	}
-	created, err1 := strconv.ParseInt(h["created"], 10, 64)
-	updated, err2 := strconv.ParseInt(h["updated"], 10, 64)
+	created, err1 := strconv.ParseInt(h[fCreated], 10, 64)
+	updated, err2 := strconv.ParseInt(h[fUpdated], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("connection %q: timestamps: %w", id, err)
 	}
-	// app, namespace, ref and tags are absent from hashes written before
-	// them: "" and nil.
 	var tags []string
-	if t := h["tags"]; t != "" {
+	// Put writes no tags as "[]", which reads as nil: no need to decode it.
+	if t := h[fTags]; t != "" && t != "[]" {
 		if err := json.Unmarshal([]byte(t), &tags); err != nil {
 			return nil, fmt.Errorf("connection %q: tags: %w", id, err)
 		}
@@ -408,9 +485,9 @@ func parseRecord(id string, h map[string]string) (*store.Record, error) {
 		}
 	}
 	r := &store.Record{
-		ID: id, Provider: d.Provider, App: h["app"], Namespace: h["namespace"], Ref: h["ref"], Tags: tags,
+		ID: id, Provider: d.Provider, App: h[fApp], Namespace: h[fNamespace], Ref: h[fRef], Tags: tags,
 		Account: d.Account, Scopes: d.Scopes, Status: store.Status(d.Status),
-		Reason: d.Reason, Secret: []byte(h["secret"]), Version: version,
+		Reason: d.Reason, Secret: []byte(h[fSecret]), Version: version,
 		CreatedAt: time.UnixMicro(created).UTC(), UpdatedAt: time.UnixMicro(updated).UTC(),
 	}
 	if !d.Expiry.IsZero() {
@@ -421,16 +498,16 @@ func parseRecord(id string, h map[string]string) (*store.Record, error) {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, id string) (*store.Record, error) {
-	h, err := s.client.HGetAll(ctx, s.connKey(id)).Result()
+	v, err := hmget(ctx, s.client, s.connKey(id)).Slice()
 	if err != nil {
 		return nil, store.Errorf(err, "cannot read connection %q", id)
 	}
-	if len(h) == 0 {
+	r, err := parseRecord(id, v)
+	if err != nil {
+		return nil, store.Errorf(err, "cannot read connection %q", id)
+	}
+	if r == nil {
 		return nil, store.Errorf(store.ErrNotFound, "connection %q", id)
-	}
-	r, err := parseRecord(id, h)
-	if err != nil {
-		return nil, store.Errorf(err, "cannot read connection %q", id)
 	}
 	return r, nil
 }
@@ -442,26 +519,15 @@ func (s *Store) List(ctx context.Context) ([]*store.Record, error) {
 	if err != nil {
 		return nil, store.Errorf(err, "cannot list connections")
 	}
-	cmds := make([]*goredis.MapStringStringCmd, len(ids))
-	if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, s.connKey(id))
-		}
-		return nil
-	}); err != nil {
+	recs, err := s.read(ctx, ids)
+	if err != nil {
 		return nil, store.Errorf(err, "cannot list connections")
 	}
-	out := make([]*store.Record, 0, len(ids))
-	for i, id := range ids {
-		h := cmds[i].Val()
-		if len(h) == 0 {
-			continue
+	out := make([]*store.Record, 0, len(recs))
+	for _, r := range recs {
+		if r != nil {
+			out = append(out, r)
 		}
-		r, err := parseRecord(id, h)
-		if err != nil {
-			return nil, store.Errorf(err, "cannot list connections")
-		}
-		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -484,15 +550,15 @@ func (s *Store) put(ctx context.Context, rec *store.Record, fence int64, unlock 
 	if err != nil {
 		return 0, store.Errorf(err, "cannot encode connection %q", rec.ID)
 	}
-	tags := []string{}
-	if rec.Tags != nil {
-		tags = rec.Tags
+	// No tags (nil or empty) is "[]", as json.Marshal would write it.
+	var t any = "[]"
+	if len(rec.Tags) > 0 {
+		if t, err = json.Marshal(rec.Tags); err != nil {
+			return 0, store.Errorf(err, "cannot encode the tags of connection %q", rec.ID)
+		}
 	}
-	t, err := json.Marshal(tags)
-	if err != nil {
-		return 0, store.Errorf(err, "cannot encode the tags of connection %q", rec.ID)
-	}
-	keys := []string{s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey(), s.dueKey()}
+	keys := make([]string, 4, 5)
+	keys[0], keys[1], keys[2], keys[3] = s.connKey(rec.ID), s.fenceKey(rec.ID), s.idsKey(), s.dueKey()
 	if unlock {
 		keys = append(keys, s.leaseKey(rec.ID))
 	}
@@ -579,11 +645,11 @@ func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.
 
 // read returns the records of ids, nil for one that is gone.
 func (s *Store) read(ctx context.Context, ids []string) ([]*store.Record, error) {
-	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	cmds := make([]*goredis.Cmd, len(ids))
 	if len(ids) > 0 {
 		if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, id := range ids {
-				cmds[i] = p.HGetAll(ctx, s.connKey(id))
+				cmds[i] = hmget(ctx, p, s.connKey(id))
 			}
 			return nil
 		}); err != nil {
@@ -592,15 +658,13 @@ func (s *Store) read(ctx context.Context, ids []string) ([]*store.Record, error)
 	}
 	out := make([]*store.Record, len(ids))
 	for i, id := range ids {
-		h := cmds[i].Val()
-		if len(h) == 0 {
-			continue
-		}
-		r, err := parseRecord(id, h)
+		v, err := cmds[i].Slice()
 		if err != nil {
 			return nil, err
 		}
-		out[i] = r
+		if out[i], err = parseRecord(id, v); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -690,22 +754,17 @@ func (s *Store) Lock(ctx context.Context, id string, ttl time.Duration) (*store.
 	if err != nil {
 		return nil, nil, store.Errorf(err, "cannot take the lease of connection %q", id)
 	}
-	fs, ok1 := res[0].(string)
-	flat, ok2 := res[1].([]any)
-	if len(res) != 2 || !ok1 || !ok2 || len(flat)%2 != 0 {
+	var fs string
+	ok := len(res) == 1+nFields
+	if ok {
+		fs, ok = res[0].(string)
+	}
+	if !ok {
 		return nil, nil, store.Errorf(nil, "cannot take the lease of connection %q: unexpected answer", id)
 	}
-	var rec *store.Record
-	if len(flat) > 0 {
-		h := make(map[string]string, len(flat)/2)
-		for i := 0; i < len(flat); i += 2 {
-			k, _ := flat[i].(string)
-			v, _ := flat[i+1].(string)
-			h[k] = v
-		}
-		if rec, err = parseRecord(id, h); err != nil {
-			return nil, nil, store.Errorf(err, "cannot read connection %q", id)
-		}
+	rec, err := parseRecord(id, res[1:])
+	if err != nil {
+		return nil, nil, store.Errorf(err, "cannot read connection %q", id)
 	}
 	if fs == "" {
 		return nil, rec, store.Errorf(store.ErrLocked, "connection %q", id)

@@ -466,6 +466,139 @@ func TestReadsEarlierHashes(t *testing.T) {
 	}
 }
 
+// TestReadsHashesWithMissingFields writes hashes with the raw client, as
+// the earlier code left them (no app, namespace, ref or tags) and with
+// other fields absent, the last of the list or in its middle, and reads
+// each through Get, List and Lock (the lease taken, then held), over RESP2
+// and RESP3 (which answer a script's false differently): an absent app,
+// namespace or ref reads as "", absent tags as nil, an absent secret as
+// empty, no hash as no record, and a hash without a version fails.
+func TestReadsHashesWithMissingFields(t *testing.T) {
+	server(t)
+	ctx := context.Background()
+	secret := []byte{0, 1, 2, 0xff, 'x'}
+	earlier := &store.Record{
+		ID: oldID, Provider: "shopline", Account: "merchant-42", Scopes: []string{"products", "orders"}, Status: store.Active,
+		Expiry: time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC), Secret: secret, Version: 3,
+		CreatedAt: time.UnixMicro(1714521600000001).UTC(), UpdatedAt: time.UnixMicro(1717200000000002).UTC(),
+	}
+	// hash is the earlier code's hash with the fields of set added (or
+	// replaced) and those of drop removed.
+	hash := func(set map[string]any, drop ...string) map[string]any {
+		h := map[string]any{"version": "3", "data": oldData, "secret": secret, "created": oldCreated, "updated": oldUpdated}
+		for k, v := range set {
+			h[k] = v
+		}
+		for _, k := range drop {
+			delete(h, k)
+		}
+		return h
+	}
+	// record is the earlier record changed by edit.
+	record := func(edit func(r *store.Record)) *store.Record {
+		r := earlier.Clone()
+		edit(r)
+		return r
+	}
+	all := map[string]any{"app": "client/id:1", "namespace": "ns", "ref": "customer/42:ü", "tags": `["blue","eu:west"]`}
+	tests := []struct {
+		name    string
+		hash    map[string]any // nil: no hash
+		want    *store.Record  // nil: no record
+		wantErr string         // the error of Get, List and Lock
+	}{
+		{name: "earlier hash", hash: hash(nil), want: earlier},
+		{name: "every field", hash: hash(all), want: record(func(r *store.Record) {
+			r.App, r.Namespace, r.Ref, r.Tags = "client/id:1", "ns", "customer/42:ü", []string{"blue", "eu:west"}
+		})},
+		{name: "app and namespace missing, ref and tags there", hash: hash(all, "app", "namespace"), want: record(func(r *store.Record) {
+			r.Ref, r.Tags = "customer/42:ü", []string{"blue", "eu:west"}
+		})},
+		{name: "namespace missing", hash: hash(all, "namespace"), want: record(func(r *store.Record) {
+			r.App, r.Ref, r.Tags = "client/id:1", "customer/42:ü", []string{"blue", "eu:west"}
+		})},
+		{name: "tags missing, the last field", hash: hash(all, "tags"), want: record(func(r *store.Record) {
+			r.App, r.Namespace, r.Ref = "client/id:1", "ns", "customer/42:ü"
+		})},
+		{name: "tags empty", hash: hash(map[string]any{"app": "a", "tags": "[]"}), want: record(func(r *store.Record) { r.App = "a" })},
+		{name: "secret missing", hash: hash(all, "secret"), want: record(func(r *store.Record) {
+			r.App, r.Namespace, r.Ref, r.Tags, r.Secret = "client/id:1", "ns", "customer/42:ü", []string{"blue", "eu:west"}, []byte{}
+		})},
+		{name: "no hash"},
+		{name: "version missing", hash: hash(all, "version"), wantErr: `connection "` + oldID + `": version: strconv.ParseInt: parsing "": invalid syntax`},
+	}
+	for _, protocol := range []int{2, 3} {
+		opts, err := goredis.ParseURL(baseURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Protocol = protocol
+		client := goredis.NewClient(opts)
+		defer client.Close()
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("resp%d/%s", protocol, tt.name), func(t *testing.T) {
+				prefix := freshPrefix(t)
+				if tt.hash != nil {
+					if err := client.HSet(ctx, prefix+"conn:"+oldID, tt.hash).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				client.ZAdd(ctx, prefix+"ids", goredis.Z{Score: 0, Member: oldID})
+				client.Set(ctx, prefix+"fence:"+oldID, "7", 0)
+				s := redis.New(client, prefix)
+				check := func(op string, got *store.Record, err error, notFound bool) {
+					t.Helper()
+					if tt.wantErr != "" {
+						if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+							t.Errorf("%s = %v, want an error containing %q", op, err, tt.wantErr)
+						}
+						return
+					}
+					if tt.want == nil && notFound {
+						if !errors.Is(err, store.ErrNotFound) {
+							t.Errorf("%s = %v, want store.ErrNotFound", op, err)
+						}
+						return
+					}
+					if err != nil {
+						t.Errorf("%s: %v", op, err)
+					}
+					if d := cmp.Diff(tt.want, got); d != "" {
+						t.Errorf("%s (-want +got):\n%s", op, d)
+					}
+				}
+
+				got, err := s.Get(ctx, oldID)
+				check("Get", got, err, true)
+
+				list, err := s.List(ctx)
+				got = nil
+				if err == nil && len(list) > 1 {
+					t.Errorf("List = %d records, want at most one", len(list))
+				}
+				if len(list) > 0 {
+					got = list[0]
+				}
+				check("List", got, err, false)
+
+				l, got, err := s.Lock(ctx, oldID, time.Minute)
+				check("Lock", got, err, false)
+				if tt.wantErr == "" && (l == nil || l.Fence != 8) {
+					t.Errorf("Lock = lease %+v, want fence 8", l)
+				}
+				l, got, err = s.Lock(ctx, oldID, time.Minute)
+				if tt.wantErr == "" {
+					if !errors.Is(err, store.ErrLocked) || l != nil {
+						t.Errorf("Lock of a held lease = %+v, %v; want store.ErrLocked", l, err)
+					}
+					err = nil
+				}
+				check("Lock of a held lease", got, err, false)
+			})
+		}
+	}
+}
+
 func sorted(s []string) []string {
 	s = append([]string(nil), s...)
 	for i := range s {
