@@ -166,7 +166,9 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 }
 
 // Client returns an *http.Client for the provider's API: it sets the bearer
-// token and the provider's required headers, refreshes once and retries
+// token and the provider's required headers, and Accept: application/json
+// when the request sets no Accept (the caller's request is not modified:
+// each exchange sends a copy), refreshes once and retries
 // once on a 401, and retries idempotent requests on 429 honouring
 // Retry-After. Each request's own context bounds it, and the refresh it
 // may run; the Client holds no context of its own and may be kept and
@@ -190,7 +192,9 @@ func (conn *Connection) Client() *http.Client {
 // against the API base URL (APIPath): with the base
 // https://api.jumpseller.com/v1/, "store/info.json", "/store/info.json" and
 // "/v1/store/info.json" all name https://api.jumpseller.com/v1/store/info.json.
-// An absolute URL must be on the API's origin.
+// An absolute URL must be on the API's origin. With a body, the request
+// says Content-Type: application/json. Client sends Accept:
+// application/json unless the request sets its own Accept.
 func (conn *Connection) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	c := conn.c
 	if c.apiBase == nil {
@@ -211,7 +215,6 @@ func (conn *Connection) NewRequest(ctx context.Context, method, path string, bod
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
 	return req, nil
 }
 

@@ -73,9 +73,10 @@ type Connector struct {
 	ownsStore bool   // Open opened the store; Close closes it
 	supplied  *Token // a grant given in the connection string
 
-	apiBase    *url.URL // the API base URL, parsed once; nil without one
-	apiBaseStr string   // apiBase as a string
-	apiOrigin  origin   // its origin: the only one the token is sent to
+	apiBase    *url.URL    // the API base URL, parsed once; nil without one
+	apiBaseStr string      // apiBase as a string
+	apiOrigin  origin      // its origin: the only one the token is sent to
+	apiHeaders http.Header // what every API request carries unless it sets its own (apiHeadersOf)
 
 	prefix string      // the store-id prefix of the application's connections (connections.go)
 	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
@@ -182,6 +183,7 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		}
 		c.apiBase, c.apiBaseStr, c.apiOrigin = u, u.String(), originOf(u)
 	}
+	c.apiHeaders = apiHeadersOf(spec)
 	scopes := opts.Scopes
 	if len(scopes) == 0 {
 		scopes = spec.DefaultScopes

@@ -2,8 +2,14 @@ package connector_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
@@ -50,6 +56,76 @@ func TestNewRequestPaths(t *testing.T) {
 			}
 			if got := req.URL.String(); got != tc.want {
 				t.Errorf("NewRequest(%q) against %s = %s, want %s", tc.path, tc.base, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAPIRequestHeaders: what an API request carries, and that the
+// caller's request is left as it was: the Authorization header and the
+// default Accept go only into the copy the transport sends.
+func TestAPIRequestHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer srv.Close()
+	c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
+		Endpoint: driver.Endpoint{APIBaseURL: srv.URL + "/v1/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	now := time.Now()
+	conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", TokenType: "Bearer",
+		IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		req  func() (*http.Request, error)
+		want map[string]string // the headers the server must see, of those checked
+	}{
+		{"NewRequest", func() (*http.Request, error) { return conn.NewRequest(ctx, "GET", "store/info.json", nil) },
+			map[string]string{"Accept": "application/json", "Authorization": "Bearer access", "Content-Type": ""}},
+		{"NewRequest with a body", func() (*http.Request, error) {
+			return conn.NewRequest(ctx, "POST", "products.json", strings.NewReader(`{}`))
+		}, map[string]string{"Accept": "application/json", "Authorization": "Bearer access", "Content-Type": "application/json"}},
+		{"the caller's Accept", func() (*http.Request, error) {
+			req, err := conn.NewRequest(ctx, "GET", "orders.csv", nil)
+			if err == nil {
+				req.Header.Set("Accept", "text/csv")
+			}
+			return req, err
+		}, map[string]string{"Accept": "text/csv", "Authorization": "Bearer access"}},
+		{"a request built by hand", func() (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/store/info.json", nil)
+		}, map[string]string{"Accept": "application/json", "Authorization": "Bearer access"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := tc.req()
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := req.Header.Clone()
+			resp, err := conn.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			h := <-got
+			seen := map[string]string{}
+			for k := range tc.want {
+				seen[k] = h.Get(k)
+			}
+			if diff := cmp.Diff(tc.want, seen); diff != "" {
+				t.Errorf("headers the API saw (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, req.Header); diff != "" {
+				t.Errorf("the caller's request header changed (-before +after):\n%s", diff)
 			}
 		})
 	}

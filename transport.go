@@ -85,6 +85,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// apiHeadersOf returns the headers every API request of spec's provider
+// carries unless it sets its own: Accept: application/json (the APIs are
+// JSON) and the driver's Spec.APIHeaders, which win. They go into the
+// transport's private copy of each request's header, never into the
+// caller's request.
+func apiHeadersOf(spec *driver.Spec) http.Header {
+	h := http.Header{"Accept": {"application/json"}}
+	for k, v := range spec.APIHeaders {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	return h
+}
+
 func isRedirect(status int) bool {
 	switch status {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -94,7 +107,7 @@ func isRedirect(status int) bool {
 }
 
 // send sends a copy of req with tok (the Authorization value authz, or as
-// the driver's APIAuthorizer sets it) and the provider's headers, within
+// the driver's APIAuthorizer sets it) and the API's headers (apiHeadersOf), within
 // Options.Timeout; again is set for a second attempt, whose body is
 // rewound. The caller's request is not modified.
 func (t *transport) send(req *http.Request, authz []string, tok *Token, again bool) (*http.Response, error) {
@@ -116,11 +129,11 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 		}
 		r.Body = b
 	}
-	h := make(http.Header, len(req.Header)+len(c.spec.APIHeaders)+1)
+	h := make(http.Header, len(req.Header)+len(c.apiHeaders)+1)
 	for k, v := range req.Header {
 		h[k] = v // shared, not copied: neither we nor net/http change them
 	}
-	for k, v := range c.spec.APIHeaders {
+	for k, v := range c.apiHeaders {
 		if _, ok := h[k]; !ok {
 			h[k] = v
 		}
