@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/connector-go/connector/cmd/connector/internal/cli"
+	"github.com/connector-go/connector/internal/testio"
 )
 
 // listedProviders returns the names `connector providers -o json` lists.
 func listedProviders(t *testing.T) []string {
 	t.Helper()
-	out, errb := &sgBuffer{}, &sgBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	if code := cli.Main(context.Background(), []string{"providers", "-o", "json"}, cli.IO{Out: out, Err: errb}); code != cli.ExitOK {
 		t.Fatalf("providers: exit %d: %s", code, errb)
 	}
@@ -44,8 +45,8 @@ func listedProviders(t *testing.T) []string {
 func TestDemoEveryListedProvider(t *testing.T) {
 	for _, name := range listedProviders(t) {
 		t.Run(name, func(t *testing.T) {
-			out, errb := &sgBuffer{}, &sgBuffer{}
-			ctx, cancel := context.WithTimeout(context.Background(), sgWait)
+			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 			defer cancel()
 			code := cli.Main(ctx, []string{"demo", "--provider", name}, cli.IO{Out: out, Err: errb})
 			if code != cli.ExitOK {
@@ -64,16 +65,16 @@ func TestDemoEveryListedProvider(t *testing.T) {
 // string for every provider `connector providers` lists.
 func TestSandboxEveryListedProvider(t *testing.T) {
 	names := listedProviders(t)
-	out, errb := &sgBuffer{}, &sgBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan cli.ExitCode, 1)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", sgFreePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	go func() {
 		done <- cli.Main(ctx, []string{"sandbox", "--callback", callback, "--store", fmt.Sprintf("memory://sandbox-every-%d", time.Now().UnixNano())},
 			cli.IO{Out: out, Err: errb})
 	}()
 	for _, name := range names {
-		sgWaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
+		testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
 	}
 	cancel()
 	select {
@@ -81,7 +82,7 @@ func TestSandboxEveryListedProvider(t *testing.T) {
 		if code != cli.ExitOK {
 			t.Errorf("sandbox exit %d: %s", code, errb)
 		}
-	case <-time.After(sgWait):
+	case <-time.After(testio.Wait):
 		t.Fatal("sandbox did not stop")
 	}
 }

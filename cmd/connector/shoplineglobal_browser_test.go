@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/connector-go/connector/cmd/connector/internal/cli"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/providers/shoplineglobal"
 )
 
@@ -37,13 +38,13 @@ func TestShoplineGlobalBrowser(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*sgWait)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testio.Wait)
 	defer cancel()
 
 	sim := shoplineglobal.NewSimulator("open001")
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", sgFreePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	sim.AddClient(sgAppKey, sgAppSecret, callback)
 	ep := sim.Endpoint(srv.URL)
 	dsn := strings.Join([]string{
@@ -52,12 +53,12 @@ func TestShoplineGlobalBrowser(t *testing.T) {
 		"OAuthRefreshTokenURL=" + ep.RefreshURL, "URL=" + ep.APIBaseURL,
 		fmt.Sprintf("OAuthSettingsLocation=memory://shoplineglobal-browser-%d", time.Now().UnixNano()),
 	}, ";")
-	out, errb := &sgBuffer{}, &sgBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	done := make(chan cli.ExitCode, 1)
 	go func() {
 		done <- cli.Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, cli.IO{Out: out, Err: errb})
 	}()
-	authURL := sgWaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, ep.AuthURL+"#/oauth/authorize?") })
+	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, ep.AuthURL+"#/oauth/authorize?") })
 
 	logs := &bytes.Buffer{}
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
@@ -87,7 +88,7 @@ func TestShoplineGlobalBrowser(t *testing.T) {
 		return s
 	}
 	// The page's script opens the consent form.
-	deadline := time.Now().Add(sgWait)
+	deadline := time.Now().Add(testio.Wait)
 	for eval(`document.querySelector('button[value="approve"]') ? "form" : ""`) != "form" {
 		if time.Now().After(deadline) {
 			t.Fatalf("no consent form after the page's script ran; the browser is at %s:\n%s", eval("location.href"), eval("document.body.innerText"))
@@ -120,7 +121,7 @@ func TestShoplineGlobalBrowser(t *testing.T) {
 		if code != cli.ExitOK || out.String() != "shoplineglobal:open001\n" {
 			t.Errorf("auth: exit %d, stdout %q; stderr:\n%s", code, out, errb)
 		}
-	case <-time.After(sgWait):
+	case <-time.After(testio.Wait):
 		t.Fatalf("auth did not finish; stderr:\n%s", errb)
 	}
 }

@@ -7,20 +7,17 @@ package main
 // goes through it.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +25,7 @@ import (
 
 	"github.com/connector-go/connector/cmd/connector/internal/cli"
 	"github.com/connector-go/connector/internal/testclock"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/providers/shoplineglobal"
 )
 
@@ -35,53 +33,6 @@ const (
 	sgAppKey    = "cli-app-key"
 	sgAppSecret = "cli-app-secret-5b7c9d1e3f"
 )
-
-// sgBuffer is a bytes.Buffer safe for a command writing in one goroutine
-// while the test reads in another.
-type sgBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *sgBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *sgBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-const sgWait = 40 * time.Second
-
-// sgWaitLine waits until a line of b satisfies match and returns it.
-func sgWaitLine(t *testing.T, b *sgBuffer, what string, match func(string) bool) string {
-	t.Helper()
-	deadline := time.Now().Add(sgWait)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(b.String(), "\n") {
-			if match(line) {
-				return line
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %s within %s; output so far:\n%s", what, sgWait, b.String())
-	return ""
-}
-
-func sgFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 var sgHiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
@@ -92,7 +43,7 @@ var sgHiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" valu
 func sgBrowse(t *testing.T, authURL, decision string) (*http.Response, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: sgWait}
+	client := &http.Client{Jar: jar, Timeout: testio.Wait}
 	get := func(u string) (*http.Response, string) {
 		t.Helper()
 		resp, err := client.Get(u)
@@ -143,7 +94,7 @@ func TestShoplineGlobalCLI(t *testing.T) {
 	sim.SetClock(clk.Now)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", sgFreePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	sim.AddClient(sgAppKey, sgAppSecret, callback)
 	ep := sim.Endpoint(srv.URL)
 	dsn := strings.Join([]string{
@@ -154,8 +105,8 @@ func TestShoplineGlobalCLI(t *testing.T) {
 	}, ";")
 	run := func(args ...string) (cli.ExitCode, string, string) {
 		t.Helper()
-		out, errb := &sgBuffer{}, &sgBuffer{}
-		ctx, cancel := context.WithTimeout(context.Background(), sgWait)
+		out, errb := &testio.Buffer{}, &testio.Buffer{}
+		ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 		defer cancel()
 		code := cli.Main(ctx, append(args, "--dsn", dsn), cli.IO{Out: out, Err: errb, Now: clk.Now})
 		if strings.Contains(out.String()+errb.String(), sgAppSecret) {
@@ -165,15 +116,15 @@ func TestShoplineGlobalCLI(t *testing.T) {
 	}
 
 	// auth: the URL on stderr is SHOPLINE's page; a browser completes it.
-	out, errb := &sgBuffer{}, &sgBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	done := make(chan cli.ExitCode, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), sgWait)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	go func() {
 		done <- cli.Main(ctx, []string{"auth", "--no-browser", "--dsn", dsn}, cli.IO{In: strings.NewReader(""), Out: out, Err: errb, Now: clk.Now})
 	}()
 	page := ep.AuthURL + "#/oauth/authorize?"
-	authURL := sgWaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, page) })
+	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, page) })
 	q, err := url.ParseQuery(strings.TrimPrefix(authURL, page))
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +146,7 @@ func TestShoplineGlobalCLI(t *testing.T) {
 		if code != cli.ExitOK {
 			t.Fatalf("auth exit %d; stderr:\n%s", code, errb)
 		}
-	case <-time.After(sgWait):
+	case <-time.After(testio.Wait):
 		t.Fatalf("auth did not finish; stderr:\n%s", errb)
 	}
 	if got := out.String(); got != "shoplineglobal:open001\n" {
@@ -227,7 +178,7 @@ func TestShoplineGlobalCLI(t *testing.T) {
 func TestShoplineGlobalProviders(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
-		out, errb := &sgBuffer{}, &sgBuffer{}
+		out, errb := &testio.Buffer{}, &testio.Buffer{}
 		if code := cli.Main(context.Background(), args, cli.IO{Out: out, Err: errb}); code != cli.ExitOK {
 			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errb)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testio"
 )
 
 // cliTests drive the built connector command through a Doorkeeper.
@@ -130,19 +130,19 @@ func (s *server) cliAuth(t *testing.T) {
 	a := s.app("cli-auth")
 	const merchant = "m-cli-auth"
 	id := s.cfg.provider + ":" + merchant
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	dsn := s.dsn(a, a.Secret, callback, filepath.Join(t.TempDir(), "connector.db"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	cmd := command(ctx, t, dsn, "auth", "--no-browser", "--timeout", "1m")
 	var out bytes.Buffer
-	errb := &syncBuffer{}
+	errb := &testio.Buffer{}
 	cmd.Stdout, cmd.Stderr = &out, errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, s.authorizeURL()+"?") })
+	authURL := testio.WaitLineWithin(t, waitFor, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, s.authorizeURL()+"?") })
 	// The browser: signed in as the merchant, it follows every redirect, to
 	// the command's callback page.
 	req := mustRequest(t, authURL)
@@ -208,12 +208,12 @@ func (s *server) cliOOB(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	errb := &syncBuffer{}
+	errb := &testio.Buffer{}
 	cmd.Stdout, cmd.Stderr = &out, errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, s.authorizeURL()+"?") })
+	authURL := testio.WaitLineWithin(t, waitFor, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, s.authorizeURL()+"?") })
 	loc := s.approve(t, authURL, merchant)
 	page := s.do(t, mustRequest(t, loc.String()))
 	m := codeOnPage.FindSubmatch(page.Body)
@@ -417,29 +417,3 @@ func (s *server) cliWrongSecret(t *testing.T) {
 // wrongSecretExit is the connector's exit status for invalid_client: the
 // driver maps it to driver.InvalidClient, a configuration error (exit 2).
 const wrongSecretExit = 2
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitLine waits until a line of b satisfies match and returns it.
-func waitLine(t *testing.T, b *syncBuffer, what string, match func(string) bool) string {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(b.String(), "\n") {
-			if match(line) {
-				return line
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %s within %s; output so far:\n%s", what, waitFor, b.String())
-	return ""
-}

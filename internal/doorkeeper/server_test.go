@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector/internal/testenv"
+	"github.com/connector-go/connector/internal/testio"
 )
 
 // aptInstall installs what the tests need on Debian bookworm: Doorkeeper
@@ -145,7 +146,7 @@ type server struct {
 	cfg    config
 	base   string // http://127.0.0.1:PORT
 	apps   map[string]app
-	stderr *syncBuffer
+	stderr *testio.Buffer
 }
 
 // startServer starts a Doorkeeper for cfg, with a new database in a
@@ -154,7 +155,7 @@ type server struct {
 func startServer(t *testing.T, ruby string, cfg config) *server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &server{cfg: cfg, apps: map[string]app{}, stderr: &syncBuffer{}}
+	s := &server{cfg: cfg, apps: map[string]app{}, stderr: &testio.Buffer{}}
 	var regs []map[string]any
 	for id, announced := range apps {
 		a := app{ID: id, Secret: "secret-" + rand.Text(), Announced: announced}
@@ -185,7 +186,7 @@ func startServer(t *testing.T, ruby string, cfg config) *server {
 		// Warnings and errors only; DK_LOG_LEVEL=info logs every request.
 		cmd.Env = append(cmd.Env, "DK_LOG_LEVEL=warn")
 	}
-	stdout := &syncBuffer{}
+	stdout := &testio.Buffer{}
 	cmd.Stdout, cmd.Stderr = stdout, s.stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -602,25 +603,6 @@ func (s *server) grant(t *testing.T, a app, merchant string) *answer {
 		t.Fatalf("code exchange: %s", ans)
 	}
 	return ans
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // lastLines returns the last n lines of s.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -50,13 +51,13 @@ func TestAuthRefusedAtProvider(t *testing.T) {
 				Scopes: []string{"products", "orders"}})
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
-			registered := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/callback"
+			registered := "http://127.0.0.1:" + strconv.Itoa(testio.FreePort(t)) + "/callback"
 			secret := "test-secret-" + randomSecret()
 			sim.AddClient(registeredApp, secret, registered, driver.OOB)
 			callback := registered
 			switch tt.callback {
 			case "unregistered":
-				callback = "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/elsewhere"
+				callback = "http://127.0.0.1:" + strconv.Itoa(testio.FreePort(t)) + "/elsewhere"
 			case driver.OOB:
 				callback = driver.OOB
 			}
@@ -73,13 +74,13 @@ func TestAuthRefusedAtProvider(t *testing.T) {
 
 			pr, pw := io.Pipe() // standard input for the out-of-band prompt: nothing is ever pasted
 			t.Cleanup(func() { pw.Close() })
-			out, errb := &syncBuffer{}, &syncBuffer{}
+			out, errb := &testio.Buffer{}, &testio.Buffer{}
 			sys := IO{In: pr, Out: out, Err: errb, Env: func(string) string { return "" }}
 			done := make(chan ExitCode, 1)
 			go func() {
 				done <- Main(t.Context(), []string{"auth", "--no-browser", "--timeout", "3s", "--dsn", dsn}, sys)
 			}()
-			authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, srv.URL+simulator.AuthorizePath+"?") })
+			authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, srv.URL+simulator.AuthorizePath+"?") })
 
 			// The browser: Doorkeeper's error page, not a redirect.
 			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -97,7 +98,7 @@ func TestAuthRefusedAtProvider(t *testing.T) {
 			var code ExitCode
 			select {
 			case code = <-done:
-			case <-time.After(waitFor):
+			case <-time.After(testio.Wait):
 				t.Fatalf("auth did not end; stderr:\n%s", errb)
 			}
 			stderr := errb.String()

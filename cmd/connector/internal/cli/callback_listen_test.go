@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -105,7 +106,7 @@ func dualFreePort(t *testing.T) int {
 	t.Helper()
 	v6 := ipv6Loopback()
 	for range 20 {
-		port := freePort(t)
+		port := testio.FreePort(t)
 		if !v6 {
 			return port
 		}
@@ -126,8 +127,8 @@ func localhostCallback(port int) func(*fixture) {
 // via returns a client that, like a browser that resolved localhost to ip,
 // dials ip for every request whatever its host (which it sends unchanged).
 func via(ip string) *http.Client {
-	d := &net.Dialer{Timeout: waitFor}
-	return &http.Client{Timeout: waitFor, Transport: &http.Transport{
+	d := &net.Dialer{Timeout: testio.Wait}
+	return &http.Client{Timeout: testio.Wait, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			_, port, err := net.SplitHostPort(addr)
@@ -274,7 +275,7 @@ func TestAuthLocalhostBothFamilies(t *testing.T) {
 			var r result
 			select {
 			case r = <-done:
-			case <-time.After(waitFor):
+			case <-time.After(testio.Wait):
 				t.Fatalf("auth did not finish; stderr:\n%s", errb.String())
 			}
 			f.noSecrets(r)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector/internal/testenv"
+	"github.com/connector-go/connector/internal/testio"
 )
 
 var (
@@ -67,7 +68,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("demo", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, "demo")
 		cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir(), "CONNECTOR_DSN=")
@@ -106,14 +107,14 @@ func TestBinary(t *testing.T) {
 	t.Run("sandbox stops on interrupt", func(t *testing.T) {
 		t.Parallel()
 		cmd := exec.Command(bin, "sandbox", "--store", filepath.Join(t.TempDir(), "s.db"))
-		out, errb := &syncBuffer{}, &syncBuffer{}
+		out, errb := &testio.Buffer{}, &testio.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, errb
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill() })
 		for _, name := range providerNames {
-			waitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
+			testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
 		}
 		if err := cmd.Process.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
@@ -125,7 +126,7 @@ func TestBinary(t *testing.T) {
 			if err != nil {
 				t.Errorf("sandbox after an interrupt: %v; stderr:\n%s", err, errb.String())
 			}
-		case <-time.After(waitFor):
+		case <-time.After(testio.Wait):
 			cmd.Process.Kill()
 			t.Fatalf("sandbox did not stop on an interrupt; stderr:\n%s", errb)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/connector-go/connector/internal/testenv"
+	"github.com/connector-go/connector/internal/testio"
 )
 
 // This file drives a real, headless Chromium through `connector auth`
@@ -43,13 +44,13 @@ func chromium(t *testing.T) string {
 func TestBrowserAuth(t *testing.T) {
 	bin := chromium(t)
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testio.Wait)
 	defer cancel()
 
 	// The sandbox, with a callback port of our own.
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "browser.db")
-	sout, serr := &syncBuffer{}, &syncBuffer{}
+	sout, serr := &testio.Buffer{}, &testio.Buffer{}
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
 	go func() {
@@ -67,13 +68,13 @@ func TestBrowserAuth(t *testing.T) {
 		{"shopline", "SHOPLINE", "5e1d2c3b4a5f6e7d8c9b0a12"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dsn := waitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
-			aout, aerr := &syncBuffer{}, &syncBuffer{}
+			dsn := testio.WaitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
+			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 			authDone := make(chan ExitCode, 1)
 			go func() {
 				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: aout, Err: aerr})
 			}()
-			authURL := waitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
+			authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
 
 			if err := tab.navigate(authURL); err != nil {
 				t.Fatalf("navigate to the consent page: %v", err)
@@ -110,14 +111,14 @@ func TestBrowserAuth(t *testing.T) {
 				if code != ExitOK {
 					t.Fatalf("auth exit %d; stderr:\n%s", code, aerr)
 				}
-			case <-time.After(waitFor):
+			case <-time.After(testio.Wait):
 				t.Fatalf("auth did not finish; stderr:\n%s", aerr)
 			}
 			id := tc.name + ":" + tc.account
 			if got := aout.String(); got != id+"\n" {
 				t.Errorf("auth stdout = %q, want %q", got, id)
 			}
-			cout, cerr := &syncBuffer{}, &syncBuffer{}
+			cout, cerr := &testio.Buffer{}, &testio.Buffer{}
 			if code := Main(ctx, []string{"connections", "--dsn", dsn}, IO{Out: cout, Err: cerr}); code != ExitOK {
 				t.Fatalf("connections exit %d: %s", code, cerr)
 			}
@@ -135,15 +136,15 @@ func TestBrowserAuth(t *testing.T) {
 func TestBrowserOutOfBand(t *testing.T) {
 	bin := chromium(t)
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testio.Wait)
 	defer cancel()
 
 	location := filepath.Join(t.TempDir(), "browser-oob.db")
-	sout, serr := &syncBuffer{}, &syncBuffer{}
+	sout, serr := &testio.Buffer{}, &testio.Buffer{}
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
 	go func() {
-		sandboxDone <- Main(sctx, []string{"sandbox", "--callback", fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t)), "--store", location},
+		sandboxDone <- Main(sctx, []string{"sandbox", "--callback", fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t)), "--store", location},
 			IO{Out: sout, Err: serr})
 	}()
 	t.Cleanup(func() {
@@ -158,16 +159,16 @@ func TestBrowserOutOfBand(t *testing.T) {
 		{"shopline", "5e1d2c3b4a5f6e7d8c9b0a12"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dsn := waitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
+			dsn := testio.WaitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
 			dsn += "CallbackURL=urn:ietf:wg:oauth:2.0:oob;" // the last one wins
 			pr, pw := io.Pipe()
 			defer pw.Close()
-			aout, aerr := &syncBuffer{}, &syncBuffer{}
+			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 			authDone := make(chan ExitCode, 1)
 			go func() {
 				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
 			}()
-			authURL := waitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
+			authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
 			u, err := url.Parse(authURL)
 			if err != nil {
 				t.Fatal(err)
@@ -195,7 +196,7 @@ func TestBrowserOutOfBand(t *testing.T) {
 				if want := tc.name + ":" + tc.account + "\n"; exit != ExitOK || aout.String() != want {
 					t.Fatalf("auth exit %d, stdout %q; want 0 and %q; stderr:\n%s", exit, aout, want, aerr)
 				}
-			case <-time.After(waitFor):
+			case <-time.After(testio.Wait):
 				t.Fatalf("auth did not finish; stderr:\n%s", aerr)
 			}
 		})
@@ -211,7 +212,7 @@ type tab struct {
 // test ends, or when ctx does.
 func startChromium(ctx context.Context, t *testing.T, bin string) *tab {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
@@ -240,9 +241,9 @@ func startChromium(ctx context.Context, t *testing.T, bin string) *tab {
 	return &tab{ctx: tctx}
 }
 
-// within returns tb's context, bounded by waitFor.
+// within returns tb's context, bounded by testio.Wait.
 func (tb *tab) within() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(tb.ctx, waitFor)
+	return context.WithTimeout(tb.ctx, testio.Wait)
 }
 
 // navigate loads u and waits for its load event.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/internal/testclock"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 
@@ -31,45 +32,6 @@ import (
 	_ "github.com/connector-go/connector/store/memory"
 	_ "github.com/connector-go/connector/store/sqlite"
 )
-
-// syncBuffer is a bytes.Buffer safe for a command writing in one goroutine
-// while the test reads in another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor bounds every wait of the tests: generous, for a loaded CI machine
-// running the race detector; a passing test never waits that long.
-const waitFor = 40 * time.Second
-
-// waitLine waits until a line of b satisfies match and returns it.
-func waitLine(t *testing.T, b *syncBuffer, what string, match func(string) bool) string {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(b.String(), "\n") {
-			if match(line) {
-				return line
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %s within %s; output so far:\n%s", what, waitFor, b.String())
-	return ""
-}
 
 // testClock is a settable clock shared by the commands and a simulator.
 type testClock = testclock.Clock
@@ -119,7 +81,7 @@ func newFixture(t *testing.T, name string, mutate ...func(*fixture)) *fixture {
 	f.sim.SetClock(f.clock.Now)
 	f.srv = httptest.NewServer(f.sim)
 	t.Cleanup(f.srv.Close)
-	f.callback = fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	f.callback = fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	f.location = filepath.Join(t.TempDir(), "connector.db")
 	if !slices.Contains(store.Schemes(), "file") {
 		f.location = "memory://cli-test-" + randomSecret()
@@ -139,20 +101,9 @@ func newFixture(t *testing.T, name string, mutate ...func(*fixture)) *fixture {
 // detector, for the tests whose point is not the store.
 func inMemory(f *fixture) { f.location = "memory://cli-test-" + randomSecret() }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // io returns an IO on fresh buffers with the fixture's clock.
-func (f *fixture) io(in io.Reader) (IO, *syncBuffer, *syncBuffer) {
-	out, errb := &syncBuffer{}, &syncBuffer{}
+func (f *fixture) io(in io.Reader) (IO, *testio.Buffer, *testio.Buffer) {
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	return IO{In: in, Out: out, Err: errb, Env: func(string) string { return "" }, Now: f.clock.Now}, out, errb
 }
 
@@ -168,7 +119,7 @@ func (f *fixture) runIO(mutate func(*IO), args ...string) result {
 	if mutate != nil {
 		mutate(&sys)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	code := Main(ctx, append(args, "--dsn", f.dsn), sys)
 	r := result{code: code, out: out.String(), err: errb.String()}
@@ -186,16 +137,16 @@ func (f *fixture) noSecrets(r result) {
 
 // startAuth runs `auth` in a goroutine and returns the authorization URL it
 // printed and a channel with its result.
-func (f *fixture) startAuth(sys IO, out, errb *syncBuffer, args ...string) (string, <-chan result) {
+func (f *fixture) startAuth(sys IO, out, errb *testio.Buffer, args ...string) (string, <-chan result) {
 	f.t.Helper()
 	done := make(chan result, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	go func() {
 		defer cancel()
 		code := Main(ctx, append([]string{"auth", "--no-browser", "--dsn", f.dsn}, args...), sys)
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
-	authURL := waitLine(f.t, errb, "authorization URL", func(l string) bool {
+	authURL := testio.WaitLine(f.t, errb, "authorization URL", func(l string) bool {
 		return strings.HasPrefix(l, f.srv.URL+simulator.AuthorizePath+"?")
 	})
 	return authURL, done
@@ -211,7 +162,7 @@ func (f *fixture) auth(decision string) (result, *http.Response, string) {
 	var r result
 	select {
 	case r = <-done:
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		f.t.Fatalf("auth did not finish; stderr:\n%s", errb.String())
 	}
 	f.noSecrets(r)
@@ -226,7 +177,7 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 func consent(t *testing.T, authURL, decision string) (*http.Response, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: waitFor}
+	client := &http.Client{Jar: jar, Timeout: testio.Wait}
 	resp, err := client.Get(authURL)
 	if err != nil {
 		t.Fatalf("GET consent page: %v", err)
@@ -387,7 +338,7 @@ func TestAuthTimeout(t *testing.T) {
 	if !strings.Contains(r.err, "timed out after 300ms waiting for the authorization callback") {
 		t.Errorf("stderr does not report the timeout:\n%s", r.err)
 	}
-	if time.Since(start) > waitFor {
+	if time.Since(start) > testio.Wait {
 		t.Errorf("auth took %s to time out", time.Since(start))
 	}
 	// The port is free again: the callback server was shut down.
@@ -417,16 +368,16 @@ func TestAuthCallbackServer(t *testing.T) {
 		code := Main(context.Background(), []string{"auth", "--timeout", "60s", "--dsn", f.dsn}, sys)
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
-	authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
+	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
 	select {
 	case u := <-opened:
 		if u != authURL {
 			t.Errorf("browser opened %q, want %q", u, authURL)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		t.Fatal("the browser opener was not called")
 	}
-	waitLine(t, errb, "the opener's failure", func(l string) bool { return strings.Contains(l, "could not open a browser (no display)") })
+	testio.WaitLine(t, errb, "the opener's failure", func(l string) bool { return strings.Contains(l, "could not open a browser (no display)") })
 
 	cb, _ := url.Parse(f.callback)
 	get := func(path string) int {
@@ -510,8 +461,8 @@ func TestAuthOutOfBand(t *testing.T) {
 		code := Main(context.Background(), []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", f.dsn}, sys)
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
-	authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
-	waitLine(t, errb, "prompt", func(l string) bool { return strings.HasPrefix(l, "Authorization code:") })
+	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
+	testio.WaitLine(t, errb, "prompt", func(l string) bool { return strings.HasPrefix(l, "Authorization code:") })
 	shown, err := f.sim.Approve(authURL)
 	if err != nil {
 		t.Fatal(err)
@@ -536,7 +487,7 @@ func TestInteractiveTokenAuthorizes(t *testing.T) {
 		code := Main(context.Background(), []string{"token", "--no-browser", "--dsn", f.dsn}, sys)
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
-	authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
+	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
 	consent(t, authURL, "approve")
 	r := <-done
 	if r.code != ExitOK || !f.sim.ValidAccessToken(strings.TrimSpace(r.out)) {
@@ -787,7 +738,7 @@ func TestBadConfiguration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, errb := &syncBuffer{}, &syncBuffer{}
+			out, errb := &testio.Buffer{}, &testio.Buffer{}
 			args := tc.args
 			if tc.dsn != "" {
 				args = append(args, "--dsn", tc.dsn)
@@ -889,7 +840,7 @@ func TestParseInterspersed(t *testing.T) {
 
 func TestProviders(t *testing.T) {
 	t.Parallel()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	if code := Main(context.Background(), []string{"providers"}, IO{Out: out, Err: errb}); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
@@ -906,7 +857,7 @@ func TestProviders(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	out := &syncBuffer{}
+	out := &testio.Buffer{}
 	if code := Main(context.Background(), []string{"help"}, IO{Out: out}); code != ExitOK {
 		t.Fatalf("help exit %d", code)
 	}
@@ -915,7 +866,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help does not list %s", c.name)
 		}
 	}
-	out = &syncBuffer{}
+	out = &testio.Buffer{}
 	if code := Main(context.Background(), []string{"call", "-h"}, IO{Out: out}); code != ExitOK || !strings.Contains(out.String(), "-data") {
 		t.Errorf("call -h: exit %d:\n%s", code, out)
 	}
@@ -928,17 +879,17 @@ func TestHelp(t *testing.T) {
 // connection string it printed.
 func TestSandbox(t *testing.T) {
 	t.Parallel()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan ExitCode, 1)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "sandbox.db")
 	go func() {
 		done <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: out, Err: errb})
 	}()
 	var dsns []string
 	for _, name := range providerNames {
-		dsns = append(dsns, waitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") }))
+		dsns = append(dsns, testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") }))
 	}
 	for i, name := range providerNames {
 		p := dsns[i]
@@ -951,11 +902,11 @@ func TestSandbox(t *testing.T) {
 		if strings.Contains(p, "OAuthRevokeURL=") != (name == "shopline") {
 			t.Errorf("%s string: OAuthRevokeURL presence is wrong: %s", name, p)
 		}
-		sys := IO{Out: &syncBuffer{}, Err: &syncBuffer{}}
-		aout, aerr := sys.Out.(*syncBuffer), sys.Err.(*syncBuffer)
+		sys := IO{Out: &testio.Buffer{}, Err: &testio.Buffer{}}
+		aout, aerr := sys.Out.(*testio.Buffer), sys.Err.(*testio.Buffer)
 		adone := make(chan ExitCode, 1)
 		go func() { adone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", p}, sys) }()
-		authURL := waitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+name+"/oauth/authorize?") })
+		authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+name+"/oauth/authorize?") })
 		resp, page := consent(t, authURL, "approve")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s callback: %s %s", name, resp.Status, page)
@@ -964,7 +915,7 @@ func TestSandbox(t *testing.T) {
 			t.Fatalf("%s auth exit %d: %s", name, code, aerr)
 		}
 		id := strings.TrimSpace(aout.String())
-		cout, cerr := &syncBuffer{}, &syncBuffer{}
+		cout, cerr := &testio.Buffer{}, &testio.Buffer{}
 		if code := Main(ctx, []string{"call", "GET", apiPaths[name], "--dsn", p}, IO{Out: cout, Err: cerr}); code != ExitOK {
 			t.Errorf("%s call exit %d: %s", name, code, cerr)
 		}
@@ -992,7 +943,7 @@ func TestSandbox(t *testing.T) {
 		if code != ExitOK {
 			t.Errorf("sandbox exit %d: %s", code, errb)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		t.Fatal("sandbox did not stop when its context was cancelled")
 	}
 }
@@ -1002,7 +953,7 @@ var longSecret = regexp.MustCompile(`[A-Za-z0-9_]{32,}`)
 
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	code := Main(context.Background(), []string{"demo"}, IO{Out: out, Err: errb})
 	if code != ExitOK {
 		t.Fatalf("demo exit %d; stdout:\n%s\nstderr:\n%s", code, out, errb)

@@ -23,6 +23,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/store"
 )
 
@@ -382,7 +383,7 @@ func TestDSNSources(t *testing.T) {
 		{"empty file", []string{"--dsn-file", file("empty.dsn", "\n", 0o600)}, nil, ExitUsage, "is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errb := &syncBuffer{}, &syncBuffer{}
+			out, errb := &testio.Buffer{}, &testio.Buffer{}
 			sys := IO{Out: out, Err: errb, Env: func(k string) string { return tc.env[k] }, Now: f.clock.Now}
 			code := Main(context.Background(), append([]string{"token"}, tc.args...), sys)
 			if code != tc.code {
@@ -483,7 +484,7 @@ func TestHints(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, errb := &syncBuffer{}, &syncBuffer{}
+			out, errb := &testio.Buffer{}, &testio.Buffer{}
 			code := Main(context.Background(), tc.args, IO{Out: out, Err: errb, Env: func(k string) string { return tc.env[k] }})
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errb)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/internal/testclock"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
@@ -102,7 +103,7 @@ func (m *matrixRun) run(args ...string) result {
 // storedGrant reads a connection's record and opens its sealed token.
 func storedGrant(t *testing.T, location, id string) (*store.Record, *connector.Token) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	st, keys, err := store.Open(ctx, location)
 	if err != nil {
@@ -333,7 +334,7 @@ func faultRows() []faultRow {
 			// cannot have arrived), then "provider unreachable".
 			name: "connection refused",
 			dsn: func(f *fixture) string {
-				return strings.TrimSuffix(f.dsn, ";") + fmt.Sprintf(";OAuthAccessTokenURL=http://127.0.0.1:%d/oauth/token;", freePort(f.t))
+				return strings.TrimSuffix(f.dsn, ";") + fmt.Sprintf(";OAuthAccessTokenURL=http://127.0.0.1:%d/oauth/token;", testio.FreePort(f.t))
 			},
 			code: ExitFailure, want: []string{"refresh", "unreachable", "refused"}, outage: true,
 			requests: 0, refreshes: 0, after: 1, max: 15 * time.Second,
@@ -673,7 +674,7 @@ func storeFailingRow(t *testing.T, m *matrixRun) {
 	// refresh token stays the one to use; then it must not keep other
 	// processes from using it either.
 	t.Run("the failed run released the refresh lease", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 		defer cancel()
 		l, _, err := fs.Store.Lock(ctx, m.id, time.Second)
 		if driver.CodeOf(err) == driver.Conflict {

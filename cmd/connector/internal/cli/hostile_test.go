@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testio"
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/connstr"
@@ -81,7 +82,7 @@ func hostileAuthFailed(t *testing.T, r result) {
 // hostileStoredIDs returns the ids of the connections at location.
 func hostileStoredIDs(t *testing.T, location string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	st, _, err := store.Open(ctx, location)
 	if err != nil {
@@ -521,7 +522,7 @@ func TestHostileSecretEcho(t *testing.T) {
 						}
 						hostileNoTokens(t, r, g)
 					} else {
-						ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+						ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 						defer cancel()
 						c, err := connector.Open(ctx, f.dsn, func(o *connector.Options) { o.Clock = f.clock.Now })
 						if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/internal/testenv"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/store"
 
 	_ "github.com/connector-go/connector/store/postgres"
@@ -173,7 +174,7 @@ func newSimApp(t *testing.T, name string) *simApp {
 	a := &simApp{sp: sps[0], sim: sps[0].sim, secret: "test-secret-" + randomSecret()}
 	a.srv = httptest.NewServer(a.sim)
 	t.Cleanup(a.srv.Close)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	a.sim.AddClient("test-app", a.secret, callback)
 	a.dsn = func(location string) string {
 		dsn, err := simulatorDSN(a.sp, a.sim.Endpoint(a.srv.URL), "test-app", a.secret, callback, location)
@@ -196,7 +197,7 @@ func eightProcesses(t *testing.T, bin, name, location string) {
 	back := sim.Config().AccessTTL + time.Hour
 	past := func() time.Time { return time.Now().Add(-back) }
 	sim.SetClock(past)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	c, err := connector.Open(ctx, dsn, func(o *connector.Options) { o.Clock = past })
 	if err != nil {
@@ -227,7 +228,7 @@ func eightProcesses(t *testing.T, bin, name, location string) {
 		out, err bytes.Buffer
 	}
 	procs := make([]*proc, n)
-	pctx, pcancel := context.WithTimeout(context.Background(), waitFor)
+	pctx, pcancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer pcancel()
 	start := time.Now()
 	for i := range procs {

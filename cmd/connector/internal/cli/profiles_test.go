@@ -14,6 +14,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/profile"
 	"github.com/connector-go/connector/simulator"
 )
@@ -71,8 +72,8 @@ func writeAcme(t *testing.T) string {
 // runMain runs one command to completion on buffers.
 func runMain(t *testing.T, args ...string) result {
 	t.Helper()
-	out, errb := &syncBuffer{}, &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	code := Main(ctx, args, IO{Out: out, Err: errb, Env: func(string) string { return "" }})
 	return result{code: code, out: out.String(), err: errb.String()}
@@ -83,14 +84,14 @@ func runMain(t *testing.T, args ...string) result {
 // authURL) as a browser would, and returns the connection id auth printed.
 func authorizeDSN(t *testing.T, dsn, authURL string) string {
 	t.Helper()
-	out, errb := &syncBuffer{}, &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	done := make(chan ExitCode, 1)
 	go func() {
 		done <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: out, Err: errb, Env: func(string) string { return "" }})
 	}()
-	line := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, "http") && strings.Contains(l, authURL) })
+	line := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, "http") && strings.Contains(l, authURL) })
 	if resp, page := consent(t, line, "approve"); resp.StatusCode != 200 {
 		t.Fatalf("callback: %s %s", resp.Status, page)
 	}
@@ -99,7 +100,7 @@ func authorizeDSN(t *testing.T, dsn, authURL string) string {
 		if code != ExitOK {
 			t.Fatalf("auth exit %d: %s", code, errb)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		t.Fatalf("auth did not finish: %s", errb)
 	}
 	return strings.TrimSpace(out.String())
@@ -119,7 +120,7 @@ func TestUserProfileCommands(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	secret := "test-secret-" + randomSecret()
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	sim.AddClient("test-app", secret, callback)
 	ep := sim.Endpoint(srv.URL)
 	dsn := fmt.Sprintf("Profile=%s;ProfileSettings=shop=demo;OAuthClientId=test-app;OAuthClientSecret=%s;CallbackURL=%s;"+
@@ -306,18 +307,18 @@ func TestDemoEveryProvider(t *testing.T) {
 // with a connection string that carries its properties.
 func TestSandboxProfiles(t *testing.T) {
 	t.Parallel()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan ExitCode, 1)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
 	go func() {
 		done <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", "memory://sandbox-profiles-" + randomSecret()}, IO{Out: out, Err: errb})
 	}()
 	for _, name := range connector.Providers() {
-		waitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
+		testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
 	}
 	for _, name := range []string{"shopify", "bigcommerce", "square"} {
-		dsn := waitLine(t, out, name, func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
+		dsn := testio.WaitLine(t, out, name, func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
 		prof := profile.Lookup(name)
 		if len(prof.Properties) > 0 && !strings.Contains(dsn, "ProfileSettings=") {
 			t.Errorf("%s string lacks ProfileSettings: %s", name, dsn)
@@ -338,7 +339,7 @@ func TestSandboxProfiles(t *testing.T) {
 		if code != ExitOK {
 			t.Errorf("sandbox exit %d: %s", code, errb)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		t.Fatal("sandbox did not stop")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
 )
@@ -56,7 +57,7 @@ func threeSweeps(t *testing.T, bin, location string) {
 	back := sim.Config().AccessTTL + time.Hour
 	past := func() time.Time { return time.Now().Add(-back) }
 	sim.SetClock(past)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	issuer, err := connector.Open(ctx, issuerDSN, func(o *connector.Options) { o.Clock = past })
 	if err != nil {
@@ -106,7 +107,7 @@ func threeSweeps(t *testing.T, bin, location string) {
 		cmd      *exec.Cmd
 		out, err bytes.Buffer
 	}
-	pctx, pcancel := context.WithTimeout(context.Background(), waitFor)
+	pctx, pcancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer pcancel()
 	ps := make([]*proc, procs)
 	for i := range ps {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -29,9 +30,9 @@ func TestSandboxOutOfBand(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sout, serr := &syncBuffer{}, &syncBuffer{}
+	sout, serr := &testio.Buffer{}, &testio.Buffer{}
 	sandboxDone := make(chan ExitCode, 1)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "sandbox.db")
 	go func() {
 		sandboxDone <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: sout, Err: serr})
@@ -40,7 +41,7 @@ func TestSandboxOutOfBand(t *testing.T) {
 		cancel()
 		select {
 		case <-sandboxDone:
-		case <-time.After(waitFor):
+		case <-time.After(testio.Wait):
 			t.Error("the sandbox did not stop")
 		}
 	})
@@ -49,20 +50,20 @@ func TestSandboxOutOfBand(t *testing.T) {
 		{"shopline", "5e1d2c3b4a5f6e7d8c9b0a12"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dsn := waitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
+			dsn := testio.WaitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
 			dsn += "CallbackURL=" + driver.OOB + ";" // the last one wins
 
 			pr, pw := io.Pipe()
 			defer pw.Close()
-			aout, aerr := &syncBuffer{}, &syncBuffer{}
+			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 			authDone := make(chan ExitCode, 1)
 			go func() {
 				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
 			}()
-			authURL := waitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+simulator.AuthorizePath+"?") })
+			authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+simulator.AuthorizePath+"?") })
 
 			jar, _ := cookiejar.New(nil)
-			browser := &http.Client{Jar: jar, Timeout: waitFor}
+			browser := &http.Client{Jar: jar, Timeout: testio.Wait}
 			consentPage, err := browser.Get(authURL)
 			if err != nil {
 				t.Fatal(err)
@@ -90,7 +91,7 @@ func TestSandboxOutOfBand(t *testing.T) {
 				if want := tc.name + ":" + tc.account + "\n"; code != ExitOK || aout.String() != want {
 					t.Fatalf("auth exit %d, stdout %q; want 0 and %q; stderr:\n%s", code, aout, want, aerr)
 				}
-			case <-time.After(waitFor):
+			case <-time.After(testio.Wait):
 				t.Fatalf("auth did not finish; stderr:\n%s", aerr)
 			}
 		})

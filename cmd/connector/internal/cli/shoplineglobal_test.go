@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/providers/shoplineglobal"
 )
 
@@ -75,21 +76,21 @@ func TestAuthIgnoresStrayCallbacks(t *testing.T) {
 			srv := httptest.NewServer(sp.sim)
 			t.Cleanup(srv.Close)
 			secret := "test-secret-" + randomSecret()
-			callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+			callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 			sp.sim.AddClient("test-app", secret, callback)
 			ep := sp.sim.Endpoint(srv.URL)
 			dsn, err := simulatorDSN(sp, ep, "test-app", secret, callback, "memory://stray-"+randomSecret())
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, errb := &syncBuffer{}, &syncBuffer{}
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 			defer cancel()
 			done := make(chan ExitCode, 1)
 			go func() {
 				done <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: out, Err: errb})
 			}()
-			authURL := waitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, ep.AuthURL) })
+			authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, ep.AuthURL) })
 
 			// A callback SHOPLINE could have signed for this app, but for
 			// another flow: its sign is good, its state is not this one.
@@ -142,7 +143,7 @@ func TestAuthIgnoresStrayCallbacks(t *testing.T) {
 				if code != ExitOK {
 					t.Fatalf("auth exit %d; stderr:\n%s", code, errb)
 				}
-			case <-time.After(waitFor):
+			case <-time.After(testio.Wait):
 				t.Fatalf("auth did not finish; stderr:\n%s", errb)
 			}
 			want := name + ":" + sp.sim.Config().AccountID + "\n"
@@ -166,14 +167,14 @@ func TestAuthIgnoresStrayCallbacks(t *testing.T) {
 // the signed call.
 func TestSandboxShoplineGlobal(t *testing.T) {
 	t.Parallel()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan ExitCode, 1)
-	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", freePort(t))
+	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
 	go func() {
 		done <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", "memory://sandbox-sg-" + randomSecret()}, IO{Out: out, Err: errb})
 	}()
-	dsn := waitLine(t, out, "shoplineglobal connection string", func(l string) bool { return strings.HasPrefix(l, "Provider=shoplineglobal;") })
+	dsn := testio.WaitLine(t, out, "shoplineglobal connection string", func(l string) bool { return strings.HasPrefix(l, "Provider=shoplineglobal;") })
 	for _, want := range []string{"/shoplineglobal/admin/oauth-web/;", "OAuthAccessTokenURL=http://127.0.0.1:", "/shoplineglobal/admin/oauth/token/create;",
 		"OAuthRefreshTokenURL=http://127.0.0.1:", "/shoplineglobal/admin/oauth/token/refresh;", "/shoplineglobal/admin/openapi/v20251201/;"} {
 		if !strings.Contains(dsn, want) {
@@ -181,12 +182,12 @@ func TestSandboxShoplineGlobal(t *testing.T) {
 		}
 	}
 
-	aout, aerr := &syncBuffer{}, &syncBuffer{}
+	aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 	adone := make(chan ExitCode, 1)
 	go func() {
 		adone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: aout, Err: aerr, Env: func(string) string { return "" }})
 	}()
-	authURL := waitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/shoplineglobal/admin/oauth-web/#/oauth/authorize?") })
+	authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/shoplineglobal/admin/oauth-web/#/oauth/authorize?") })
 	resp, page := browseShopline(t, authURL)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("callback: %s\n%s", resp.Status, page)
@@ -196,7 +197,7 @@ func TestSandboxShoplineGlobal(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("auth exit %d: %s", code, aerr)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		t.Fatalf("auth did not finish: %s", aerr)
 	}
 	if d := cmp.Diff("shoplineglobal:"+shoplineglobal.SimulatorHandle+"\n", aout.String()); d != "" {
@@ -220,7 +221,7 @@ func TestSandboxShoplineGlobal(t *testing.T) {
 		if code != ExitOK {
 			t.Errorf("sandbox exit %d: %s", code, errb)
 		}
-	case <-time.After(waitFor):
+	case <-time.After(testio.Wait):
 		t.Fatal("sandbox did not stop")
 	}
 }

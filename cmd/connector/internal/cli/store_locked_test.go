@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 )
 
@@ -77,13 +78,13 @@ func TestCallWithStoreLockedDuringRefresh(t *testing.T) {
 			}))
 			defer srv.Close()
 			secret := "test-secret-" + randomSecret()
-			callback := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+			callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 			sim.AddClient("test-app", secret, callback)
 			dsn, err := simulatorDSN(sp, sim.Endpoint(srv.URL), "test-app", secret, callback, path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 			defer cancel()
 			c, err := connector.Open(ctx, dsn)
 			if err != nil {

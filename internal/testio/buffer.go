@@ -1,0 +1,40 @@
+// Package testio is the output harness of the module's command tests: a
+// buffer that a command (in a goroutine, or a child process) writes while
+// the test reads it, a bounded wait for a line of that output, and a free
+// loopback port for a command's callback server.
+//
+//	out := &testio.Buffer{}
+//	go func() { done <- cli.Main(ctx, args, cli.IO{Out: out, Err: out}) }()
+//	url := testio.WaitLine(t, out, "authorization URL", func(l string) bool {
+//		return strings.HasPrefix(l, "http")
+//	})
+//
+// It is for tests only: no package of the connector binary imports it.
+package testio
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Buffer is a bytes.Buffer safe for concurrent use: for a command writing
+// in one goroutine while the test reads in another. The zero Buffer is
+// empty and ready to use.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p to the buffer; it never fails.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

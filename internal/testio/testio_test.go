@@ -1,0 +1,85 @@
+package testio_test
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector/internal/testio"
+)
+
+// fakeT records what WaitLine does to a test; Fatalf ends its goroutine,
+// as testing's does.
+type fakeT struct {
+	testing.TB
+	fatal string
+}
+
+func (f *fakeT) Helper() {}
+func (f *fakeT) Fatalf(format string, args ...any) {
+	f.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestBuffer: writes from many goroutines, read while they write (the race
+// detector checks the locking), all end up in the buffer.
+func TestBuffer(t *testing.T) {
+	var b testio.Buffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				fmt.Fprint(&b, "x")
+				_ = b.String()
+			}
+		})
+	}
+	wg.Wait()
+	if got := b.String(); got != strings.Repeat("x", 800) {
+		t.Errorf("String() = %d bytes %q…, want 800 x", len(got), got[:min(len(got), 20)])
+	}
+}
+
+// TestWaitLine: the line written after the wait began is returned whole.
+func TestWaitLine(t *testing.T) {
+	var b testio.Buffer
+	fmt.Fprintln(&b, "starting")
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		fmt.Fprintln(&b, "url: http://127.0.0.1/x")
+	}()
+	if got := testio.WaitLine(t, &b, "URL", func(l string) bool { return strings.HasPrefix(l, "url: ") }); got != "url: http://127.0.0.1/x" {
+		t.Errorf("WaitLine = %q", got)
+	}
+}
+
+// TestWaitLineWithinFails: no matching line within the bound fails the
+// test, naming what it waited for, the bound and the output so far.
+func TestWaitLineWithinFails(t *testing.T) {
+	var b testio.Buffer
+	fmt.Fprintln(&b, "nothing useful")
+	f := &fakeT{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		testio.WaitLineWithin(f, 30*time.Millisecond, &b, "URL", func(string) bool { return false })
+	}()
+	<-done
+	if want := "no URL within 30ms; output so far:\nnothing useful\n"; f.fatal != want {
+		t.Errorf("failure = %q, want %q", f.fatal, want)
+	}
+}
+
+// TestFreePort: the port returned can be listened on.
+func TestFreePort(t *testing.T) {
+	port := testio.FreePort(t)
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatalf("listen on the free port %d: %v", port, err)
+	}
+	l.Close()
+}

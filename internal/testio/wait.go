@@ -1,0 +1,37 @@
+package testio
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Wait bounds every wait of the tests that use it: generous, for a loaded
+// CI machine running the race detector; a passing test never waits that
+// long.
+const Wait = 40 * time.Second
+
+// WaitLine waits, for at most Wait, until a line of b satisfies match, and
+// returns that line. When none does in time, it fails t with
+// "no <what> within 40s; output so far:" and b's output.
+func WaitLine(t testing.TB, b *Buffer, what string, match func(string) bool) string {
+	t.Helper()
+	return WaitLineWithin(t, Wait, b, what, match)
+}
+
+// WaitLineWithin is WaitLine bounded by d instead of Wait: for tests whose
+// waits have another bound.
+func WaitLineWithin(t testing.TB, d time.Duration, b *Buffer, what string, match func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(b.String(), "\n") {
+			if match(line) {
+				return line
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s within %s; output so far:\n%s", what, d, b.String())
+	return ""
+}
