@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -58,11 +59,29 @@ func ParseBackendURL(location, backend string, schemes []string, param string, r
 			return nil, invalid(": unknown connector parameter %q (known: %s)", k, param)
 		}
 	}
-	if v, ok := q[param]; ok {
-		b.Values = v
-		q.Del(param)
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if strings.EqualFold(k, param) { // as the check above: Prefix= is prefix=
+			b.Values = append(b.Values, q[k]...)
+			q.Del(k)
+		}
 	}
 	u.RawQuery = q.Encode()
 	b.URL = u
 	return b, nil
+}
+
+// ScrubPassword returns msg with every occurrence of password — as
+// written, or escaped as a query, a path or user information escapes it —
+// replaced by xxxxx. Backends use it on their client libraries' errors,
+// which may quote the location.
+func ScrubPassword(msg, password string) string {
+	if password == "" {
+		return msg
+	}
+	for _, form := range []string{password, url.QueryEscape(password), url.PathEscape(password), url.UserPassword("", password).String()[1:]} {
+		if form != "" {
+			msg = strings.ReplaceAll(msg, form, "xxxxx")
+		}
+	}
+	return msg
 }

@@ -20,6 +20,8 @@ func TestParseBackendURL(t *testing.T) {
 	}{
 		{"plain", "postgres://u:pw@db/app?sslmode=disable", "postgres://u:pw@db/app?sslmode=disable", nil, ""},
 		{"param-removed", "postgresql://db/app?schema=s1&sslmode=disable", "postgresql://db/app?sslmode=disable", []string{"s1"}, ""},
+		{"param-any-case", "postgres://db/app?Schema=s1&sslmode=disable", "postgres://db/app?sslmode=disable", []string{"s1"}, ""},
+		{"param-twice-two-cases", "postgres://db/app?schema=s2&SCHEMA=s1", "postgres://db/app", []string{"s1", "s2"}, ""},
 		{"wrong-scheme", "mysql://db/app", "", nil, `has scheme "mysql", want postgres or postgresql`},
 		{"refused-param", "postgres://db/app?table_prefix=x", "", nil, `parameter "table_prefix" is not supported; use schema=`},
 		{"unknown-connector-param", "postgres://db/app?connector_key=x", "", nil, `unknown connector parameter "connector_key" (known: schema)`},

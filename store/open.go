@@ -104,6 +104,11 @@ func open(ctx context.Context, location string, o OpenOptions) (Store, *Keyring,
 	scheme := "file"
 	if i := strings.Index(location, "://"); i > 0 && isScheme(location[:i]) {
 		scheme = strings.ToLower(location[:i])
+	} else if s := serverScheme(location); s != "" {
+		// "postgres:/u:pw@h/db" would be a file of that name, password
+		// and all: refused, and the location not repeated.
+		return nil, nil, &driver.Error{Code: driver.InvalidConfig, Op: "store",
+			Msg: "store location starts with " + quote(s+":") + " but not " + quote(s+"://") + ": write it as " + s + "://…"}
 	}
 	switch scheme {
 	case "postgresql":
@@ -136,6 +141,30 @@ func open(ctx context.Context, location string, o OpenOptions) (Store, *Keyring,
 		return nil, nil, err
 	}
 	return st, keys, nil
+}
+
+// serverScheme returns the scheme location starts with, followed by ":"
+// but not "://", when it names a backend other than a file ("postgres:",
+// "redis:", "memory:", or another registered one); "" otherwise ("file:",
+// "sqlite:", a path, a Windows drive letter).
+func serverScheme(location string) string {
+	i := strings.Index(location, ":")
+	if i < 2 || !isScheme(location[:i]) {
+		return ""
+	}
+	s := strings.ToLower(location[:i])
+	switch s {
+	case "file", "sqlite":
+		return ""
+	case "postgres", "postgresql", "redis", "rediss", "memory":
+		return s
+	}
+	openersMu.RLock()
+	defer openersMu.RUnlock()
+	if _, ok := openers[s]; ok {
+		return s
+	}
+	return ""
 }
 
 // isScheme reports whether s is a URL scheme (RFC 3986: a letter, then

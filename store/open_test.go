@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -153,6 +154,30 @@ func TestOpenUnknownScheme(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("Open(%q) error %q lacks %q", tt.location, err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestOpenServerSchemeWithoutSlashes: a server's location missing the "//"
+// after its scheme is refused, not opened as a SQLite file named after it
+// (whose later errors would print the password), and the error does not
+// repeat the location.
+func TestOpenServerSchemeWithoutSlashes(t *testing.T) {
+	for _, tt := range []struct{ name, location, want string }{
+		{"postgres, one slash", "postgres:/app:hunter2-pw@db/app", `starts with "postgres:" but not "postgres://"`},
+		{"postgresql, none", "postgresql:app:hunter2-pw@db/app", `starts with "postgresql:" but not "postgresql://"`},
+		{"redis", "redis:/:hunter2-pw@h:6379/0", `starts with "redis:" but not "redis://"`},
+		{"REDISS upper case", "REDISS:/:hunter2-pw@h/0", `starts with "rediss:" but not "rediss://"`},
+		{"memory", "memory:hunter2-pw", `starts with "memory:" but not "memory://"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := route(t, tt.location)
+			if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(fmt.Sprint(err), tt.want) {
+				t.Fatalf("Open(%q) = %v, want InvalidConfig saying %s", tt.location, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2-pw") {
+				t.Errorf("the error repeats the location: %v", err)
 			}
 		})
 	}

@@ -86,7 +86,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -136,6 +135,14 @@ type Location struct {
 	// password, to scrub from errors.
 	password string
 }
+
+// String returns the location with its password replaced by xxxxx.
+func (l Location) String() string {
+	return fmt.Sprintf("postgres location %s, schema %q", store.ScrubPassword(l.DSN, l.password), l.Schema)
+}
+
+// GoString is String, so that %#v prints no password either.
+func (l Location) GoString() string { return l.String() }
 
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
@@ -734,12 +741,7 @@ func scrub(err error, secret string) error {
 	if err == nil || secret == "" {
 		return err
 	}
-	msg := err.Error()
-	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), url.UserPassword("", secret).String()[1:]} {
-		if form != "" {
-			msg = strings.ReplaceAll(msg, form, "xxxxx")
-		}
-	}
+	msg := store.ScrubPassword(err.Error(), secret)
 	if msg == err.Error() {
 		return err
 	}

@@ -882,3 +882,20 @@ func TestOpenPoolSize(t *testing.T) {
 		})
 	}
 }
+
+// TestLocationPrintsNoPassword: however a Location is printed, its
+// password is not.
+func TestLocationPrintsNoPassword(t *testing.T) {
+	loc, err := postgres.ParseLocation("postgres://app:p%40ss-hunter2@db:5432/app?schema=s1&sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{loc, *loc} {
+			got := fmt.Sprintf(verb, v)
+			if strings.Contains(got, "hunter2") || !strings.Contains(got, "xxxxx") {
+				t.Errorf("Sprintf(%q, %T) = %q: want the password replaced by xxxxx", verb, v, got)
+			}
+		}
+	}
+}

@@ -97,7 +97,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -153,6 +152,14 @@ type Location struct {
 	password string
 }
 
+// String returns the location with its password replaced by xxxxx.
+func (l Location) String() string {
+	return fmt.Sprintf("redis location %s, prefix %q", store.ScrubPassword(l.URL, l.password), l.Prefix)
+}
+
+// GoString is String, so that %#v prints no password either.
+func (l Location) GoString() string { return l.String() }
+
 // refused are parameters of the connector's other backends.
 var refused = map[string]string{
 	"schema":       "prefix",
@@ -201,7 +208,7 @@ func open(ctx context.Context, location string, o store.OpenOptions) (*Store, er
 	}
 	opts, err := goredis.ParseURL(loc.URL)
 	if err != nil {
-		return nil, invalid("redis store location: %s", scrubString(err.Error(), loc.password))
+		return nil, invalid("redis store location: %s", store.ScrubPassword(err.Error(), loc.password))
 	}
 	client := goredis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
@@ -810,25 +817,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func scrubString(msg, secret string) string {
-	if secret == "" {
-		return msg
-	}
-	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), url.UserPassword("", secret).String()[1:]} {
-		if form != "" {
-			msg = strings.ReplaceAll(msg, form, "xxxxx")
-		}
-	}
-	return msg
-}
-
 // scrub returns err, or a copy of its message without secret if it held it.
 // The original is dropped, not wrapped: its message would hold the secret.
 func scrub(err error, secret string) error {
 	if err == nil {
 		return nil
 	}
-	if msg := scrubString(err.Error(), secret); msg != err.Error() {
+	if msg := store.ScrubPassword(err.Error(), secret); msg != err.Error() {
 		return errors.New(msg)
 	}
 	return err

@@ -914,3 +914,20 @@ func TestOpenExisting(t *testing.T) {
 	}
 	s2.Close()
 }
+
+// TestLocationPrintsNoPassword: however a Location is printed, its
+// password is not.
+func TestLocationPrintsNoPassword(t *testing.T) {
+	loc, err := redis.ParseLocation("rediss://user:p%40ss-hunter2@h:6380/2?prefix=p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{loc, *loc} {
+			got := fmt.Sprintf(verb, v)
+			if strings.Contains(got, "hunter2") || !strings.Contains(got, "xxxxx") {
+				t.Errorf("Sprintf(%q, %T) = %q: want the password replaced by xxxxx", verb, v, got)
+			}
+		}
+	}
+}

@@ -425,6 +425,14 @@ func Path(location string) (string, error) {
 		p = p[len("file:"):]
 	}
 	if p != location { // a URL
+		// sqlite://user:password@host/… is a server's location under the
+		// wrong scheme, not a file name: refused, and not quoted.
+		if strings.HasSuffix(location[:len(location)-len(p)], "//") {
+			authority := p[:strings.IndexAny(p+"/", "/?#")]
+			if at := strings.LastIndex(authority, "@"); at >= 0 && strings.Contains(authority[:at], ":") {
+				return "", invalid("sqlite store location has a user and password (user:password@); a sqlite store takes none")
+			}
+		}
 		if strings.ContainsAny(p, "?#") {
 			return "", invalid("sqlite store location %q has parameters; it takes none", location)
 		}

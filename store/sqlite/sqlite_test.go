@@ -127,12 +127,21 @@ func TestPathErrors(t *testing.T) {
 		{"fragment", "sqlite:///abs/x.db#frag"},
 		{"empty URL path", "sqlite://"},
 		{"bad escape", "file:///abs/%zz.db"},
+		// A server's location under the wrong scheme: the error quoted it,
+		// password and all (found by FuzzPath).
+		{"user and password", "sqlite://app:s3cr3t-Pa55w0rd@db.internal/x.db"},
+		{"user and password, parameters", "sqlite://app:s3cr3t-Pa55w0rd@db.internal/x.db?mode=ro"},
+		{"user and password, bad escape", "file://app:s3cr3t-Pa55w0rd@db.internal/%zz.db"},
+		{"user and password, no path", "SQLITE://:s3cr3t-Pa55w0rd@db.internal?x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := sqlite.Path(tt.location)
 			if got := driver.CodeOf(err); got != driver.InvalidConfig {
 				t.Errorf("Path(%q) = %v (code %s), want code %s", tt.location, err, got, driver.InvalidConfig)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("Path(%q) error shows the password: %v", tt.location, err)
 			}
 		})
 	}

@@ -381,6 +381,7 @@ func TestDSNSources(t *testing.T) {
 		{"both flags", []string{"--dsn", f.dsn, "--dsn-file", plain}, nil, ExitUsage, "give one"},
 		{"both variables", nil, map[string]string{EnvDSN: f.dsn, EnvDSNFile: plain}, ExitUsage, "unset one"},
 		{"empty file", []string{"--dsn-file", file("empty.dsn", "\n", 0o600)}, nil, ExitUsage, "is empty"},
+		{"a file over 64 KiB", []string{"--dsn-file", file("long.dsn", f.dsn+";"+strings.Repeat("x", 64<<10), 0o600)}, nil, ExitUsage, "is over 64 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errb := &testio.Buffer{}, &testio.Buffer{}

@@ -60,6 +60,9 @@ func (e *env) readDSN() (string, error) {
 	return dsn, nil
 }
 
+// maxDSNFile is the largest connection string file read.
+const maxDSNFile = 64 << 10
+
 // readDSNFile reads the connection string in path, refusing a file that
 // other users may read: it holds the client secret.
 func readDSNFile(path, from string) (string, error) {
@@ -78,9 +81,12 @@ func readDSNFile(path, from string) (string, error) {
 	if mode := fi.Mode().Perm(); runtime.GOOS != "windows" && mode&0o077 != 0 {
 		return "", usageErrorf("%s: %s has mode %04o: other users can read the client secret in it; run chmod 600 %s", from, path, mode, path)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	b, err := io.ReadAll(io.LimitReader(f, maxDSNFile+1))
 	if err != nil {
 		return "", &exitError{code: ExitUsage, msg: "cannot read the connection string file of " + from, err: err}
+	}
+	if len(b) > maxDSNFile {
+		return "", usageErrorf("%s: %s is over %d KiB: not a connection string", from, path, maxDSNFile>>10)
 	}
 	return string(b), nil
 }

@@ -189,6 +189,9 @@ func parseWindow(s string) (time.Duration, error) {
 		var n int
 		if n, err = strconv.Atoi(days); err == nil {
 			d = time.Duration(n) * 24 * time.Hour
+			if d/(24*time.Hour) != time.Duration(n) {
+				d = -1 // beyond time.Duration: it wrapped around
+			}
 		}
 	} else {
 		d, err = time.ParseDuration(s)

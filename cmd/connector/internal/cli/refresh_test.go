@@ -128,6 +128,12 @@ func TestParseWindow(t *testing.T) {
 		{"1.5d", 0, false},
 		{"-2h", 0, false},
 		{"", 0, false},
+		{"106751d", 106751 * 24 * time.Hour, true},
+		// Days beyond time.Duration wrapped around to another window
+		// (found by FuzzParseWindow).
+		{"106752d", 0, false},
+		{"213504d", 0, false}, // was 25m26s
+		{"700000d", 0, false}, // was 1427713h16m18s
 	} {
 		got, err := parseWindow(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
