@@ -74,12 +74,21 @@ func TestWaitLineWithinFails(t *testing.T) {
 	}
 }
 
-// TestFreePort: the port returned can be listened on.
+// TestFreePort: the ports returned can be listened on, lie below the
+// ephemeral range (where outgoing connections take theirs) and are never
+// the same twice.
 func TestFreePort(t *testing.T) {
-	port := testio.FreePort(t)
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatalf("listen on the free port %d: %v", port, err)
+	seen := map[int]bool{}
+	for range 200 {
+		port := testio.FreePort(t)
+		if port < 1024 || port >= 32768 || seen[port] {
+			t.Fatalf("FreePort = %d: want a port in 1024–32767 not returned before", port)
+		}
+		seen[port] = true
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatalf("listen on the free port %d: %v", port, err)
+		}
+		l.Close()
 	}
-	l.Close()
 }
