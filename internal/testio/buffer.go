@@ -21,8 +21,9 @@ import (
 // in one goroutine while the test reads in another. The zero Buffer is
 // empty and ready to use.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu     sync.Mutex
+	b      bytes.Buffer
+	closed bool // the writer has ended: no more lines will come
 }
 
 // Write appends p to the buffer; it never fails.
@@ -37,4 +38,22 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Close records that the writer has ended (the command returned), so that
+// WaitLine gives up at once instead of waiting out its bound for a line
+// that cannot come. Writing after Close still works. It returns nil.
+func (s *Buffer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+// state returns what has been written so far and whether Close was called
+// before it was read.
+func (s *Buffer) state() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String(), s.closed
 }

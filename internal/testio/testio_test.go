@@ -74,6 +74,32 @@ func TestWaitLineWithinFails(t *testing.T) {
 	}
 }
 
+// TestWaitLineClosed: once the writer has ended (Close), a wait for a
+// line that is not there fails at once, whatever its bound; a line that is
+// there is still returned.
+func TestWaitLineClosed(t *testing.T) {
+	var b testio.Buffer
+	fmt.Fprintln(&b, "connector: cannot listen on 127.0.0.1:1")
+	b.Close()
+	f := &fakeT{TB: t}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		testio.WaitLineWithin(f, 20*time.Second, &b, "URL", func(string) bool { return false })
+	}()
+	<-done
+	if want := "no URL: the command ended; its output:\nconnector: cannot listen on 127.0.0.1:1\n"; f.fatal != want {
+		t.Errorf("failure = %q, want %q", f.fatal, want)
+	}
+	if took := time.Since(start); took >= 10*time.Second { // it waited out (most of) its 20 s bound
+		t.Errorf("the wait took %s", took)
+	}
+	if got := testio.WaitLine(t, &b, "the error", func(l string) bool { return strings.HasPrefix(l, "connector:") }); got == "" {
+		t.Error("a line written before Close was not found")
+	}
+}
+
 // TestFreePort: the ports returned can be listened on, lie below the
 // ephemeral range (where outgoing connections take theirs) and are never
 // the same twice.

@@ -13,7 +13,8 @@ const Wait = 40 * time.Second
 
 // WaitLine waits, for at most Wait, until a line of b satisfies match, and
 // returns that line. When none does in time, it fails t with
-// "no <what> within 40s; output so far:" and b's output.
+// "no <what> within 40s; output so far:" and b's output; when none does
+// and b is closed (its writer ended), it fails t at once.
 func WaitLine(t testing.TB, b *Buffer, what string, match func(string) bool) string {
 	t.Helper()
 	return WaitLineWithin(t, Wait, b, what, match)
@@ -25,10 +26,15 @@ func WaitLineWithin(t testing.TB, d time.Duration, b *Buffer, what string, match
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(b.String(), "\n") {
+		out, closed := b.state()
+		for _, line := range strings.Split(out, "\n") {
 			if match(line) {
 				return line
 			}
+		}
+		if closed {
+			t.Fatalf("no %s: the command ended; its output:\n%s", what, out)
+			return ""
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

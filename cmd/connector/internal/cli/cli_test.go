@@ -144,6 +144,7 @@ func (f *fixture) startAuth(sys IO, out, errb *testio.Buffer, args ...string) (s
 	go func() {
 		defer cancel()
 		code := Main(ctx, append([]string{"auth", "--no-browser", "--dsn", f.dsn}, args...), sys)
+		errb.Close() // a WaitLine for the URL fails now, not after its bound
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
 	authURL := testio.WaitLine(f.t, errb, "authorization URL", func(l string) bool {
