@@ -16,6 +16,26 @@ import (
 	"github.com/connector-go/connector/store/memory"
 )
 
+// apiConnection returns a Jumpseller connection whose API base is base,
+// holding the access token "access" for an hour; its Connector is closed
+// when the test ends.
+func apiConnection(t *testing.T, base string) *connector.Connection {
+	t.Helper()
+	c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
+		Endpoint: driver.Endpoint{APIBaseURL: base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	now := time.Now()
+	conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", TokenType: "Bearer",
+		IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // TestNewRequestPaths: a path names the same endpoint whether it is given
 // relative to the API base or with the base's own path in front (as the
 // providers' documentation writes it), so that "/v1/token/info" is never
@@ -38,18 +58,7 @@ func TestNewRequestPaths(t *testing.T) {
 		{"absolute URL on the origin", "https://api.jumpseller.com/v1/", "https://api.jumpseller.com/v2/x", "https://api.jumpseller.com/v2/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-				Endpoint: driver.Endpoint{APIBaseURL: tc.base}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			now := time.Now()
-			conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", TokenType: "Bearer",
-				IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := apiConnection(t, tc.base)
 			req, err := conn.NewRequest(context.Background(), "GET", tc.path, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -70,18 +79,7 @@ func TestAPIRequestHeaders(t *testing.T) {
 		got <- r.Header.Clone()
 	}))
 	defer srv.Close()
-	c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-		Endpoint: driver.Endpoint{APIBaseURL: srv.URL + "/v1/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	now := time.Now()
-	conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", TokenType: "Bearer",
-		IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := apiConnection(t, srv.URL+"/v1/")
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

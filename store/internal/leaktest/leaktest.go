@@ -5,10 +5,12 @@
 package leaktest
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // InUserinfo reports whether location, parsed as a URL, holds password
@@ -94,4 +96,15 @@ func NoEmptyQuery(s string) string {
 	}
 	u.ForceQuery = false
 	return u.String()
+}
+
+// NotPrinted fails t unless every way fmt prints v (%v, %+v, %#v, %s)
+// leaves password out and shows "xxxxx" in its place.
+func NotPrinted(t testing.TB, v any, password string) {
+	t.Helper()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if got := fmt.Sprintf(verb, v); strings.Contains(got, password) || !strings.Contains(got, "xxxxx") {
+			t.Errorf("Sprintf(%q, %T) = %q: want the password replaced by xxxxx", verb, v, got)
+		}
+	}
 }
