@@ -88,6 +88,46 @@ func TestHandleCallback(t *testing.T) {
 			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state; start the authorization again"},
 		},
 		{
+			// The decoder skips line breaks: the state's bytes with a
+			// newline are not the state (found by FuzzHandleCallback).
+			name: "issued state with a line break",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				q := approve(t, w, c)
+				q.Set("state", q.Get("state")+"\n")
+				return q
+			},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state; start the authorization again"},
+		},
+		{
+			// Another spelling of the state's bytes: its last character
+			// with the unused low bits set.
+			name: "issued state with other trailing bits",
+			query: func(t *testing.T, w *world, c *connector.Connector) url.Values {
+				// A reference of one length or another makes a state whose
+				// length leaves unused bits in its last character.
+				var q url.Values
+				for _, ref := range []string{"a", "ab", "abc"} {
+					u, err := c.AuthURL(connector.AuthRequest{Ref: ref})
+					if err != nil {
+						t.Fatal(err)
+					}
+					back, err := w.sim.Approve(u)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if q = back.Query(); len(q.Get("state"))%4 != 0 {
+						break
+					}
+				}
+				st := q.Get("state")
+				const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+				last := strings.IndexByte(alphabet, st[len(st)-1])
+				q.Set("state", st[:len(st)-1]+string(alphabet[last|1]))
+				return q
+			},
+			wantErr: &callbackErr{Code: driver.InvalidState, Op: "callback", Msg: "unknown state; start the authorization again"},
+		},
+		{
 			// Instances of one application share the store and its keys: a
 			// callback may reach any of them.
 			name: "state issued by another instance of the application",

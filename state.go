@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/connector-go/connector/driver"
@@ -134,8 +135,10 @@ func (c *Connector) takeState(ctx context.Context, state string) (issued time.Ti
 	if state == "" {
 		return issued, r, "the callback carries no state", nil
 	}
-	b, derr := base64.RawURLEncoding.DecodeString(state)
-	if derr != nil || len(b) < stateHead+stateSigLen || len(b) > stateHead+stateMaxRequest+stateSigLen || b[0] != stateVersion {
+	// Strict, and no line breaks (which the decoder skips): only the
+	// string issued is the state, not another spelling of its bytes.
+	b, derr := base64.RawURLEncoding.Strict().DecodeString(state)
+	if derr != nil || strings.ContainsAny(state, "\r\n") || len(b) < stateHead+stateSigLen || len(b) > stateHead+stateMaxRequest+stateSigLen || b[0] != stateVersion {
 		return issued, r, "unknown state", nil
 	}
 	body, sig := b[:len(b)-stateSigLen], b[len(b)-stateSigLen:]

@@ -39,6 +39,11 @@ func ParseBackendURL(location, backend string, schemes []string, param string, r
 	if !slices.Contains(schemes, strings.ToLower(u.Scheme)) {
 		return nil, invalid(" has scheme %q, want %s", u.Scheme, strings.Join(schemes, " or "))
 	}
+	if !strings.HasPrefix(location[len(u.Scheme)+1:], "//") {
+		// "postgres:/x" has no authority: net/url would give it back as
+		// another URL than the one written (or one that does not parse).
+		return nil, invalid(" is not of the form %s://…", strings.ToLower(u.Scheme))
+	}
 	b := &BackendURL{}
 	if u.User != nil {
 		b.Password, _ = u.User.Password()
@@ -66,6 +71,11 @@ func ParseBackendURL(location, backend string, schemes []string, param string, r
 		}
 	}
 	u.RawQuery = q.Encode()
+	if u.Host == "" && u.User == nil && u.Path == "" {
+		// net/url writes an empty authority back only before a path:
+		// postgres:// (every default) would come back as postgres:.
+		u.Path = "/"
+	}
 	b.URL = u
 	return b, nil
 }

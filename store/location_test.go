@@ -27,6 +27,10 @@ func TestParseBackendURL(t *testing.T) {
 		{"unknown-connector-param", "postgres://db/app?connector_key=x", "", nil, `unknown connector parameter "connector_key" (known: schema)`},
 		{"bad-escape", "postgres://u:s3cret@db/app?x=%zz", "", nil, "malformed parameters"},
 		{"not-a-url", "postgres://u:s3cret@[::1/app", "", nil, "is not a valid URL"},
+		{"no-authority", "postgres:/%2f ", "", nil, "is not of the form postgres://…"},
+		{"every default", "postgres://", "postgres:///", nil, ""},
+		{"every default, a fragment", "postgres://#x", "postgres:///#x", nil, ""},
+		{"no-authority-password", "postgresql:u:s3cret@db/app", "", nil, "is not of the form postgresql://…"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
