@@ -472,12 +472,12 @@ func parseRecord(id string, v []any) (*store.Record, error) {
 	if err := json.Unmarshal([]byte(h[fData]), &d); err != nil {
 		return nil, fmt.Errorf("connection %q: %w", id, err)
 	}
-	version, err := strconv.ParseInt(h[fVersion], 10, 64)
+	version, err := number(h[fVersion])
 	if err != nil {
 		return nil, fmt.Errorf("connection %q: version: %w", id, err)
 	}
-	created, err1 := strconv.ParseInt(h[fCreated], 10, 64)
-	updated, err2 := strconv.ParseInt(h[fUpdated], 10, 64)
+	created, err1 := number(h[fCreated])
+	updated, err2 := number(h[fUpdated])
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("connection %q: timestamps: %w", id, err)
 	}
@@ -501,6 +501,16 @@ func parseRecord(id string, v []any) (*store.Record, error) {
 		r.Expiry = d.Expiry
 	}
 	return r, nil
+}
+
+// number parses a number field of a hash. strconv's error quotes the
+// field whole; a field that someone else wrote may be of any length, so
+// one longer than any int64 is refused by its length alone.
+func number(v string) (int64, error) {
+	if len(v) > 20 {
+		return 0, fmt.Errorf("%d bytes, not a number", len(v))
+	}
+	return strconv.ParseInt(v, 10, 64)
 }
 
 // Get implements store.Store.

@@ -527,6 +527,10 @@ func TestReadsHashesWithMissingFields(t *testing.T) {
 		})},
 		{name: "no hash"},
 		{name: "version missing", hash: hash(all, "version"), wantErr: `connection "` + oldID + `": version: strconv.ParseInt: parsing "": invalid syntax`},
+		{name: "a version of 100 kB, planted", hash: hash(map[string]any{"version": strings.Repeat("9", 100_000)}),
+			wantErr: `connection "` + oldID + `": version: 100000 bytes, not a number`},
+		{name: "an updated time of 100 kB, planted", hash: hash(map[string]any{"updated": strings.Repeat("x", 100_000)}),
+			wantErr: `connection "` + oldID + `": timestamps: 100000 bytes, not a number`},
 	}
 	for _, protocol := range []int{2, 3} {
 		opts, err := goredis.ParseURL(baseURL())
