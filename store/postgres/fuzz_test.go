@@ -61,27 +61,10 @@ func FuzzParseLocation(f *testing.F) {
 			}
 			return
 		}
-		u, err := url.Parse(loc.DSN)
-		if err != nil {
-			t.Fatalf("ParseLocation(%q): DSN %q does not parse: %v", location, loc.DSN, err)
-		}
-		var pw string
-		if u.User != nil {
-			pw, _ = u.User.Password()
-		}
-		if loc.password != pw {
+		if pw := leaktest.Password(t, location, loc.DSN); loc.password != pw {
 			t.Fatalf("ParseLocation(%q) keeps password %q to scrub, the URL's is %q", location, loc.password, pw)
 		}
-		given, err := url.Parse(location)
-		if err != nil {
-			t.Fatalf("ParseLocation(%q) succeeded where url.Parse fails: %v", location, err)
-		}
-		want := DefaultSchema
-		for k, v := range given.Query() {
-			if strings.EqualFold(k, "schema") { // any case: ParseLocation refused two
-				want = v[0]
-			}
-		}
+		want := leaktest.Param(t, location, "schema", DefaultSchema)
 		if loc.Schema != want || !schemaName.MatchString(loc.Schema) {
 			t.Fatalf("ParseLocation(%q): schema %q, want %q (an identifier)", location, loc.Schema, want)
 		}
@@ -90,6 +73,7 @@ func FuzzParseLocation(f *testing.F) {
 		if err != nil || again.DSN != loc.DSN || again.Schema != DefaultSchema || again.password != loc.password {
 			t.Fatalf("ParseLocation(%q) gives DSN %q, which gives %+v, %v", location, loc.DSN, again, err)
 		}
+		u, _ := url.Parse(loc.DSN)
 		q := u.Query()
 		q.Set("schema", loc.Schema)
 		u.RawQuery = q.Encode()

@@ -62,27 +62,10 @@ func FuzzParseLocation(f *testing.F) {
 			}
 			return
 		}
-		u, err := url.Parse(loc.URL)
-		if err != nil {
-			t.Fatalf("ParseLocation(%q): URL %q does not parse: %v", location, loc.URL, err)
-		}
-		var pw string
-		if u.User != nil {
-			pw, _ = u.User.Password()
-		}
-		if loc.password != pw {
+		if pw := leaktest.Password(t, location, loc.URL); loc.password != pw {
 			t.Fatalf("ParseLocation(%q) keeps password %q to scrub, the URL's is %q", location, loc.password, pw)
 		}
-		given, err := url.Parse(location)
-		if err != nil {
-			t.Fatalf("ParseLocation(%q) succeeded where url.Parse fails: %v", location, err)
-		}
-		want := DefaultPrefix
-		for k, v := range given.Query() {
-			if strings.EqualFold(k, "prefix") { // any case: ParseLocation refused two
-				want = v[0]
-			}
-		}
+		want := leaktest.Param(t, location, "prefix", DefaultPrefix)
 		if loc.Prefix != want || loc.Prefix == "" || len(loc.Prefix) > 200 {
 			t.Fatalf("ParseLocation(%q): prefix %q, want %q (1 to 200 bytes)", location, loc.Prefix, want)
 		}
@@ -91,6 +74,7 @@ func FuzzParseLocation(f *testing.F) {
 		if err != nil || again.URL != loc.URL || again.Prefix != DefaultPrefix || again.password != loc.password {
 			t.Fatalf("ParseLocation(%q) gives URL %q, which gives %+v, %v", location, loc.URL, again, err)
 		}
+		u, _ := url.Parse(loc.URL)
 		q := u.Query()
 		q.Set("prefix", loc.Prefix)
 		u.RawQuery = q.Encode()

@@ -108,3 +108,33 @@ func NotPrinted(t testing.TB, v any, password string) {
 		}
 	}
 }
+
+// Password returns the password of the URL a parser gave back (the
+// location "url" it made of the location "given"), failing t when that
+// URL does not parse.
+func Password(t testing.TB, given, u string) string {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatalf("%q gives URL %q, which does not parse: %v", given, u, err)
+	}
+	pw, _ := parsed.User.Password()
+	return pw
+}
+
+// Param returns the value of the parameter param of location, under any
+// case of its name (a parser that took it refused two), or def without it;
+// it fails t when location does not parse.
+func Param(t testing.TB, location, param, def string) string {
+	t.Helper()
+	u, err := url.Parse(location)
+	if err != nil {
+		t.Fatalf("%q was taken where url.Parse fails: %v", location, err)
+	}
+	for k, v := range u.Query() {
+		if strings.EqualFold(k, param) {
+			return v[0]
+		}
+	}
+	return def
+}
