@@ -70,8 +70,11 @@ func TestSandboxEveryListedProvider(t *testing.T) {
 	done := make(chan cli.ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	go func() {
-		done <- cli.Main(ctx, []string{"sandbox", "--callback", callback, "--store", fmt.Sprintf("memory://sandbox-every-%d", time.Now().UnixNano())},
+		code := cli.Main(ctx, []string{"sandbox", "--callback", callback, "--store", fmt.Sprintf("memory://sandbox-every-%d", time.Now().UnixNano())},
 			cli.IO{Out: out, Err: errb})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	for _, name := range names {
 		testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })

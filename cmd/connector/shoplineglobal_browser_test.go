@@ -56,7 +56,10 @@ func TestShoplineGlobalBrowser(t *testing.T) {
 	out, errb := &testio.Buffer{}, &testio.Buffer{}
 	done := make(chan cli.ExitCode, 1)
 	go func() {
-		done <- cli.Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, cli.IO{Out: out, Err: errb})
+		code := cli.Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, cli.IO{Out: out, Err: errb})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, ep.AuthURL+"#/oauth/authorize?") })
 

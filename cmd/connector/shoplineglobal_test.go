@@ -121,7 +121,10 @@ func TestShoplineGlobalCLI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	go func() {
-		done <- cli.Main(ctx, []string{"auth", "--no-browser", "--dsn", dsn}, cli.IO{In: strings.NewReader(""), Out: out, Err: errb, Now: clk.Now})
+		code := cli.Main(ctx, []string{"auth", "--no-browser", "--dsn", dsn}, cli.IO{In: strings.NewReader(""), Out: out, Err: errb, Now: clk.Now})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	page := ep.AuthURL + "#/oauth/authorize?"
 	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, page) })

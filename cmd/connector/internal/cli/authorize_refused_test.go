@@ -78,7 +78,10 @@ func TestAuthRefusedAtProvider(t *testing.T) {
 			sys := IO{In: pr, Out: out, Err: errb, Env: func(string) string { return "" }}
 			done := make(chan ExitCode, 1)
 			go func() {
-				done <- Main(t.Context(), []string{"auth", "--no-browser", "--timeout", "3s", "--dsn", dsn}, sys)
+				code := Main(t.Context(), []string{"auth", "--no-browser", "--timeout", "3s", "--dsn", dsn}, sys)
+				out.Close() // a WaitLine on its output fails now, not after its bound
+				errb.Close()
+				done <- code
 			}()
 			authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, srv.URL+simulator.AuthorizePath+"?") })
 

@@ -54,7 +54,10 @@ func TestBrowserAuth(t *testing.T) {
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
 	go func() {
-		sandboxDone <- Main(sctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: sout, Err: serr})
+		code := Main(sctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: sout, Err: serr})
+		sout.Close() // a WaitLine on its output fails now, not after its bound
+		serr.Close()
+		sandboxDone <- code
 	}()
 	t.Cleanup(func() {
 		stopSandbox()
@@ -72,7 +75,10 @@ func TestBrowserAuth(t *testing.T) {
 			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 			authDone := make(chan ExitCode, 1)
 			go func() {
-				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: aout, Err: aerr})
+				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: aout, Err: aerr})
+				aout.Close() // a WaitLine on its output fails now, not after its bound
+				aerr.Close()
+				authDone <- code
 			}()
 			authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
 
@@ -144,8 +150,11 @@ func TestBrowserOutOfBand(t *testing.T) {
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
 	go func() {
-		sandboxDone <- Main(sctx, []string{"sandbox", "--callback", fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t)), "--store", location},
+		code := Main(sctx, []string{"sandbox", "--callback", fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t)), "--store", location},
 			IO{Out: sout, Err: serr})
+		sout.Close() // a WaitLine on its output fails now, not after its bound
+		serr.Close()
+		sandboxDone <- code
 	}()
 	t.Cleanup(func() {
 		stopSandbox()
@@ -166,7 +175,10 @@ func TestBrowserOutOfBand(t *testing.T) {
 			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 			authDone := make(chan ExitCode, 1)
 			go func() {
-				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
+				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
+				aout.Close() // a WaitLine on its output fails now, not after its bound
+				aerr.Close()
+				authDone <- code
 			}()
 			authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+"/oauth/authorize?") })
 			u, err := url.Parse(authURL)

@@ -367,6 +367,8 @@ func TestAuthCallbackServer(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		code := Main(context.Background(), []string{"auth", "--timeout", "60s", "--dsn", f.dsn}, sys)
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
 	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
@@ -460,6 +462,8 @@ func TestAuthOutOfBand(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		code := Main(context.Background(), []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", f.dsn}, sys)
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
 	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
@@ -486,6 +490,8 @@ func TestInteractiveTokenAuthorizes(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		code := Main(context.Background(), []string{"token", "--no-browser", "--dsn", f.dsn}, sys)
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
 		done <- result{code: code, out: out.String(), err: errb.String()}
 	}()
 	authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, f.srv.URL) })
@@ -886,7 +892,10 @@ func TestSandbox(t *testing.T) {
 	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "sandbox.db")
 	go func() {
-		done <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: out, Err: errb})
+		code := Main(ctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: out, Err: errb})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	var dsns []string
 	for _, name := range providerNames {
@@ -906,7 +915,12 @@ func TestSandbox(t *testing.T) {
 		sys := IO{Out: &testio.Buffer{}, Err: &testio.Buffer{}}
 		aout, aerr := sys.Out.(*testio.Buffer), sys.Err.(*testio.Buffer)
 		adone := make(chan ExitCode, 1)
-		go func() { adone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", p}, sys) }()
+		go func() {
+			code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", p}, sys)
+			aout.Close() // a WaitLine on its output fails now, not after its bound
+			aerr.Close()
+			adone <- code
+		}()
 		authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+name+"/oauth/authorize?") })
 		resp, page := consent(t, authURL, "approve")
 		if resp.StatusCode != http.StatusOK {

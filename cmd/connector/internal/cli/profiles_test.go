@@ -89,7 +89,10 @@ func authorizeDSN(t *testing.T, dsn, authURL string) string {
 	defer cancel()
 	done := make(chan ExitCode, 1)
 	go func() {
-		done <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: out, Err: errb, Env: func(string) string { return "" }})
+		code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: out, Err: errb, Env: func(string) string { return "" }})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	line := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, "http") && strings.Contains(l, authURL) })
 	if resp, page := consent(t, line, "approve"); resp.StatusCode != 200 {
@@ -312,7 +315,10 @@ func TestSandboxProfiles(t *testing.T) {
 	done := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
 	go func() {
-		done <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", "memory://sandbox-profiles-" + randomSecret()}, IO{Out: out, Err: errb})
+		code := Main(ctx, []string{"sandbox", "--callback", callback, "--store", "memory://sandbox-profiles-" + randomSecret()}, IO{Out: out, Err: errb})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	for _, name := range connector.Providers() {
 		testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })

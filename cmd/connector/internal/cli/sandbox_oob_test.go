@@ -35,7 +35,10 @@ func TestSandboxOutOfBand(t *testing.T) {
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "sandbox.db")
 	go func() {
-		sandboxDone <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: sout, Err: serr})
+		code := Main(ctx, []string{"sandbox", "--callback", callback, "--store", location}, IO{Out: sout, Err: serr})
+		sout.Close() // a WaitLine on its output fails now, not after its bound
+		serr.Close()
+		sandboxDone <- code
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -58,7 +61,10 @@ func TestSandboxOutOfBand(t *testing.T) {
 			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 			authDone := make(chan ExitCode, 1)
 			go func() {
-				authDone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
+				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})
+				aout.Close() // a WaitLine on its output fails now, not after its bound
+				aerr.Close()
+				authDone <- code
 			}()
 			authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/"+tc.name+simulator.AuthorizePath+"?") })
 

@@ -88,7 +88,10 @@ func TestAuthIgnoresStrayCallbacks(t *testing.T) {
 			defer cancel()
 			done := make(chan ExitCode, 1)
 			go func() {
-				done <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: out, Err: errb})
+				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: out, Err: errb})
+				out.Close() // a WaitLine on its output fails now, not after its bound
+				errb.Close()
+				done <- code
 			}()
 			authURL := testio.WaitLine(t, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, ep.AuthURL) })
 
@@ -172,7 +175,10 @@ func TestSandboxShoplineGlobal(t *testing.T) {
 	done := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
 	go func() {
-		done <- Main(ctx, []string{"sandbox", "--callback", callback, "--store", "memory://sandbox-sg-" + randomSecret()}, IO{Out: out, Err: errb})
+		code := Main(ctx, []string{"sandbox", "--callback", callback, "--store", "memory://sandbox-sg-" + randomSecret()}, IO{Out: out, Err: errb})
+		out.Close() // a WaitLine on its output fails now, not after its bound
+		errb.Close()
+		done <- code
 	}()
 	dsn := testio.WaitLine(t, out, "shoplineglobal connection string", func(l string) bool { return strings.HasPrefix(l, "Provider=shoplineglobal;") })
 	for _, want := range []string{"/shoplineglobal/admin/oauth-web/;", "OAuthAccessTokenURL=http://127.0.0.1:", "/shoplineglobal/admin/oauth/token/create;",
@@ -185,7 +191,10 @@ func TestSandboxShoplineGlobal(t *testing.T) {
 	aout, aerr := &testio.Buffer{}, &testio.Buffer{}
 	adone := make(chan ExitCode, 1)
 	go func() {
-		adone <- Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: aout, Err: aerr, Env: func(string) string { return "" }})
+		code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: aout, Err: aerr, Env: func(string) string { return "" }})
+		aout.Close() // a WaitLine on its output fails now, not after its bound
+		aerr.Close()
+		adone <- code
 	}()
 	authURL := testio.WaitLine(t, aerr, "authorization URL", func(l string) bool { return strings.Contains(l, "/shoplineglobal/admin/oauth-web/#/oauth/authorize?") })
 	resp, page := browseShopline(t, authURL)
