@@ -385,14 +385,16 @@ func doorkeeperToken(kind string, i int) string {
 
 // BenchmarkAPIRequest is one API request through Connection.Client against
 // net/http setting the same bearer header by hand, all on the same
-// in-process canned transport: the connector's cost per API call. The
-// connector bounds each exchange by Options.Timeout; the comparisons are
-// plain (no bound at all: issue 13's reference), plain-deadline (the same
-// bound as a context deadline per request, the cheapest way net/http
-// offers it), plain-timeout (the bound as http.Client.Timeout, which over a
-// transport net/http does not know costs a goroutine and a timer per
-// request) and oauth2-deadline (golang.org/x/oauth2's Transport with a
-// context deadline per request: x/oauth2 plus the glue a user would write).
+// in-process canned transport: the connector's cost per API call.
+// connector has the default options (the request's context bounds the
+// exchange) and compares with plain (issue 13's reference);
+// connector-apitimeout bounds each exchange by Options.APITimeout, inside
+// the transport, and compares with plain-deadline (the same bound as a
+// context deadline per request, the cheapest way net/http offers it),
+// plain-timeout (the bound as http.Client.Timeout, which over a transport
+// net/http does not know costs a goroutine and a timer per request) and
+// oauth2-deadline (golang.org/x/oauth2's Transport with a context deadline
+// per request: x/oauth2 plus the glue a user would write).
 func BenchmarkAPIRequest(b *testing.B) {
 	body := []byte(`{"store":{"code":"bench"}}`)
 	rt := cannedRT{body}
@@ -402,24 +404,38 @@ func BenchmarkAPIRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	conn := longLived(b, c, "api")
+	bounded, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret",
+		Endpoint: jumpseller.Provider.Spec().Endpoint, HTTPClient: &http.Client{Transport: rt}, APITimeout: 30 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bounded.Close()
 	ctx := context.Background()
-	b.Run("connector", func(b *testing.B) {
-		hc := conn.Client()
-		b.ReportAllocs()
-		for b.Loop() {
-			req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)
-			if err != nil {
-				b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		c    *connector.Connector
+	}{
+		{"connector", c},
+		{"connector-apitimeout", bounded}, // compare with plain-deadline
+	} {
+		conn := longLived(b, bc.c, "api")
+		b.Run(bc.name, func(b *testing.B) {
+			hc := conn.Client()
+			b.ReportAllocs()
+			for b.Loop() {
+				req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
 			}
-			resp, err := hc.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	})
+		})
+	}
 	static := oauth2.ReuseTokenSource(nil, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "access-api", TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour)}))
 	for _, bc := range []struct {
 		name     string

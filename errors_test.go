@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,23 +32,26 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 	closed.Close()
 
 	for _, tc := range []struct {
-		name    string
-		api     string
-		ctx     func() (context.Context, context.CancelFunc)
-		code    driver.Code
-		wrapped error // errors.Is(err, wrapped) holds too
+		name       string
+		api        string
+		ctx        func() (context.Context, context.CancelFunc)
+		apiTimeout time.Duration
+		code       driver.Code
+		wrapped    error  // errors.Is(err, wrapped) holds too
+		says       string // the error says it
 	}{
-		{"connection refused", closed.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, driver.Unavailable, nil},
-		{"no answer within Timeout", slow.URL, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, driver.Unavailable, context.DeadlineExceeded},
+		{"connection refused", closed.URL, background, 0, driver.Unavailable, nil, "no answer from the API"},
+		{"no answer within Timeout", slow.URL, background, 0, driver.Unavailable, context.DeadlineExceeded, "within 100ms (Timeout)"},
+		{"no answer within APITimeout", slow.URL, background, 50 * time.Millisecond, driver.Unavailable, context.DeadlineExceeded, "within 50ms (APITimeout)"},
 		{"caller gave up", slow.URL, func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(20*time.Millisecond, cancel)
 			return ctx, cancel
-		}, driver.Canceled, context.Canceled},
+		}, 0, driver.Canceled, context.Canceled, "the caller's context ended"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-				Timeout: 100 * time.Millisecond, Endpoint: driver.Endpoint{APIBaseURL: tc.api + "/v1/"}})
+				Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout, Endpoint: driver.Endpoint{APIBaseURL: tc.api + "/v1/"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,6 +83,11 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 			if tc.wrapped != nil && !errors.Is(err, tc.wrapped) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tc.wrapped)
 			}
+			if !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("error %q does not say %q", err, tc.says)
+			}
 		})
 	}
 }
+
+func background() (context.Context, context.CancelFunc) { return context.Background(), func() {} }

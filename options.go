@@ -44,14 +44,26 @@ type Options struct {
 	// else a random per-process key (fit only for a memory store).
 	Keyring *store.Keyring
 
-	// HTTPClient is the base client whose Transport carries every request;
-	// a clean transport when nil. Its Timeout is ignored: see Timeout.
+	// HTTPClient is the base client whose Transport carries every request.
+	// When nil (or its Transport is), requests go through a clone of
+	// http.DefaultTransport that waits at most Timeout for the headers of
+	// an answer (http.Transport.ResponseHeaderTimeout). Its Timeout is
+	// ignored: see Timeout and APITimeout.
 	HTTPClient *http.Client
-	// Timeout bounds one HTTP exchange: one attempt of a token, token-info
-	// or revoke request (each retry has its own, and none runs past
-	// Retry.Budget), or one API request. connstr.DefaultTimeout (30 s) when
-	// zero, as for a connection string's Timeout.
+	// Timeout bounds one exchange of the token lifecycle: one attempt of a
+	// token, token-info or revoke request, its answer read (each retry has
+	// its own, and none runs past Retry.Budget). It is also how long the
+	// default transport waits for the headers of any answer, an API
+	// request's included. connstr.DefaultTimeout (30 s) when zero, as for a
+	// connection string's Timeout.
 	Timeout time.Duration
+	// APITimeout, when positive, bounds one API request made through
+	// Connection.Client, its answer's body read (each retry after a refresh
+	// or a 429 has its own). When zero, the request's context bounds it, as
+	// with net/http and x/oauth2: an answer streamed for longer than any
+	// fixed limit (a large export) is not cut off, while a provider that
+	// never answers still is, by the default transport's wait for headers.
+	APITimeout time.Duration
 	// Retry is the retry policy for token, revoke and API requests.
 	Retry RetryPolicy
 

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -17,16 +18,19 @@ import (
 type transport struct {
 	conn *Connection
 	base http.RoundTripper
+	// headerTimeout is set when base is the default transport, which waits
+	// Options.Timeout for an answer's headers.
+	headerTimeout bool
 }
 
 // RoundTrip sets the bearer token and the provider's headers, refreshes and
 // retries once on a 401, and retries idempotent requests on 429. A request
 // for another origin than the API's is refused before anything is sent:
 // the token and the provider's headers go nowhere else (a redirect to
-// another origin is refused here too, with an error naming it). Each
-// exchange is bounded by Options.Timeout, inside the transport: an
-// http.Client.Timeout over a transport net/http does not know would cost a
-// goroutine and a timer per request.
+// another origin is refused here too, with an error naming it). With
+// Options.APITimeout, each exchange is bounded by it, inside the transport:
+// an http.Client.Timeout over a transport net/http does not know would
+// cost a goroutine and a timer per request.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	c := t.conn.c
@@ -70,7 +74,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c.tel.apiRequests.Enabled(ctx) {
 		c.tel.apiRequests.Add(ctx, 1, c.tel.statusOption(resp.StatusCode))
 	}
-	if loc := resp.Header.Get("Location"); loc != "" && isRedirect(resp.StatusCode) {
+	if !isRedirect(resp.StatusCode) {
+		return resp, nil
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
 		// Refused here rather than in Client's CheckRedirect, so that the
 		// error net/http wraps names our request, not the target's whole
 		// URL (its query included).
@@ -108,12 +115,12 @@ func isRedirect(status int) bool {
 
 // send sends a copy of req with tok (the Authorization value authz, or as
 // the driver's APIAuthorizer sets it) and the API's headers (apiHeadersOf), within
-// Options.Timeout; again is set for a second attempt, whose body is
+// Options.APITimeout if set; again is set for a second attempt, whose body is
 // rewound. The caller's request is not modified.
 func (t *transport) send(req *http.Request, authz []string, tok *Token, again bool) (*http.Response, error) {
 	c := t.conn.c
 	ctx, cancel := req.Context(), context.CancelFunc(nil)
-	if d := c.opts.Timeout; d > 0 {
+	if d := c.opts.APITimeout; d > 0 {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
 			ctx, cancel = context.WithTimeout(ctx, d)
 		}
@@ -154,7 +161,8 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 // failed gives an exchange that got no answer its Code, so that every
 // error of Client holds an *driver.Error: driver.Canceled when the caller's context
 // ended (errors.Is(err, context.Canceled) still holds), else
-// driver.Unavailable, naming Options.Timeout when it is what ended the wait.
+// driver.Unavailable, naming Options.APITimeout or Options.Timeout when it
+// is what ended the wait.
 func (t *transport) failed(caller, ctx context.Context, err error) error {
 	c := t.conn.c
 	var e *driver.Error
@@ -164,6 +172,9 @@ func (t *transport) failed(caller, ctx context.Context, err error) error {
 	case caller.Err() != nil:
 		e = c.errorf(driver.Canceled, "api", "the caller's context ended before the API answered")
 	case ctx.Err() != nil:
+		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (APITimeout)", c.opts.APITimeout)
+	case errors.Is(err, context.DeadlineExceeded) && t.headerTimeout:
+		// The default transport's ResponseHeaderTimeout.
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
 	default:
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API")

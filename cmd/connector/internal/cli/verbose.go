@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/connstr"
 )
 
 // verboseTracer writes what --verbose shows on standard error, one line
@@ -54,6 +56,12 @@ func (t *verboseTracer) options(o *connector.Options) {
 	base := http.DefaultTransport
 	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
 		base = o.HTTPClient.Transport
+	} else if t, ok := base.(*http.Transport); ok {
+		// As the connector's own default transport: no answer's headers
+		// awaited longer than Timeout.
+		t = t.Clone()
+		t.ResponseHeaderTimeout = cmp.Or(o.Timeout, connstr.DefaultTimeout)
+		base = t
 	}
 	o.HTTPClient = &http.Client{Transport: &verboseTransport{t: t, base: base}}
 	o.TracerProvider = verboseProvider{t: t}
