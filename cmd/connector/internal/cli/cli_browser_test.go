@@ -149,8 +149,9 @@ func TestBrowserOutOfBand(t *testing.T) {
 	sout, serr := &testio.Buffer{}, &testio.Buffer{}
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
+	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t)) // here: FreePort may end the test, which only its goroutine may
 	go func() {
-		code := Main(sctx, []string{"sandbox", "--callback", fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t)), "--store", location},
+		code := Main(sctx, []string{"sandbox", "--callback", callback, "--store", location},
 			IO{Out: sout, Err: serr})
 		sout.Close() // a WaitLine on its output fails now, not after its bound
 		serr.Close()
