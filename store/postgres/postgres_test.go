@@ -25,6 +25,7 @@ import (
 	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/internal/leaktest"
+	"github.com/connector-go/connector/store/internal/migratetest"
 	"github.com/connector-go/connector/store/postgres"
 )
 
@@ -540,34 +541,11 @@ func TestMigrate(t *testing.T) {
 			if err != nil || len(due) != 1 || due[0].ID != oldRecords[0].id {
 				t.Errorf("Due after migration = %v, %v; want the active %s alone", due, err, oldRecords[0].id)
 			}
-			l, _, err := s.Lock(ctx, oldRecords[0].id, time.Minute)
-			if err != nil || l.Fence != 8 {
-				t.Fatalf("Lock after migration = %+v, %v; want fence 8 (the old row's 7, plus one)", l, err)
-			}
-			if err := s.Claim(ctx, "state:new", time.Minute); err != nil {
-				t.Errorf("Claim after migration: %v", err)
-			}
+			old := migratetest.Old{Leased: oldRecords[0].id, Fence: 7}
 			if len(tt.schema) > len(schemaV1) {
-				if err := s.Claim(ctx, "state:old", time.Minute); driver.CodeOf(err) != driver.Conflict {
-					t.Errorf("Claim of the claim made before the migration = %v, want Conflict", err)
-				}
+				old.Claim = "state:old"
 			}
-
-			// A write with the new fields, under the lease.
-			rec, _ := s.Get(ctx, oldRecords[0].id)
-			rec.App, rec.Namespace, rec.Ref, rec.Tags = "client/id:1", "ns", "customer/42:ü", []string{"blue", "eu:west"}
-			v, err := s.Put(ctx, rec, l.Fence)
-			if err != nil || v != rec.Version+1 {
-				t.Fatalf("Put with the new fields = %d, %v; want version %d", v, err, rec.Version+1)
-			}
-			rec.Version = v
-			got, err := s.Get(ctx, rec.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(rec, got, cmpopts.IgnoreFields(store.Record{}, "UpdatedAt")); d != "" {
-				t.Errorf("after a Put with the new fields (-want +got):\n%s", d)
-			}
+			rec, got := migratetest.CheckMigrated(t, s, old)
 			var applied time.Time
 			qs := pgx.Identifier{schema}.Sanitize()
 			if err := pool.QueryRow(ctx, `SELECT applied_at FROM `+qs+`.schema_migrations WHERE version = 3`).Scan(&applied); err != nil {
