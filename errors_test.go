@@ -36,22 +36,25 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 		api        string
 		ctx        func() (context.Context, context.CancelFunc)
 		apiTimeout time.Duration
+		client     *http.Client // Options.HTTPClient
 		code       driver.Code
 		wrapped    error  // errors.Is(err, wrapped) holds too
 		says       string // the error says it
 	}{
-		{"connection refused", closed.URL, background, 0, driver.Unavailable, nil, "no answer from the API"},
-		{"no answer within Timeout", slow.URL, background, 0, driver.Unavailable, context.DeadlineExceeded, "within 100ms (Timeout)"},
-		{"no answer within APITimeout", slow.URL, background, 50 * time.Millisecond, driver.Unavailable, context.DeadlineExceeded, "within 50ms (APITimeout)"},
+		{"connection refused", closed.URL, background, 0, nil, driver.Unavailable, nil, "no answer from the API"},
+		{"no answer within Timeout", slow.URL, background, 0, nil, driver.Unavailable, context.DeadlineExceeded, "within 100ms (Timeout)"},
+		{"no answer within APITimeout", slow.URL, background, 50 * time.Millisecond, nil, driver.Unavailable, context.DeadlineExceeded, "within 50ms (APITimeout)"},
+		{"no answer within the program's transport's limit", slow.URL, background, 0, &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond}},
+			driver.Unavailable, context.DeadlineExceeded, "within its transport's time limit"},
 		{"caller gave up", slow.URL, func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(20*time.Millisecond, cancel)
 			return ctx, cancel
-		}, 0, driver.Canceled, context.Canceled, "the caller's context ended"},
+		}, 0, nil, driver.Canceled, context.Canceled, "the caller's context ended"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-				Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout, Endpoint: driver.Endpoint{APIBaseURL: tc.api + "/v1/"}})
+				Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout, HTTPClient: tc.client, Endpoint: driver.Endpoint{APIBaseURL: tc.api + "/v1/"}})
 			if err != nil {
 				t.Fatal(err)
 			}

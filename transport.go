@@ -176,6 +176,9 @@ func (t *transport) failed(caller, ctx context.Context, err error) error {
 	case errors.Is(err, context.DeadlineExceeded) && t.headerTimeout:
 		// The default transport's ResponseHeaderTimeout.
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
+	case errors.Is(err, context.DeadlineExceeded):
+		// A time limit of the program's own transport.
+		e = c.errorf(driver.Unavailable, "api", "no answer from the API within its transport's time limit")
 	default:
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API")
 	}
