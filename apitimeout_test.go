@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
-	"github.com/connector-go/connector/driver"
-	"github.com/connector-go/connector/store/memory"
 )
 
 // TestAPIAnswerStreamsPastTimeout: Options.Timeout bounds the wait for an
@@ -49,18 +47,7 @@ func TestAPIAnswerStreamsPastTimeout(t *testing.T) {
 		{"APITimeout longer than the answer", 5 * time.Second, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-				Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout, Endpoint: driver.Endpoint{APIBaseURL: api.URL + "/v1/"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			now := time.Now()
-			conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", RefreshToken: "refresh",
-				TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout})
 			req, err := conn.NewRequest(context.Background(), "GET", "products.json", nil)
 			if err != nil {
 				t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
-	"github.com/connector-go/connector/store/memory"
 )
 
 // TestClientErrorsHaveCodes: a request through Connection.Client that gets
@@ -53,18 +52,7 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 		}, 0, nil, driver.Canceled, context.Canceled, "the caller's context ended"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-				Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout, HTTPClient: tc.client, Endpoint: driver.Endpoint{APIBaseURL: tc.api + "/v1/"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			now := time.Now()
-			conn, err := c.Import(context.Background(), &connector.Token{AccessToken: "access", RefreshToken: "refresh",
-				TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := apiConnection(t, tc.api+"/v1/", connector.Options{Timeout: 100 * time.Millisecond, APITimeout: tc.apiTimeout, HTTPClient: tc.client})
 			ctx, cancel := tc.ctx()
 			defer cancel()
 			req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)

@@ -17,12 +17,13 @@ import (
 )
 
 // apiConnection returns a Jumpseller connection whose API base is base,
-// holding the access token "access" for an hour; its Connector is closed
-// when the test ends.
-func apiConnection(t *testing.T, base string) *connector.Connection {
+// holding the access token "access" for an hour; its Connector, made with
+// o (its client, store and API base set here), is closed when the test
+// ends.
+func apiConnection(t *testing.T, base string, o connector.Options) *connector.Connection {
 	t.Helper()
-	c, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(),
-		Endpoint: driver.Endpoint{APIBaseURL: base}})
+	o.ClientID, o.ClientSecret, o.Store, o.Endpoint = "app", "secret", memory.New(), driver.Endpoint{APIBaseURL: base}
+	c, err := connector.New("jumpseller", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestNewRequestPaths(t *testing.T) {
 		{"absolute URL on the origin", "https://api.jumpseller.com/v1/", "https://api.jumpseller.com/v2/x", "https://api.jumpseller.com/v2/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn := apiConnection(t, tc.base)
+			conn := apiConnection(t, tc.base, connector.Options{})
 			req, err := conn.NewRequest(context.Background(), "GET", tc.path, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -79,7 +80,7 @@ func TestAPIRequestHeaders(t *testing.T) {
 		got <- r.Header.Clone()
 	}))
 	defer srv.Close()
-	conn := apiConnection(t, srv.URL+"/v1/")
+	conn := apiConnection(t, srv.URL+"/v1/", connector.Options{})
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
