@@ -97,8 +97,9 @@ const (
 
 // DefaultTimeout is the Timeout of a connection string that sets none, and
 // of a connector.Options whose Timeout is zero: the time limit of one HTTP
-// exchange (one attempt of a token, token-info or revoke request, or one API
-// request).
+// exchange of the token lifecycle (one attempt of a token, token-info or
+// revoke request), and how long any answer's headers, an API request's
+// included, are awaited.
 const DefaultTimeout = 30 * time.Second
 
 // DefaultRetryBudget is the RetryBudget of a connection string that sets
