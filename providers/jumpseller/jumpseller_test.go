@@ -2,22 +2,17 @@ package jumpseller_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/internal/providertest"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/simulator"
 )
@@ -38,65 +33,17 @@ const documentedAnswer = `{
 "created_at":1502473092
 }`
 
+// app is the client application of the tests, with the OAuth guide's
+// credentials.
+var app = providertest.App{
+	ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
+	Scopes:  []string{"read_orders", "write_products"},
+	Now:     time.Unix(1502473100, 0),
+	Consent: url.Values{"state": {"state-0123456789abcdef0123456789abcdef"}},
+}
+
 func TestRegistered(t *testing.T) {
-	p, err := connector.Lookup("jumpseller")
-	if err != nil || p != jumpseller.Provider {
-		t.Fatalf("Lookup(jumpseller) = %v, %v; want the package's Provider", p, err)
-	}
-	if jumpseller.Provider.Spec() != jumpseller.Provider.Spec() {
-		t.Error("Spec returns a new pointer each time")
-	}
-}
-
-// request is what the token endpoint received.
-type request struct {
-	Method, Path, ContentType, Accept string
-	Basic                             bool
-	Params                            map[string]string
-}
-
-// recorder is a token endpoint that records each request and answers with
-// the documented answer.
-func recorder(t *testing.T) (*httptest.Server, func() []request) {
-	t.Helper()
-	var mu sync.Mutex
-	var got []request
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		rec := request{Method: r.Method, Path: r.URL.Path, ContentType: mt, Accept: r.Header.Get("Accept"), Params: map[string]string{}}
-		_, _, rec.Basic = r.BasicAuth()
-		switch mt {
-		case "application/x-www-form-urlencoded":
-			q, _ := url.ParseQuery(string(body))
-			for k := range q {
-				rec.Params[k] = q.Get(k)
-			}
-		case "application/json":
-			_ = json.Unmarshal(body, &rec.Params)
-		}
-		mu.Lock()
-		got = append(got, rec)
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		_, _ = io.WriteString(w, documentedAnswer)
-	}))
-	t.Cleanup(ts.Close)
-	return ts, func() []request {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]request(nil), got...)
-	}
-}
-
-func env(p driver.Provider, ts *httptest.Server, endpoint driver.Endpoint) *driver.Env {
-	return &driver.Env{
-		Provider: p,
-		Config: driver.Config{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
-			Scopes: []string{"read_orders", "write_products"}, Endpoint: endpoint},
-		HTTP: ts.Client(),
-		Now:  func() time.Time { return time.Unix(1502473100, 0) },
-	}
+	providertest.Registered(t, "jumpseller", jumpseller.Provider)
 }
 
 func TestTokenRequests(t *testing.T) {
@@ -104,18 +51,18 @@ func TestTokenRequests(t *testing.T) {
 	tests := []struct {
 		name string
 		run  func(*driver.Env) (*driver.Token, error)
-		want request
+		want providertest.Request
 	}{
 		{"exchange", func(e *driver.Env) (*driver.Token, error) {
 			return driver.StandardExchange(context.Background(), e, "f04bb200f5779644a65e0a174f49776004bc3de060a96f961f72c5835533d006")
-		}, request{Method: "POST", Path: "/oauth/token", ContentType: "application/x-www-form-urlencoded", Accept: "application/json",
+		}, providertest.Request{Method: "POST", Path: "/oauth/token", ContentType: "application/x-www-form-urlencoded", Accept: "application/json",
 			Params: map[string]string{
 				"grant_type": "authorization_code", "client_id": clientID, "client_secret": clientSecret,
 				"code": "f04bb200f5779644a65e0a174f49776004bc3de060a96f961f72c5835533d006", "redirect_uri": redirectURL,
 			}}},
 		{"refresh sends no redirect_uri", func(e *driver.Env) (*driver.Token, error) {
 			return driver.StandardRefresh(context.Background(), e, prev)
-		}, request{Method: "POST", Path: "/oauth/token", ContentType: "application/x-www-form-urlencoded", Accept: "application/json",
+		}, providertest.Request{Method: "POST", Path: "/oauth/token", ContentType: "application/x-www-form-urlencoded", Accept: "application/json",
 			Params: map[string]string{
 				"grant_type": "refresh_token", "client_id": clientID, "client_secret": clientSecret,
 				"refresh_token": prev.RefreshToken,
@@ -123,20 +70,18 @@ func TestTokenRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts, got := recorder(t)
-			e := env(jumpseller.Provider, ts, driver.Endpoint{TokenURL: ts.URL + "/oauth/token"})
+			rec := providertest.Record(t, func(string) string { return documentedAnswer })
+			e := app.Env(jumpseller.Provider, rec.Client(), driver.Endpoint{TokenURL: rec.URL + "/oauth/token"})
 			if _, err := tt.run(e); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]request{tt.want}, got()); diff != "" {
-				t.Errorf("request (-want +got):\n%s", diff)
-			}
+			rec.Expect(t, tt.want)
 		})
 	}
 }
 
 func TestParseToken(t *testing.T) {
-	now := time.Unix(1502473100, 0)
+	now := app.Now
 	requested := []string{"read_orders", "write_products"}
 	issued := time.Unix(1502473092, 0)
 	documented := &driver.Token{
@@ -220,63 +165,28 @@ func TestScopes(t *testing.T) {
 	}
 }
 
-// simulated is a driver's view of a served simulator.
-type simulated struct {
-	srv *simulator.Server
-	ts  *httptest.Server
-	env *driver.Env
-}
-
-func serve(t *testing.T, p driver.Provider) *simulated {
-	t.Helper()
-	srv := p.(driver.Simulated).NewSimulator().(*simulator.Server)
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	srv.AddClient(clientID, clientSecret, redirectURL)
-	return &simulated{srv: srv, ts: ts, env: env(p, ts, srv.Endpoint(ts.URL))}
-}
-
-// authorize runs consent and exchange against the simulator.
-func (s *simulated) authorize(t *testing.T) (*driver.Token, error) {
-	t.Helper()
-	spec := s.env.Provider.Spec()
-	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURL}, "response_type": {"code"},
-		"scope": {strings.Join(s.env.Config.Scopes, spec.ScopeSeparator)}, "state": {"state-0123456789abcdef0123456789abcdef"}}
-	u, err := s.srv.Approve(s.env.Config.Endpoint.AuthURL + "?" + q.Encode())
-	if err != nil {
-		t.Fatalf("Approve: %v", err)
-	}
-	if u.Query().Get("state") != q.Get("state") {
-		t.Errorf("state not echoed")
-	}
-	return driver.StandardExchange(context.Background(), s.env, u.Query().Get("code"))
-}
-
 func TestSimulatorFlow(t *testing.T) {
-	s := serve(t, jumpseller.Provider)
-	tok, err := s.authorize(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := jumpseller.Provider.Identify(context.Background(), s.env, tok)
+	s := providertest.Serve(t, jumpseller.Provider, app)
+	tok := s.Authorized(t)
+	acct, err := jumpseller.Provider.Identify(context.Background(), s.Env, tok)
 	if err != nil || acct != "sandbox-store" {
 		t.Fatalf("Identify = %q, %v; want sandbox-store", acct, err)
 	}
-	nt, err := driver.StandardRefresh(context.Background(), s.env, tok)
+	nt, err := driver.StandardRefresh(context.Background(), s.Env, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if nt.RefreshToken == tok.RefreshToken || nt.AccessToken == tok.AccessToken {
 		t.Error("refresh did not rotate")
 	}
-	if diff := cmp.Diff(s.env.Config.Scopes, nt.Scopes); diff != "" {
+	if diff := cmp.Diff(s.Env.Config.Scopes, nt.Scopes); diff != "" {
 		t.Errorf("scopes after refresh (-want +got):\n%s", diff)
 	}
 	// Using the new access token revokes the previous refresh token.
-	if _, err := jumpseller.Provider.Identify(context.Background(), s.env, nt); err != nil {
+	if _, err := jumpseller.Provider.Identify(context.Background(), s.Env, nt); err != nil {
 		t.Fatal(err)
 	}
-	_, err = driver.StandardRefresh(context.Background(), s.env, tok)
+	_, err = driver.StandardRefresh(context.Background(), s.Env, tok)
 	if code := driver.CodeOf(err); code != driver.InvalidGrant {
 		t.Errorf("reused refresh token: code %v, want invalid_grant (error %v)", code, err)
 	}
@@ -301,18 +211,9 @@ func TestIdentify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := serve(t, jumpseller.Provider)
-			tok, err := s.authorize(t)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.token != "" {
-				tok.AccessToken = tt.token
-			}
-			if tt.fault != nil {
-				s.srv.InjectFault(*tt.fault)
-			}
-			got, err := jumpseller.Provider.Identify(context.Background(), s.env, tok)
+			s := providertest.Serve(t, jumpseller.Provider, app)
+			tok := s.Authorized(t)
+			got, err := s.Identify(tok, tt.token, tt.fault)
 			if code := driver.CodeOf(err); code != tt.wantCode || got != tt.want {
 				t.Errorf("Identify = %q, %v (code %v); want %q, code %v", got, err, code, tt.want, tt.wantCode)
 			}
@@ -322,15 +223,6 @@ func TestIdentify(t *testing.T) {
 		})
 	}
 }
-
-// misconfigured is the Jumpseller driver with one quirk changed, to show the
-// simulator refuses it.
-type misconfigured struct {
-	driver.Provider
-	spec *driver.Spec
-}
-
-func (m misconfigured) Spec() *driver.Spec { return m.spec }
 
 func TestSimulatorRefusesWrongQuirks(t *testing.T) {
 	tests := []struct {
@@ -345,12 +237,9 @@ func TestSimulatorRefusesWrongQuirks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := *jumpseller.Provider.Spec()
-			tt.mutate(&spec)
-			p := misconfigured{Provider: jumpseller.Provider, spec: &spec}
-			s := serve(t, jumpseller.Provider)
-			s.env.Provider = p
-			_, err := s.authorize(t)
+			s := providertest.Serve(t, jumpseller.Provider, app)
+			s.Env.Provider = providertest.Mutated(jumpseller.Provider, tt.mutate)
+			_, err := s.Authorize(t)
 			if code := driver.CodeOf(err); code != tt.want {
 				t.Errorf("exchange code %v, want %v (error %v)", code, tt.want, err)
 			}
@@ -359,24 +248,12 @@ func TestSimulatorRefusesWrongQuirks(t *testing.T) {
 }
 
 func TestRateLimitHeaders(t *testing.T) {
-	s := serve(t, jumpseller.Provider)
-	tok, err := s.authorize(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := func(bearer string) http.Header {
-		req, _ := http.NewRequest(http.MethodGet, s.env.Config.Endpoint.APIBaseURL+"store/info.json", nil)
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		resp, err := s.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.Header
-	}
+	s := providertest.Serve(t, jumpseller.Provider, app)
+	tok := s.Authorized(t)
 	var got [][4]string
 	for _, b := range []string{tok.AccessToken, tok.AccessToken, "invalid"} {
-		h := call(b)
+		resp, _ := s.Get(t, "store/info.json", b, nil)
+		h := resp.Header
 		got = append(got, [4]string{
 			h.Get("Jumpseller-PerMinuteRateLimit-Limit"), h.Get("Jumpseller-PerMinuteRateLimit-Remaining"),
 			h.Get("Jumpseller-PerSecondRateLimit-Limit"), h.Get("Jumpseller-PerSecondRateLimit-Remaining"),

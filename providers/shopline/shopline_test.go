@@ -5,10 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,8 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/internal/providertest"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
 )
@@ -41,72 +38,26 @@ const documentedAnswer = `{
     "resource_owner_id": "5f0bda5e4e5fca0010c81fef"
 }`
 
+// app is the client application of the tests, with the credentials of the
+// Token Exchange example.
+var app = providertest.App{
+	ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
+	Scopes:  []string{"products", "orders"},
+	Now:     time.Unix(1678956850, 0),
+	Consent: url.Values{"merchant_id": {"5e1d2c3b4a5f6e7d8c9b0a12"}},
+}
+
+// answer is what SHOPLINE answers on path: {} on /oauth/revoke, the
+// documented answer elsewhere.
+func answer(path string) string {
+	if path == "/oauth/revoke" {
+		return "{}"
+	}
+	return documentedAnswer
+}
+
 func TestRegistered(t *testing.T) {
-	p, err := connector.Lookup("shopline")
-	if err != nil || p != shopline.Provider {
-		t.Fatalf("Lookup(shopline) = %v, %v; want the package's Provider", p, err)
-	}
-	if shopline.Provider.Spec() != shopline.Provider.Spec() {
-		t.Error("Spec returns a new pointer each time")
-	}
-}
-
-type request struct {
-	Method, Path, ContentType, Accept string
-	Basic                             [2]string
-	Params                            map[string]string
-}
-
-// recorder is a SHOPLINE endpoint that records each request and answers
-// with the documented answer (or {} on /oauth/revoke).
-func recorder(t *testing.T) (*httptest.Server, func() []request) {
-	t.Helper()
-	var mu sync.Mutex
-	var got []request
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		rec := request{Method: r.Method, Path: r.URL.Path, ContentType: mt, Accept: r.Header.Get("Accept"), Params: map[string]string{}}
-		if id, secret, ok := r.BasicAuth(); ok {
-			rec.Basic = [2]string{id, secret}
-		}
-		switch mt {
-		case "application/x-www-form-urlencoded":
-			q, _ := url.ParseQuery(string(body))
-			for k := range q {
-				rec.Params[k] = q.Get(k)
-			}
-		case "application/json":
-			if err := json.Unmarshal(body, &rec.Params); err != nil {
-				t.Errorf("JSON body with non-string values: %s", body)
-			}
-		}
-		mu.Lock()
-		got = append(got, rec)
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		if r.URL.Path == "/oauth/revoke" {
-			_, _ = io.WriteString(w, "{}")
-			return
-		}
-		_, _ = io.WriteString(w, documentedAnswer)
-	}))
-	t.Cleanup(ts.Close)
-	return ts, func() []request {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]request(nil), got...)
-	}
-}
-
-func env(p driver.Provider, ts *httptest.Server, endpoint driver.Endpoint) *driver.Env {
-	return &driver.Env{
-		Provider: p,
-		Config: driver.Config{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
-			Scopes: []string{"products", "orders"}, Endpoint: endpoint},
-		HTTP: ts.Client(),
-		Now:  func() time.Time { return time.Unix(1678956850, 0) },
-	}
+	providertest.Registered(t, "shopline", shopline.Provider)
 }
 
 func TestWireRequests(t *testing.T) {
@@ -114,12 +65,12 @@ func TestWireRequests(t *testing.T) {
 	tests := []struct {
 		name string
 		run  func(*driver.Env) error
-		want request
+		want providertest.Request
 	}{
 		{"exchange is JSON with the credentials inside", func(e *driver.Env) error {
 			_, err := driver.StandardExchange(context.Background(), e, "69a801d873305eca0245ef951687c491bf81a79421b10a4f42743b1ff3e85da0")
 			return err
-		}, request{Method: "POST", Path: "/oauth/token", ContentType: "application/json", Accept: "application/json",
+		}, providertest.Request{Method: "POST", Path: "/oauth/token", ContentType: "application/json", Accept: "application/json",
 			Params: map[string]string{
 				"code": "69a801d873305eca0245ef951687c491bf81a79421b10a4f42743b1ff3e85da0", "grant_type": "authorization_code",
 				"client_id": clientID, "client_secret": clientSecret, "redirect_uri": redirectURL,
@@ -127,33 +78,31 @@ func TestWireRequests(t *testing.T) {
 		{"refresh carries redirect_uri", func(e *driver.Env) error {
 			_, err := driver.StandardRefresh(context.Background(), e, prev)
 			return err
-		}, request{Method: "POST", Path: "/oauth/token", ContentType: "application/json", Accept: "application/json",
+		}, providertest.Request{Method: "POST", Path: "/oauth/token", ContentType: "application/json", Accept: "application/json",
 			Params: map[string]string{
 				"grant_type": "refresh_token", "refresh_token": prev.RefreshToken,
 				"client_id": clientID, "client_secret": clientSecret, "redirect_uri": redirectURL,
 			}}},
 		{"revoke is JSON with Basic", func(e *driver.Env) error {
 			return driver.StandardRevoke(context.Background(), e, prev)
-		}, request{Method: "POST", Path: "/oauth/revoke", ContentType: "application/json", Accept: "application/json",
-			Basic:  [2]string{clientID, clientSecret},
+		}, providertest.Request{Method: "POST", Path: "/oauth/revoke", ContentType: "application/json", Accept: "application/json",
+			Basic:  []string{clientID, clientSecret},
 			Params: map[string]string{"token": prev.RefreshToken}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts, got := recorder(t)
-			e := env(shopline.Provider, ts, driver.Endpoint{TokenURL: ts.URL + "/oauth/token", RevokeURL: ts.URL + "/oauth/revoke"})
+			rec := providertest.Record(t, answer)
+			e := app.Env(shopline.Provider, rec.Client(), driver.Endpoint{TokenURL: rec.URL + "/oauth/token", RevokeURL: rec.URL + "/oauth/revoke"})
 			if err := tt.run(e); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]request{tt.want}, got()); diff != "" {
-				t.Errorf("request (-want +got):\n%s", diff)
-			}
+			rec.Expect(t, tt.want)
 		})
 	}
 }
 
 func TestParseToken(t *testing.T) {
-	now := time.Unix(1678956850, 0)
+	now := app.Now
 	issued := time.Unix(1678956849, 0)
 	documented := &driver.Token{
 		AccessToken:  "eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJkZTNjOWJkOGU3MGQwNWYzOTk2Mjc0Mjc2NzYwYWFkNiIsImRhdGEiOnsibWVyY2hhbnRfaWQiOiI1ZjBiZGE1ZTRlNWZjYTAwMTBjODFmZWYiLCJhcHBsaWNhdGlvbl9pZCI6IjYzNWE1ODE3ZmQ4NTFiMDAwZDJmNTk0ZCJ9LCJpc3MiOiJodHRwczovL2RldmVsb3BlcnMuc2hvcGxpbmVhcHAuY29tIiwiYXVkIjpbXSwic3ViIjoiNWYwYmRhNWU0ZTVmY2EwMDEwYzgxZmVmIn0.lEsz0R_VOBwKwLmI9x5X4MDlzeVX3ptY4jtLXsqX2eM",
@@ -236,38 +185,9 @@ func TestScopes(t *testing.T) {
 	}
 }
 
-type simulated struct {
-	srv *simulator.Server
-	ts  *httptest.Server
-	env *driver.Env
-}
-
-func serve(t *testing.T, p driver.Provider) *simulated {
-	t.Helper()
-	srv := shopline.Provider.(driver.Simulated).NewSimulator().(*simulator.Server)
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	srv.AddClient(clientID, clientSecret, redirectURL)
-	return &simulated{srv: srv, ts: ts, env: env(p, ts, srv.Endpoint(ts.URL))}
-}
-
-func (s *simulated) authorize(t *testing.T) (*driver.Token, error) {
-	t.Helper()
-	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURL}, "response_type": {"code"},
-		"scope": {strings.Join(s.env.Config.Scopes, " ")}, "merchant_id": {"5e1d2c3b4a5f6e7d8c9b0a12"}}
-	u, err := s.srv.Approve(s.env.Config.Endpoint.AuthURL + "?" + q.Encode())
-	if err != nil {
-		t.Fatalf("Approve: %v", err)
-	}
-	return driver.StandardExchange(context.Background(), s.env, u.Query().Get("code"))
-}
-
 func TestSimulatorFlow(t *testing.T) {
-	s := serve(t, shopline.Provider)
-	tok, err := s.authorize(t)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := providertest.Serve(t, shopline.Provider, app)
+	tok := s.Authorized(t)
 	if tok.AccountID != shopline.SimulatorMerchant.ID {
 		t.Errorf("AccountID = %q, want %q", tok.AccountID, shopline.SimulatorMerchant.ID)
 	}
@@ -288,24 +208,24 @@ func TestSimulatorFlow(t *testing.T) {
 		t.Errorf("JWT claims %s", claims)
 	}
 	// Identify needs no API call when the answer names the merchant.
-	before := s.srv.Stats().APICalls
-	if acct, err := shopline.Provider.Identify(context.Background(), s.env, tok); err != nil || acct != shopline.SimulatorMerchant.ID {
+	before := s.Srv.Stats().APICalls
+	if acct, err := shopline.Provider.Identify(context.Background(), s.Env, tok); err != nil || acct != shopline.SimulatorMerchant.ID {
 		t.Errorf("Identify = %q, %v", acct, err)
 	}
-	if s.srv.Stats().APICalls != before {
+	if s.Srv.Stats().APICalls != before {
 		t.Error("Identify called the API although the token names the merchant")
 	}
-	nt, err := driver.StandardRefresh(context.Background(), s.env, tok)
+	nt, err := driver.StandardRefresh(context.Background(), s.Env, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if nt.RefreshToken == tok.RefreshToken || nt.AccountID != tok.AccountID {
 		t.Errorf("refresh: rotated %v, account %q", nt.RefreshToken != tok.RefreshToken, nt.AccountID)
 	}
-	if err := driver.StandardRevoke(context.Background(), s.env, nt); err != nil {
+	if err := driver.StandardRevoke(context.Background(), s.Env, nt); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
-	if s.srv.ValidAccessToken(nt.AccessToken) || s.srv.Stats().Revokes != 1 {
+	if s.Srv.ValidAccessToken(nt.AccessToken) || s.Srv.Stats().Revokes != 1 {
 		t.Error("revocation did not reach the simulator")
 	}
 }
@@ -327,33 +247,16 @@ func TestIdentifyThroughTokenInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := serve(t, shopline.Provider)
-			tok, err := s.authorize(t)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := providertest.Serve(t, shopline.Provider, app)
+			tok := s.Authorized(t)
 			tok.AccountID = ""
-			if tt.token != "" {
-				tok.AccessToken = tt.token
-			}
-			if tt.fault != nil {
-				s.srv.InjectFault(*tt.fault)
-			}
-			got, err := shopline.Provider.Identify(context.Background(), s.env, tok)
+			got, err := s.Identify(tok, tt.token, tt.fault)
 			if code := driver.CodeOf(err); code != tt.wantCode || got != tt.want {
 				t.Errorf("Identify = %q, %v (code %v); want %q, code %v", got, err, code, tt.want, tt.wantCode)
 			}
 		})
 	}
 }
-
-// misconfigured is the SHOPLINE driver with one quirk changed.
-type misconfigured struct {
-	driver.Provider
-	spec *driver.Spec
-}
-
-func (m misconfigured) Spec() *driver.Spec { return m.spec }
 
 // TestSimulatorRefusesWrongQuirks shows that a driver that gets a SHOPLINE
 // quirk wrong fails against the simulator.
@@ -373,29 +276,19 @@ func TestSimulatorRefusesWrongQuirks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := serve(t, shopline.Provider)
-			tok, err := s.authorize(t)
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec := *shopline.Provider.Spec()
-			tt.mutate(&spec)
-			s.env.Provider = misconfigured{Provider: shopline.Provider, spec: &spec}
+			s := providertest.Serve(t, shopline.Provider, app)
+			tok := s.Authorized(t)
+			s.Env.Provider = providertest.Mutated(shopline.Provider, tt.mutate)
+			var err error
 			switch tt.op {
 			case "exchange":
-				_, err = s.authorize(t)
+				_, err = s.Authorize(t)
 			case "refresh":
-				_, err = driver.StandardRefresh(context.Background(), s.env, tok)
+				_, err = driver.StandardRefresh(context.Background(), s.Env, tok)
 			case "revoke":
-				err = driver.StandardRevoke(context.Background(), s.env, tok)
+				err = driver.StandardRevoke(context.Background(), s.Env, tok)
 			case "api":
-				req, _ := http.NewRequest(http.MethodGet, s.env.Config.Endpoint.APIBaseURL+"merchants", nil)
-				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-				resp, err := s.ts.Client().Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
+				resp, _ := s.Get(t, "merchants", tok.AccessToken, nil)
 				if resp.StatusCode != http.StatusBadRequest {
 					t.Errorf("API without User-Agent: %d, want 400", resp.StatusCode)
 				}
@@ -419,11 +312,8 @@ func TestSimulatorMerchantID(t *testing.T) {
 }
 
 func TestSimulatorAPI(t *testing.T) {
-	s := serve(t, shopline.Provider)
-	tok, err := s.authorize(t)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := providertest.Serve(t, shopline.Provider, app)
+	tok := s.Authorized(t)
 	tests := []struct {
 		path string
 		want int
@@ -435,15 +325,7 @@ func TestSimulatorAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, s.env.Config.Endpoint.APIBaseURL+tt.path, nil)
-			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			req.Header.Set("User-Agent", shopline.UserAgent)
-			resp, err := s.ts.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := s.Get(t, tt.path, tok.AccessToken, http.Header{"User-Agent": {shopline.UserAgent}})
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, body)
 			}
@@ -455,19 +337,19 @@ func TestSimulatorAPI(t *testing.T) {
 }
 
 func TestCodeExpiryThroughSimulator(t *testing.T) {
-	s := serve(t, shopline.Provider)
+	s := providertest.Serve(t, shopline.Provider, app)
 	now := time.Unix(1_700_000_000, 0)
 	var mu sync.Mutex
-	s.srv.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	s.Srv.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURL}, "response_type": {"code"}, "scope": {"products"}}
-	u, err := s.srv.Approve(s.env.Config.Endpoint.AuthURL + "?" + q.Encode())
+	u, err := s.Srv.Approve(s.Env.Config.Endpoint.AuthURL + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	now = now.Add(601 * time.Second)
 	mu.Unlock()
-	_, err = driver.StandardExchange(context.Background(), s.env, u.Query().Get("code"))
+	_, err = driver.StandardExchange(context.Background(), s.Env, u.Query().Get("code"))
 	if driver.CodeOf(err) != driver.InvalidGrant || !strings.Contains(err.Error(), "expire after 600 s") {
 		t.Errorf("expired code: %v", err)
 	}
