@@ -19,7 +19,7 @@ import (
 // listedProviders returns the names `connector providers -o json` lists.
 func listedProviders(t *testing.T) []string {
 	t.Helper()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	if code := cli.Main(context.Background(), []string{"providers", "-o", "json"}, cli.IO{Out: out, Err: errb}); code != cli.ExitOK {
 		t.Fatalf("providers: exit %d: %s", code, errb)
 	}
@@ -45,7 +45,7 @@ func listedProviders(t *testing.T) []string {
 func TestDemoEveryListedProvider(t *testing.T) {
 	for _, name := range listedProviders(t) {
 		t.Run(name, func(t *testing.T) {
-			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			out, errb := testio.Pair()
 			ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 			defer cancel()
 			code := cli.Main(ctx, []string{"demo", "--provider", name}, cli.IO{Out: out, Err: errb})
@@ -65,7 +65,7 @@ func TestDemoEveryListedProvider(t *testing.T) {
 // string for every provider `connector providers` lists.
 func TestSandboxEveryListedProvider(t *testing.T) {
 	names := listedProviders(t)
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan cli.ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))

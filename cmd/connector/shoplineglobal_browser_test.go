@@ -53,7 +53,7 @@ func TestShoplineGlobalBrowser(t *testing.T) {
 		"OAuthRefreshTokenURL=" + ep.RefreshURL, "URL=" + ep.APIBaseURL,
 		fmt.Sprintf("OAuthSettingsLocation=memory://shoplineglobal-browser-%d", time.Now().UnixNano()),
 	}, ";")
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	done := make(chan cli.ExitCode, 1)
 	go func() {
 		code := cli.Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, cli.IO{Out: out, Err: errb})

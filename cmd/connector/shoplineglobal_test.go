@@ -105,7 +105,7 @@ func TestShoplineGlobalCLI(t *testing.T) {
 	}, ";")
 	run := func(args ...string) (cli.ExitCode, string, string) {
 		t.Helper()
-		out, errb := &testio.Buffer{}, &testio.Buffer{}
+		out, errb := testio.Pair()
 		ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 		defer cancel()
 		code := cli.Main(ctx, append(args, "--dsn", dsn), cli.IO{Out: out, Err: errb, Now: clk.Now})
@@ -116,7 +116,7 @@ func TestShoplineGlobalCLI(t *testing.T) {
 	}
 
 	// auth: the URL on stderr is SHOPLINE's page; a browser completes it.
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	done := make(chan cli.ExitCode, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
@@ -181,7 +181,7 @@ func TestShoplineGlobalCLI(t *testing.T) {
 func TestShoplineGlobalProviders(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
-		out, errb := &testio.Buffer{}, &testio.Buffer{}
+		out, errb := testio.Pair()
 		if code := cli.Main(context.Background(), args, cli.IO{Out: out, Err: errb}); code != cli.ExitOK {
 			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errb)
 		}

@@ -3,9 +3,14 @@
 // the test reads it, a bounded wait for a line of that output, and a free
 // loopback port for a command's callback server.
 //
-//	out := &testio.Buffer{}
-//	go func() { done <- cli.Main(ctx, args, cli.IO{Out: out, Err: out}) }()
-//	url := testio.WaitLine(t, out, "authorization URL", func(l string) bool {
+//	out, errb := testio.Pair()
+//	go func() {
+//		code := cli.Main(ctx, args, cli.IO{Out: out, Err: errb})
+//		out.Close() // a wait for a line that can no longer come fails now
+//		errb.Close()
+//		done <- code
+//	}()
+//	url := testio.WaitLine(t, errb, "authorization URL", func(l string) bool {
 //		return strings.HasPrefix(l, "http")
 //	})
 //
@@ -23,7 +28,18 @@ import (
 type Buffer struct {
 	mu     sync.Mutex
 	b      bytes.Buffer
-	closed bool // the writer has ended: no more lines will come
+	closed bool    // the writer has ended: no more lines will come
+	other  *Buffer // the command's other stream (Pair), shown when a wait fails
+}
+
+// Pair returns the two buffers of one command's standard output and
+// standard error. A wait on either that fails shows both: the line a test
+// waits for on one stream, the error that explains its absence on the
+// other.
+func Pair() (out, err *Buffer) {
+	out, err = &Buffer{}, &Buffer{}
+	out.other, err.other = err, out
+	return out, err
 }
 
 // Write appends p to the buffer; it never fails.

@@ -100,6 +100,31 @@ func TestWaitLineClosed(t *testing.T) {
 	}
 }
 
+// TestWaitLinePair: a failed wait on one buffer of a Pair shows the other
+// too, where the command's error usually is; a wait that finds its line
+// is not disturbed by the other.
+func TestWaitLinePair(t *testing.T) {
+	out, errb := testio.Pair()
+	fmt.Fprintln(out, "starting")
+	fmt.Fprintln(errb, "connector: cannot open the store")
+	out.Close()
+	errb.Close()
+	f := &fakeT{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		testio.WaitLine(f, out, "connection string", func(string) bool { return false })
+	}()
+	<-done
+	want := "no connection string: the command ended; its output:\nstarting\nits other stream:\nconnector: cannot open the store\n"
+	if f.fatal != want {
+		t.Errorf("failure = %q, want %q", f.fatal, want)
+	}
+	if got := testio.WaitLine(t, errb, "the error", func(l string) bool { return strings.HasPrefix(l, "connector:") }); got != "connector: cannot open the store" {
+		t.Errorf("WaitLine on the other buffer = %q", got)
+	}
+}
+
 // TestFreePort: the ports returned can be listened on, lie below the
 // ephemeral range (where outgoing connections take theirs) and are never
 // the same twice.

@@ -21,7 +21,8 @@ func WaitLine(t testing.TB, b *Buffer, what string, match func(string) bool) str
 }
 
 // WaitLineWithin is WaitLine bounded by d instead of Wait: for tests whose
-// waits have another bound.
+// waits have another bound. When b is one of a Pair, a failure shows the
+// other stream too.
 func WaitLineWithin(t testing.TB, d time.Duration, b *Buffer, what string, match func(string) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -33,11 +34,24 @@ func WaitLineWithin(t testing.TB, d time.Duration, b *Buffer, what string, match
 			}
 		}
 		if closed {
-			t.Fatalf("no %s: the command ended; its output:\n%s", what, out)
+			t.Fatalf("no %s: the command ended; its output:\n%s%s", what, out, b.otherStream())
 			return ""
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("no %s within %s; output so far:\n%s", what, d, b.String())
+	t.Fatalf("no %s within %s; output so far:\n%s%s", what, d, b.String(), b.otherStream())
 	return ""
+}
+
+// otherStream is the other buffer of b's Pair, introduced, or "" when
+// there is none or it is empty.
+func (b *Buffer) otherStream() string {
+	if b.other == nil {
+		return ""
+	}
+	s := b.other.String()
+	if s == "" {
+		return ""
+	}
+	return "its other stream:\n" + s
 }

@@ -74,7 +74,7 @@ func TestAuthRefusedAtProvider(t *testing.T) {
 
 			pr, pw := io.Pipe() // standard input for the out-of-band prompt: nothing is ever pasted
 			t.Cleanup(func() { pw.Close() })
-			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			out, errb := testio.Pair()
 			sys := IO{In: pr, Out: out, Err: errb, Env: func(string) string { return "" }}
 			done := make(chan ExitCode, 1)
 			go func() {

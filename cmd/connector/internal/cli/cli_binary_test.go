@@ -107,7 +107,7 @@ func TestBinary(t *testing.T) {
 	t.Run("sandbox stops on interrupt", func(t *testing.T) {
 		t.Parallel()
 		cmd := exec.Command(bin, "sandbox", "--store", filepath.Join(t.TempDir(), "s.db"))
-		out, errb := &testio.Buffer{}, &testio.Buffer{}
+		out, errb := testio.Pair()
 		cmd.Stdout, cmd.Stderr = out, errb
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

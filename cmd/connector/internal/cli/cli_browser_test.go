@@ -50,7 +50,7 @@ func TestBrowserAuth(t *testing.T) {
 	// The sandbox, with a callback port of our own.
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "browser.db")
-	sout, serr := &testio.Buffer{}, &testio.Buffer{}
+	sout, serr := testio.Pair()
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
 	go func() {
@@ -72,7 +72,7 @@ func TestBrowserAuth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dsn := testio.WaitLine(t, sout, tc.name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+tc.name+";") })
-			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
+			aout, aerr := testio.Pair()
 			authDone := make(chan ExitCode, 1)
 			go func() {
 				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{Out: aout, Err: aerr})
@@ -124,7 +124,7 @@ func TestBrowserAuth(t *testing.T) {
 			if got := aout.String(); got != id+"\n" {
 				t.Errorf("auth stdout = %q, want %q", got, id)
 			}
-			cout, cerr := &testio.Buffer{}, &testio.Buffer{}
+			cout, cerr := testio.Pair()
 			if code := Main(ctx, []string{"connections", "--dsn", dsn}, IO{Out: cout, Err: cerr}); code != ExitOK {
 				t.Fatalf("connections exit %d: %s", code, cerr)
 			}
@@ -146,7 +146,7 @@ func TestBrowserOutOfBand(t *testing.T) {
 	defer cancel()
 
 	location := filepath.Join(t.TempDir(), "browser-oob.db")
-	sout, serr := &testio.Buffer{}, &testio.Buffer{}
+	sout, serr := testio.Pair()
 	sctx, stopSandbox := context.WithCancel(ctx)
 	sandboxDone := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t)) // here: FreePort may end the test, which only its goroutine may
@@ -173,7 +173,7 @@ func TestBrowserOutOfBand(t *testing.T) {
 			dsn += "CallbackURL=urn:ietf:wg:oauth:2.0:oob;" // the last one wins
 			pr, pw := io.Pipe()
 			defer pw.Close()
-			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
+			aout, aerr := testio.Pair()
 			authDone := make(chan ExitCode, 1)
 			go func() {
 				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})

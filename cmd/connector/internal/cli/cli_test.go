@@ -103,7 +103,7 @@ func inMemory(f *fixture) { f.location = "memory://cli-test-" + randomSecret() }
 
 // io returns an IO on fresh buffers with the fixture's clock.
 func (f *fixture) io(in io.Reader) (IO, *testio.Buffer, *testio.Buffer) {
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	return IO{In: in, Out: out, Err: errb, Env: func(string) string { return "" }, Now: f.clock.Now}, out, errb
 }
 
@@ -745,7 +745,7 @@ func TestBadConfiguration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			out, errb := testio.Pair()
 			args := tc.args
 			if tc.dsn != "" {
 				args = append(args, "--dsn", tc.dsn)
@@ -847,7 +847,7 @@ func TestParseInterspersed(t *testing.T) {
 
 func TestProviders(t *testing.T) {
 	t.Parallel()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	if code := Main(context.Background(), []string{"providers"}, IO{Out: out, Err: errb}); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
@@ -886,7 +886,7 @@ func TestHelp(t *testing.T) {
 // connection string it printed.
 func TestSandbox(t *testing.T) {
 	t.Parallel()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
@@ -930,7 +930,7 @@ func TestSandbox(t *testing.T) {
 			t.Fatalf("%s auth exit %d: %s", name, code, aerr)
 		}
 		id := strings.TrimSpace(aout.String())
-		cout, cerr := &testio.Buffer{}, &testio.Buffer{}
+		cout, cerr := testio.Pair()
 		if code := Main(ctx, []string{"call", "GET", apiPaths[name], "--dsn", p}, IO{Out: cout, Err: cerr}); code != ExitOK {
 			t.Errorf("%s call exit %d: %s", name, code, cerr)
 		}
@@ -968,7 +968,7 @@ var longSecret = regexp.MustCompile(`[A-Za-z0-9_]{32,}`)
 
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	code := Main(context.Background(), []string{"demo"}, IO{Out: out, Err: errb})
 	if code != ExitOK {
 		t.Fatalf("demo exit %d; stdout:\n%s\nstderr:\n%s", code, out, errb)

@@ -384,7 +384,7 @@ func TestDSNSources(t *testing.T) {
 		{"a file over 64 KiB", []string{"--dsn-file", file("long.dsn", f.dsn+";"+strings.Repeat("x", 64<<10), 0o600)}, nil, ExitUsage, "is over 64 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			out, errb := testio.Pair()
 			sys := IO{Out: out, Err: errb, Env: func(k string) string { return tc.env[k] }, Now: f.clock.Now}
 			code := Main(context.Background(), append([]string{"token"}, tc.args...), sys)
 			if code != tc.code {
@@ -485,7 +485,7 @@ func TestHints(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			out, errb := testio.Pair()
 			code := Main(context.Background(), tc.args, IO{Out: out, Err: errb, Env: func(k string) string { return tc.env[k] }})
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errb)

@@ -72,7 +72,7 @@ func writeAcme(t *testing.T) string {
 // runMain runs one command to completion on buffers.
 func runMain(t *testing.T, args ...string) result {
 	t.Helper()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	code := Main(ctx, args, IO{Out: out, Err: errb, Env: func(string) string { return "" }})
@@ -84,7 +84,7 @@ func runMain(t *testing.T, args ...string) result {
 // authURL) as a browser would, and returns the connection id auth printed.
 func authorizeDSN(t *testing.T, dsn, authURL string) string {
 	t.Helper()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 	defer cancel()
 	done := make(chan ExitCode, 1)
@@ -310,7 +310,7 @@ func TestDemoEveryProvider(t *testing.T) {
 // with a connection string that carries its properties.
 func TestSandboxProfiles(t *testing.T) {
 	t.Parallel()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))

@@ -30,7 +30,7 @@ func TestSandboxOutOfBand(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sout, serr := &testio.Buffer{}, &testio.Buffer{}
+	sout, serr := testio.Pair()
 	sandboxDone := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/callback", testio.FreePort(t))
 	location := filepath.Join(t.TempDir(), "sandbox.db")
@@ -58,7 +58,7 @@ func TestSandboxOutOfBand(t *testing.T) {
 
 			pr, pw := io.Pipe()
 			defer pw.Close()
-			aout, aerr := &testio.Buffer{}, &testio.Buffer{}
+			aout, aerr := testio.Pair()
 			authDone := make(chan ExitCode, 1)
 			go func() {
 				code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: pr, Out: aout, Err: aerr})

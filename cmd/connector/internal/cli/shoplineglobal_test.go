@@ -83,7 +83,7 @@ func TestAuthIgnoresStrayCallbacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, errb := &testio.Buffer{}, &testio.Buffer{}
+			out, errb := testio.Pair()
 			ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
 			defer cancel()
 			done := make(chan ExitCode, 1)
@@ -170,7 +170,7 @@ func TestAuthIgnoresStrayCallbacks(t *testing.T) {
 // the signed call.
 func TestSandboxShoplineGlobal(t *testing.T) {
 	t.Parallel()
-	out, errb := &testio.Buffer{}, &testio.Buffer{}
+	out, errb := testio.Pair()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan ExitCode, 1)
 	callback := fmt.Sprintf("http://127.0.0.1:%d/cb", testio.FreePort(t))
@@ -188,7 +188,7 @@ func TestSandboxShoplineGlobal(t *testing.T) {
 		}
 	}
 
-	aout, aerr := &testio.Buffer{}, &testio.Buffer{}
+	aout, aerr := testio.Pair()
 	adone := make(chan ExitCode, 1)
 	go func() {
 		code := Main(ctx, []string{"auth", "--no-browser", "--timeout", "60s", "--dsn", dsn}, IO{In: strings.NewReader(""), Out: aout, Err: aerr, Env: func(string) string { return "" }})
