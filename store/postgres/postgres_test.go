@@ -265,9 +265,9 @@ func TestConcurrentMigration(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			schema := freshSchema(t)
 			ctx := context.Background()
-			var secrets map[string][]byte
+			var old migratetest.Old
 			if tt.schema != nil {
-				secrets = writeOldSchema(t, pool, schema, tt.schema)
+				old = writeOldSchema(t, pool, schema, tt.schema)
 			}
 			var wg sync.WaitGroup
 			errs := make([]error, 8)
@@ -302,13 +302,13 @@ func TestConcurrentMigration(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			for _, r := range oldRecords {
-				got, err := s.Get(ctx, r.id)
+			for _, want := range old.Records {
+				got, err := s.Get(ctx, want.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := cmp.Diff(r.want(secrets[r.id]), got, cmpopts.EquateEmpty()); d != "" {
-					t.Errorf("Get(%q) (-want +got):\n%s", r.id, d)
+				if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("Get(%q) (-want +got):\n%s", want.ID, d)
 				}
 			}
 		})
@@ -398,10 +398,11 @@ func (r oldRecord) want(secret []byte) *store.Record {
 }
 
 // writeOldSchema makes, in schema, a store as the given frozen statements
-// left it, holding oldRecords with their tokens sealed under the key of the
-// environment, a lease row on the first one at fence 7 and, from version 2,
-// an unexpired claim. It returns the sealed secrets by id.
-func writeOldSchema(t *testing.T, pool *pgxpool.Pool, schema string, stmts []string) map[string][]byte {
+// left it, holding oldRecords with their tokens (migratetest.Token) sealed
+// under the key of the environment, a lease row on the first one at fence
+// migratetest.OldFence and, from version 2, an unexpired claim of
+// migratetest.OldClaim. It returns what it left.
+func writeOldSchema(t *testing.T, pool *pgxpool.Pool, schema string, stmts []string) migratetest.Old {
 	t.Helper()
 	ctx := context.Background()
 	qs := pgx.Identifier{schema}.Sanitize()
@@ -414,13 +415,13 @@ func writeOldSchema(t *testing.T, pool *pgxpool.Pool, schema string, stmts []str
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string][]byte{}
+	old := migratetest.Old{Due: oldRecords[0].id, Leased: oldRecords[0].id, Fence: migratetest.OldFence}
 	for _, r := range oldRecords {
-		sealed, err := keys.Seal(r.id, []byte("token-of-"+r.id))
+		sealed, err := keys.Seal(r.id, []byte(migratetest.Token(r.id)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		secrets[r.id] = sealed
+		old.Records = append(old.Records, r.want(sealed))
 		if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.connections
 			(id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -428,15 +429,16 @@ func writeOldSchema(t *testing.T, pool *pgxpool.Pool, schema string, stmts []str
 			t.Fatal(err)
 		}
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.leases (id, fence, holder, expires_at) VALUES ($1, 7, '', '-infinity')`, oldRecords[0].id); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.leases (id, fence, holder, expires_at) VALUES ($1, $2, '', '-infinity')`, old.Leased, old.Fence); err != nil {
 		t.Fatal(err)
 	}
 	if len(stmts) > len(schemaV1) {
-		if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.claims (key, expires_at) VALUES ('state:old', now() + interval '1 hour')`); err != nil {
+		old.Claim = migratetest.OldClaim
+		if _, err := pool.Exec(ctx, `INSERT INTO `+qs+`.claims (key, expires_at) VALUES ($1, now() + interval '1 hour')`, old.Claim); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return secrets
+	return old
 }
 
 func migrationsOf(t *testing.T, pool *pgxpool.Pool, schema string) []int32 {
@@ -484,35 +486,13 @@ func TestMigrate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			schema := freshSchema(t)
-			secrets := writeOldSchema(t, pool, schema, tt.schema)
+			old := writeOldSchema(t, pool, schema, tt.schema)
 
 			s, err := postgres.Open(ctx, location(schema))
 			if err != nil {
 				t.Fatalf("Open of the old schema: %v", err)
 			}
-			keys, err := store.KeyringFor(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range oldRecords {
-				want := r.want(secrets[r.id])
-				got, err := s.Get(ctx, r.id)
-				if err != nil {
-					t.Fatalf("Get(%q) after migration: %v", r.id, err)
-				}
-				if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
-					t.Errorf("Get(%q) after migration (-want +got):\n%s", r.id, d)
-				}
-				if got.Tags != nil {
-					t.Errorf("Get(%q).Tags = %#v, want nil", r.id, got.Tags)
-				}
-				if pt, err := keys.Open(r.id, got.Secret); err != nil || string(pt) != "token-of-"+r.id {
-					t.Errorf("token of %q = %q, %v; want it to open", r.id, pt, err)
-				}
-			}
-			if all, err := s.List(ctx); err != nil || len(all) != len(oldRecords) {
-				t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(oldRecords))
-			}
+			migratetest.CheckOldRecords(t, s, old)
 			if d := cmp.Diff([]int32{1, 2, 3, 4}, migrationsOf(t, pool, schema)); d != "" || postgres.SchemaVersion != 4 {
 				t.Errorf("schema_migrations (SchemaVersion %d) (-want +got):\n%s", postgres.SchemaVersion, d)
 			}
@@ -537,15 +517,7 @@ func TestMigrate(t *testing.T) {
 			if !strings.Contains(indexdef, `(expiry, id COLLATE "C") WHERE ((status = 'active'::text) AND (expiry IS NOT NULL))`) {
 				t.Errorf("index connections_due is %q, want it on (expiry, id) of the active connections with an expiry", indexdef)
 			}
-			due, err := s.Due(ctx, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), 0)
-			if err != nil || len(due) != 1 || due[0].ID != oldRecords[0].id {
-				t.Errorf("Due after migration = %v, %v; want the active %s alone", due, err, oldRecords[0].id)
-			}
-			old := migratetest.Old{Leased: oldRecords[0].id, Fence: 7}
-			if len(tt.schema) > len(schemaV1) {
-				old.Claim = "state:old"
-			}
-			rec, got := migratetest.CheckMigrated(t, s, old)
+			_, got := migratetest.CheckMigrated(t, s, old)
 			var applied time.Time
 			qs := pgx.Identifier{schema}.Sanitize()
 			if err := pool.QueryRow(ctx, `SELECT applied_at FROM `+qs+`.schema_migrations WHERE version = 3`).Scan(&applied); err != nil {
@@ -554,18 +526,7 @@ func TestMigrate(t *testing.T) {
 			s.Close()
 
 			// A second open migrates nothing and changes nothing.
-			s, err = postgres.Open(ctx, location(schema))
-			if err != nil {
-				t.Fatalf("second Open: %v", err)
-			}
-			defer s.Close()
-			again, err := s.Get(ctx, rec.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(got, again); d != "" {
-				t.Errorf("after a second Open (-want +got):\n%s", d)
-			}
+			migratetest.CheckReopened(t, func() (store.Store, error) { return postgres.Open(ctx, location(schema)) }, got)
 			if d := cmp.Diff([]int32{1, 2, 3, 4}, migrationsOf(t, pool, schema)); d != "" {
 				t.Errorf("schema_migrations after a second Open (-want +got):\n%s", d)
 			}

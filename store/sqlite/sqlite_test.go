@@ -430,9 +430,10 @@ func (r oldRecord) want(t *testing.T, secret []byte) *store.Record {
 
 // writeOldStore makes, at path, a store as the given frozen schema left it
 // (the file mode 0600, in WAL mode, with its key file), holding oldRecords
-// with their tokens sealed, a lease row on the first one at fence 7 and,
-// from version 2, an unexpired claim. It returns the sealed secrets by id.
-func writeOldStore(t *testing.T, path string, schema []string) map[string][]byte {
+// with their tokens (migratetest.Token) sealed, a lease row on the first
+// one at fence migratetest.OldFence and, from version 2, an unexpired
+// claim of migratetest.OldClaim. It returns what it left.
+func writeOldStore(t *testing.T, path string, schema []string) migratetest.Old {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -453,28 +454,29 @@ func writeOldStore(t *testing.T, path string, schema []string) map[string][]byte
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	secrets := map[string][]byte{}
+	old := migratetest.Old{Due: oldRecords[0].id, Leased: oldRecords[0].id, Fence: migratetest.OldFence}
 	for _, r := range oldRecords {
-		sealed, err := keys.Seal(r.id, []byte("token-of-"+r.id))
+		sealed, err := keys.Seal(r.id, []byte(migratetest.Token(r.id)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		secrets[r.id] = sealed
+		old.Records = append(old.Records, r.want(t, sealed))
 		if _, err := db.Exec(`INSERT INTO connections (id, provider, account, scopes, status, reason, expiry, secret, version, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.id, r.provider, r.account, r.scopes, r.status, r.reason, r.expiry, sealed, r.version, r.created, r.updated); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Exec(`INSERT INTO leases (id, fence, holder, expires_at) VALUES (?, 7, '', 0)`, oldRecords[0].id); err != nil {
+	if _, err := db.Exec(`INSERT INTO leases (id, fence, holder, expires_at) VALUES (?, ?, '', 0)`, old.Leased, old.Fence); err != nil {
 		t.Fatal(err)
 	}
 	if len(schema) > len(schemaV1) {
-		if _, err := db.Exec(`INSERT INTO claims (key, expires_at) VALUES ('state:old', ?)`, time.Now().Add(time.Hour).UnixNano()); err != nil {
+		old.Claim = migratetest.OldClaim
+		if _, err := db.Exec(`INSERT INTO claims (key, expires_at) VALUES (?, ?)`, old.Claim, time.Now().Add(time.Hour).UnixNano()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return secrets
+	return old
 }
 
 // schemaOf returns the versions in schema_version and the columns of
@@ -532,49 +534,19 @@ func TestMigrate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "connector.db")
-			secrets := writeOldStore(t, path, tt.schema)
+			old := writeOldStore(t, path, tt.schema)
 
 			s, err := sqlite.Open(ctx, path)
 			if err != nil {
 				t.Fatalf("Open of the old store: %v", err)
 			}
-			keys, err := store.KeyringFor(s)
-			if err != nil {
-				t.Fatalf("the keyring of the old store: %v", err)
-			}
-			for _, r := range oldRecords {
-				want := r.want(t, secrets[r.id])
-				got, err := s.Get(ctx, r.id)
-				if err != nil {
-					t.Fatalf("Get(%q) after migration: %v", r.id, err)
-				}
-				if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
-					t.Errorf("Get(%q) after migration (-want +got):\n%s", r.id, d)
-				}
-				if got.Tags != nil {
-					t.Errorf("Get(%q).Tags = %#v, want nil", r.id, got.Tags)
-				}
-				if pt, err := keys.Open(r.id, got.Secret); err != nil || string(pt) != "token-of-"+r.id {
-					t.Errorf("token of %q = %q, %v; want it to open", r.id, pt, err)
-				}
-			}
-			if all, err := s.List(ctx); err != nil || len(all) != len(oldRecords) {
-				t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(oldRecords))
-			}
-			due, err := s.Due(ctx, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), 0)
-			if err != nil || len(due) != 1 || due[0].ID != oldRecords[0].id {
-				t.Errorf("Due after migration = %v, %v; want the active %s alone", due, err, oldRecords[0].id)
-			}
+			migratetest.CheckOldRecords(t, s, old)
 			versions, columns := schemaOf(t, path)
 			if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" || sqlite.SchemaVersion != 4 {
 				t.Errorf("schema_version (SchemaVersion %d) (-want +got):\n%s", sqlite.SchemaVersion, d)
 			}
 			if d := cmp.Diff(wantColumns, columns); d != "" {
 				t.Errorf("columns of connections (-want +got):\n%s", d)
-			}
-			old := migratetest.Old{Leased: oldRecords[0].id, Fence: 7}
-			if len(tt.schema) > len(schemaV1) {
-				old.Claim = "state:old"
 			}
 			rec, got := migratetest.CheckMigrated(t, s, old)
 			var index string
@@ -599,18 +571,7 @@ func TestMigrate(t *testing.T) {
 			}
 
 			// A second open migrates nothing and changes nothing.
-			s, err = sqlite.Open(ctx, path)
-			if err != nil {
-				t.Fatalf("second Open: %v", err)
-			}
-			defer s.Close()
-			again, err := s.Get(ctx, rec.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(got, again); d != "" {
-				t.Errorf("after a second Open (-want +got):\n%s", d)
-			}
+			migratetest.CheckReopened(t, func() (store.Store, error) { return sqlite.Open(ctx, path) }, got)
 			versions, columns = schemaOf(t, path)
 			if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" {
 				t.Errorf("schema_version after a second Open (-want +got):\n%s", d)
@@ -660,7 +621,7 @@ func TestConcurrentMigration(t *testing.T) {
 	t.Setenv(store.EnvKey, "")
 	t.Setenv(store.EnvOldKeys, "")
 	path := filepath.Join(t.TempDir(), "connector.db")
-	secrets := writeOldStore(t, path, schemaV2)
+	old := writeOldStore(t, path, schemaV2)
 	firstUse(t, path, 6)
 	versions, _ := schemaOf(t, path)
 	if d := cmp.Diff([]int{1, 2, 3, 4}, versions); d != "" {
@@ -671,13 +632,13 @@ func TestConcurrentMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, r := range oldRecords {
-		got, err := s.Get(context.Background(), r.id)
+	for _, want := range old.Records {
+		got, err := s.Get(context.Background(), want.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := cmp.Diff(r.want(t, secrets[r.id]), got, cmpopts.EquateEmpty()); d != "" {
-			t.Errorf("Get(%q) (-want +got):\n%s", r.id, d)
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("Get(%q) (-want +got):\n%s", want.ID, d)
 		}
 	}
 }

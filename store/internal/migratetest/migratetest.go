@@ -4,9 +4,11 @@
 // old fence plus one), Claim takes a new key, a claim made before the
 // migration still holds, and a Put under the lease with the fields the
 // newer versions added (App, Namespace, Ref, Tags) comes back from Get as
-// written. Each backend plants its own old schema and checks its own
-// tables; this package holds only what every backend must do through the
-// store.Store contract.
+// written. Before that, every connection the old schema held must read
+// back as it was, and after it a second open must change nothing. Each
+// backend plants its own old schema and checks its own tables; this
+// package holds only what every backend must do through the store.Store
+// contract, and the values every backend plants.
 package migratetest
 
 import (
@@ -23,6 +25,13 @@ import (
 
 // Old is what the old schema left in the store, as the checks need it.
 type Old struct {
+	// Records are the connections the old schema holds, as the current
+	// code must read them: as written, each token sealed from Token(ID),
+	// with no App, Namespace, Ref or Tags.
+	Records []*store.Record
+	// Due is the id of the one record of Records that Due finds at DueAt:
+	// the active one with an expiry before then.
+	Due string
 	// Leased is the id of a connection with a lease row, and Fence the
 	// fence that row holds.
 	Leased string
@@ -32,8 +41,64 @@ type Old struct {
 	Claim string
 }
 
+// OldFence is the fence every backend plants in the old store's lease row.
+const OldFence = 7
+
+// OldClaim is the key of the unexpired claim every backend plants in an
+// old store whose schema had claims.
+const OldClaim = "state:old"
+
 // NewClaim is the key CheckMigrated claims: one the old store does not hold.
 const NewClaim = "state:new"
+
+// DueAt is the time at which CheckOldRecords asks Due for the connections
+// to refresh: after the expiry of Old.Due.
+var DueAt = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Token is the token every backend seals, in the old store, for the
+// connection id.
+func Token(id string) string { return "token-of-" + id }
+
+// CheckOldRecords checks s, just opened on an old store that holds old and
+// not yet written to: Get of the id of each of old.Records gives that
+// record (an empty slice and a nil one alike) with Tags nil and a token
+// that opens, with the keyring of s, to Token(id); List has exactly
+// len(old.Records) records; and Due (of store.DueLister, which s must
+// implement) at DueAt finds old.Due alone. It stops the test where what
+// follows cannot run (no keyring, a failed Get).
+func CheckOldRecords(t *testing.T, s interface {
+	store.Store
+	store.DueLister
+}, old Old) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := store.KeyringFor(s)
+	if err != nil {
+		t.Fatalf("the keyring of the store after migration: %v", err)
+	}
+	for _, want := range old.Records {
+		got, err := s.Get(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("Get(%q) after migration: %v", want.ID, err)
+		}
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("Get(%q) after migration (-want +got):\n%s", want.ID, d)
+		}
+		if got.Tags != nil {
+			t.Errorf("Get(%q).Tags = %#v, want nil", want.ID, got.Tags)
+		}
+		if pt, err := keys.Open(want.ID, got.Secret); err != nil || string(pt) != Token(want.ID) {
+			t.Errorf("token of %q = %q, %v; want it to open to %q", want.ID, pt, err, Token(want.ID))
+		}
+	}
+	if all, err := s.List(ctx); err != nil || len(all) != len(old.Records) {
+		t.Errorf("List after migration: %d records, %v; want %d", len(all), err, len(old.Records))
+	}
+	due, err := s.Due(ctx, DueAt, 0)
+	if err != nil || len(due) != 1 || due[0].ID != old.Due {
+		t.Errorf("Due(%v) after migration = %v, %v; want the active %s alone", DueAt, due, err, old.Due)
+	}
+}
 
 // CheckMigrated checks s, opened on an old store that holds old: Lock of
 // old.Leased gives the fence old.Fence+1, Claim of NewClaim succeeds,
@@ -77,4 +142,25 @@ func CheckMigrated(t *testing.T, s store.Store, old Old) (written, read *store.R
 		t.Errorf("after a Put with the new fields (-want +got):\n%s", d)
 	}
 	return rec, got
+}
+
+// CheckReopened checks a second open of the store that CheckMigrated
+// returned read from, closed since: reopen succeeds and Get of read.ID
+// gives read unchanged. It closes the reopened store when the test ends.
+// That the second open migrated nothing (the backend's own tables) is the
+// caller's to check.
+func CheckReopened(t *testing.T, reopen func() (store.Store, error), read *store.Record) {
+	t.Helper()
+	s, err := reopen()
+	if err != nil {
+		t.Fatalf("second Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	again, err := s.Get(context.Background(), read.ID)
+	if err != nil {
+		t.Fatalf("Get(%q) after a second Open: %v", read.ID, err)
+	}
+	if d := cmp.Diff(read, again); d != "" {
+		t.Errorf("Get(%q) after a second Open (-want +got):\n%s", read.ID, d)
+	}
 }
