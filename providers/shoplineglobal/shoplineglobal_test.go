@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/providers/internal/providertest"
 	"github.com/connector-go/connector/providers/shoplineglobal"
 )
 
@@ -28,6 +28,10 @@ const (
 
 // now is the tests' clock: 2026-01-01T00:00:00Z.
 var now = time.Unix(1767225600, 0).UTC()
+
+// testApp is the test app, asking for read_products, for driver calls made
+// without the engine.
+var testApp = providertest.App{ClientID: appKey, ClientSecret: appSecret, RedirectURL: callback, Scopes: []string{"read_products"}, Now: now}
 
 // documentedAnswer is the answer of token/create and token/refresh in
 // SHOPLINE's envelope (shopline-sdk-go client/oauth_test.go), with a
@@ -44,11 +48,8 @@ func shop(t *testing.T) driver.Provider {
 }
 
 func TestRegistered(t *testing.T) {
-	p, err := connector.Lookup("shoplineglobal")
-	if err != nil || p != shoplineglobal.Provider {
-		t.Fatalf("Lookup(shoplineglobal) = %v, %v; want the package's Provider", p, err)
-	}
-	if p.Spec().Endpoint != (driver.Endpoint{}) {
+	providertest.Registered(t, "shoplineglobal", shoplineglobal.Provider)
+	if p := shoplineglobal.Provider; p.Spec().Endpoint != (driver.Endpoint{}) {
 		t.Errorf("the unbound driver has endpoints: %+v", p.Spec().Endpoint)
 	}
 }
@@ -241,15 +242,15 @@ func TestHandleCallback(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ts, got := recorder(t, 200, documentedAnswer)
-			c := newConnector(t, driver.Endpoint{TokenURL: ts.URL + "/admin/oauth/token/create", RefreshURL: ts.URL + "/admin/oauth/token/refresh"})
+			rec := record(t)
+			c := newConnector(t, tokenEndpoint(rec.URL))
 			st := stateOf(t, c)
 			conn, err := c.HandleCallback(context.Background(), tc.callback(st))
 			if tc.code == 0 {
 				if err != nil {
 					t.Fatalf("HandleCallback: %v", err)
 				}
-				if d := cmp.Diff([]string{"/admin/oauth/token/create"}, paths(got())); d != "" {
+				if d := cmp.Diff([]string{"/admin/oauth/token/create"}, paths(rec.Requests())); d != "" {
 					t.Errorf("requests (-want +got):\n%s", d)
 				}
 				if conn.Info().Account != "open001" {
@@ -263,7 +264,7 @@ func TestHandleCallback(t *testing.T) {
 			if strings.Contains(err.Error(), appSecret) || strings.Contains(err.Error(), "abc123") {
 				t.Errorf("the error holds a secret: %v", err)
 			}
-			if n := len(got()); n != 0 {
+			if n := len(rec.Requests()); n != 0 {
 				t.Errorf("%d token requests for a refused callback", n)
 			}
 			_, err = c.HandleCallback(context.Background(), signedCallback(appSecret, "abc123", st, now))
@@ -284,44 +285,33 @@ func paths(rs []request) []string {
 	return out
 }
 
+// request is what the tests read of a request to the token endpoint: the
+// headers SHOPLINE signs a request with, and the body as sent.
 type request struct {
 	Method, Path, ContentType, AppKey, Timestamp, Sign, Authorization, Body string
 }
 
-// recorder answers every request with answer and records it.
-func recorder(t *testing.T, status int, answer string) (*httptest.Server, func() []request) {
+// record starts a token endpoint that answers every request with
+// documentedAnswer and records it.
+func record(t *testing.T) *providertest.Recorder[request] {
 	t.Helper()
-	var mu sync.Mutex
-	var got []request
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("appkey"),
-			r.Header.Get("timestamp"), r.Header.Get("sign"), r.Header.Get("Authorization"), string(b)})
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, answer)
-	}))
-	t.Cleanup(ts.Close)
-	return ts, func() []request { mu.Lock(); defer mu.Unlock(); return append([]request(nil), got...) }
+	return providertest.RecordWith(t, func(string) string { return documentedAnswer }, func(r *http.Request, body []byte) request {
+		return request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("appkey"),
+			r.Header.Get("timestamp"), r.Header.Get("sign"), r.Header.Get("Authorization"), string(body)}
+	})
 }
 
-func envFor(p driver.Provider, ts *httptest.Server) *driver.Env {
-	return &driver.Env{
-		Provider: p,
-		Config: driver.Config{ClientID: appKey, ClientSecret: appSecret, RedirectURL: callback, Scopes: []string{"read_products"},
-			Endpoint: driver.Endpoint{TokenURL: ts.URL + "/admin/oauth/token/create", RefreshURL: ts.URL + "/admin/oauth/token/refresh"}},
-		HTTP: ts.Client(),
-		Now:  func() time.Time { return now },
-	}
+// tokenEndpoint is the token and refresh endpoints of SHOPLINE's paths at
+// base.
+func tokenEndpoint(base string) driver.Endpoint {
+	return driver.Endpoint{TokenURL: base + "/admin/oauth/token/create", RefreshURL: base + "/admin/oauth/token/refresh"}
 }
 
 func TestWireRequests(t *testing.T) {
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
 	p := shop(t)
-	ts, got := recorder(t, 200, documentedAnswer)
-	env := envFor(p, ts)
+	rec := record(t)
+	env := testApp.Env(p, rec.Client(), tokenEndpoint(rec.URL))
 	tok, err := p.(driver.Exchanger).Exchange(context.Background(), env, url.Values{"code": {"abc123"}, "handle": {"open001"}, "state": {"s"}})
 	if err != nil {
 		t.Fatal(err)
@@ -340,10 +330,8 @@ func TestWireRequests(t *testing.T) {
 		{"POST", "/admin/oauth/token/create", "application/json", appKey, ms, shoplineglobal.Sign(appSecret, `{"code":"abc123"}`, ms), "", `{"code":"abc123"}`},
 		{"POST", "/admin/oauth/token/refresh", "application/json", appKey, ms, shoplineglobal.Sign(appSecret, "", ms), "", ""},
 	}
-	if d := cmp.Diff(want, got()); d != "" {
-		t.Errorf("requests (-want +got):\n%s", d)
-	}
-	for _, r := range got() {
+	rec.Expect(t, want...)
+	for _, r := range rec.Requests() {
 		if strings.Contains(r.Body+r.Sign, appSecret) {
 			t.Errorf("the app secret was sent: %+v", r)
 		}
@@ -352,16 +340,17 @@ func TestWireRequests(t *testing.T) {
 
 func TestExchangeRefusesAnotherStore(t *testing.T) {
 	p := shop(t)
-	ts, got := recorder(t, 200, documentedAnswer)
-	_, err := p.(driver.Exchanger).Exchange(context.Background(), envFor(p, ts), url.Values{"code": {"abc"}, "handle": {"evil"}})
+	rec := record(t)
+	env := testApp.Env(p, rec.Client(), tokenEndpoint(rec.URL))
+	_, err := p.(driver.Exchanger).Exchange(context.Background(), env, url.Values{"code": {"abc"}, "handle": {"evil"}})
 	if driver.CodeOf(err) != driver.InvalidGrant {
 		t.Errorf("Exchange for another store = %v, want invalid_grant", err)
 	}
-	_, err = p.(driver.Refresher).Refresh(context.Background(), envFor(p, ts), &driver.Token{AccessToken: "a", AccountID: "evil"})
+	_, err = p.(driver.Refresher).Refresh(context.Background(), env, &driver.Token{AccessToken: "a", AccountID: "evil"})
 	if driver.CodeOf(err) != driver.InvalidConfig {
 		t.Errorf("Refresh of another store's token = %v, want invalid_config", err)
 	}
-	if n := len(got()); n != 0 {
+	if n := len(rec.Requests()); n != 0 {
 		t.Errorf("%d requests sent for another store", n)
 	}
 }

@@ -81,22 +81,21 @@ type Request struct {
 	Params map[string]string
 }
 
-// Recorder is a token endpoint that records each request. Close it with
-// the test (Record does).
-type Recorder struct {
+// Recorder is a token endpoint that records what a test reads of each
+// request, a T (a Request for Record). Close it with the test (Record and
+// RecordWith do).
+type Recorder[T any] struct {
 	*httptest.Server
 	mu  sync.Mutex
-	got []Request
+	got []T
 }
 
 // Record starts a Recorder for the length of t that answers each request
 // with Content-Type application/json and the body answer(path). A JSON
 // body with a value that is not a string fails t.
-func Record(t testing.TB, answer func(path string) string) *Recorder {
+func Record(t testing.TB, answer func(path string) string) *Recorder[Request] {
 	t.Helper()
-	rec := &Recorder{}
-	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+	return RecordWith(t, answer, func(r *http.Request, body []byte) Request {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		req := Request{Method: r.Method, Path: r.URL.Path, ContentType: mt, Accept: r.Header.Get("Accept"), Params: map[string]string{}}
 		if id, secret, ok := r.BasicAuth(); ok {
@@ -113,8 +112,21 @@ func Record(t testing.TB, answer func(path string) string) *Recorder {
 				t.Errorf("%s %s: JSON body with non-string values: %s", r.Method, r.URL.Path, body)
 			}
 		}
+		return req
+	})
+}
+
+// RecordWith is Record for a test that reads other parts of a request
+// (headers a provider signs, the body as sent): it records record(r, body)
+// for each request r, body being r's body read whole.
+func RecordWith[T any](t testing.TB, answer func(path string) string, record func(r *http.Request, body []byte) T) *Recorder[T] {
+	t.Helper()
+	rec := &Recorder[T]{}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got := record(r, body)
 		rec.mu.Lock()
-		rec.got = append(rec.got, req)
+		rec.got = append(rec.got, got)
 		rec.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = io.WriteString(w, answer(r.URL.Path))
@@ -124,14 +136,14 @@ func Record(t testing.TB, answer func(path string) string) *Recorder {
 }
 
 // Requests returns the requests received so far, in order.
-func (r *Recorder) Requests() []Request {
+func (r *Recorder[T]) Requests() []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Request(nil), r.got...)
+	return append([]T(nil), r.got...)
 }
 
 // Expect fails t unless the requests received so far are want.
-func (r *Recorder) Expect(t testing.TB, want ...Request) {
+func (r *Recorder[T]) Expect(t testing.TB, want ...T) {
 	t.Helper()
 	if diff := cmp.Diff(want, r.Requests()); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)
