@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/connstr"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/store"
@@ -419,22 +420,7 @@ func BenchmarkAPIRequest(b *testing.B) {
 		{"connector-apitimeout", bounded}, // compare with plain-deadline
 	} {
 		conn := longLived(b, bc.c, "api")
-		b.Run(bc.name, func(b *testing.B) {
-			hc := conn.Client()
-			b.ReportAllocs()
-			for b.Loop() {
-				req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		})
+		b.Run(bc.name, func(b *testing.B) { benchAPICalls(b, conn) })
 	}
 	static := oauth2.ReuseTokenSource(nil, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "access-api", TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour)}))
 	for _, bc := range []struct {
@@ -473,4 +459,79 @@ func BenchmarkAPIRequest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchAPICalls is the loop of BenchmarkAPIRequest's connector cases:
+// GET store/info.json through conn's Client, its answer read.
+func benchAPICalls(b *testing.B, conn *connector.Connection) {
+	ctx := context.Background()
+	hc := conn.Client()
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := conn.NewRequest(ctx, "GET", "store/info.json", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// BenchmarkAPIRequestLoopback is BenchmarkAPIRequest over real HTTP on
+// loopback: what the default transport's silence bound (one connection
+// deadline moved at each read and write) costs an API call, against the
+// same transport without it (connector-no-silence: a program's clone of
+// http.DefaultTransport that only waits Timeout for headers) and a plain
+// client on that clone.
+//
+//	go test -run '^$' -bench 'BenchmarkAPIRequestLoopback' -benchmem -count 10 .
+func BenchmarkAPIRequestLoopback(b *testing.B) {
+	body := []byte(`{"store":{"code":"bench"}}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	headers := http.DefaultTransport.(*http.Transport).Clone()
+	headers.ResponseHeaderTimeout = connstr.DefaultTimeout
+	defer headers.CloseIdleConnections()
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name   string
+		client *http.Client // Options.HTTPClient
+	}{
+		{"connector", nil},
+		{"connector-no-silence", &http.Client{Transport: headers}},
+	} {
+		c, err := connector.New("jumpseller", connector.Options{ClientID: "bench", ClientSecret: "bench-secret",
+			Endpoint: driver.Endpoint{APIBaseURL: srv.URL + "/v1/"}, HTTPClient: bc.client})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		conn := longLived(b, c, "api")
+		b.Run(bc.name, func(b *testing.B) { benchAPICalls(b, conn) })
+	}
+	b.Run("plain", func(b *testing.B) {
+		hc := &http.Client{Transport: headers}
+		b.ReportAllocs()
+		for b.Loop() {
+			req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/store/info.json", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer access-api")
+			req.Header.Set("Accept", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
 }

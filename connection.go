@@ -181,13 +181,7 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 // returns an error with driver.ProviderError that names the target. Redirects
 // within the origin are followed, up to 10.
 func (conn *Connection) Client() *http.Client {
-	t := &transport{conn: conn}
-	if hc := conn.c.opts.HTTPClient; hc != nil && hc.Transport != nil {
-		t.base = hc.Transport
-	} else {
-		t.base, t.headerTimeout = defaultTransport(conn.c.opts.Timeout)
-	}
-	return &http.Client{Transport: t, CheckRedirect: conn.c.checkRedirect}
+	return &http.Client{Transport: &transport{conn: conn}, CheckRedirect: conn.c.checkRedirect}
 }
 
 // NewRequest returns a request for the provider's API. path is resolved

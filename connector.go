@@ -78,6 +78,9 @@ type Connector struct {
 	apiOrigin  origin      // its origin: the only one the token is sent to
 	apiHeaders http.Header // what every API request carries unless it sets its own (apiHeadersOf)
 
+	base        http.RoundTripper // what every request goes through (baseTransport)
+	defaultBase bool              // base is (or wraps) the default transport
+
 	prefix string      // the store-id prefix of the application's connections (connections.go)
 	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
 	tel    *telemetry
@@ -219,7 +222,8 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		Now: opts.Clock,
 	}
 	c.tel = newTelemetry(c)
-	c.env.HTTP = tracedDoer{c: c, next: newRetryDoer(&c.opts)}
+	c.base, c.defaultBase = baseTransport(&c.opts)
+	c.env.HTTP = tracedDoer{c: c, next: newRetryDoer(&c.opts, c.base)}
 	c.raw = c.store
 	c.store = tracedStore{Store: c.raw, c: c}
 	c.prefix = appPrefix(opts.Namespace, opts.ClientID)

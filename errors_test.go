@@ -74,6 +74,9 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 			if tc.wrapped != nil && !errors.Is(err, tc.wrapped) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tc.wrapped)
 			}
+			if timeout := errors.Is(err, context.DeadlineExceeded); ue != nil && ue.Timeout() != timeout {
+				t.Errorf("(*url.Error).Timeout() = %v for %v, want %v", ue.Timeout(), err, timeout)
+			}
 			if !strings.Contains(err.Error(), tc.says) {
 				t.Errorf("error %q does not say %q", err, tc.says)
 			}

@@ -46,15 +46,25 @@ type Options struct {
 
 	// HTTPClient is the base client whose Transport carries every request.
 	// When nil (or its Transport is), requests go through a clone of
-	// http.DefaultTransport that waits at most Timeout for the headers of
-	// an answer (http.Transport.ResponseHeaderTimeout). Its Timeout is
-	// ignored: see Timeout and APITimeout.
+	// http.DefaultTransport that gives up on a provider silent for Timeout:
+	// no answer's headers within Timeout (http.Transport.ResponseHeaderTimeout),
+	// or nothing sent or taken on the connection for Timeout in the middle
+	// of an exchange (its idle pooled connections close after Timeout too).
+	// Its Timeout is ignored: see Timeout and APITimeout.
 	HTTPClient *http.Client
+	// WrapTransport, when set, wraps the transport below the engine's own
+	// layers (its retries, the bearer token): HTTPClient's, or the default
+	// transport, which then keeps its limits. It is called once, by New,
+	// and sees every attempt of every request the Connector makes (token,
+	// revoke, token-info and API), with its credentials: to log, measure
+	// or record them, never to show a header or a body as it is.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Timeout bounds one exchange of the token lifecycle: one attempt of a
 	// token, token-info or revoke request, its answer read (each retry has
 	// its own, and none runs past Retry.Budget). It is also how long the
-	// default transport waits for the headers of any answer, an API
-	// request's included. connstr.DefaultTimeout (30 s) when zero, as for a
+	// default transport lets a provider stay silent in any exchange, an API
+	// request's included: before the headers of its answer, or between two
+	// reads or writes. connstr.DefaultTimeout (30 s) when zero, as for a
 	// connection string's Timeout.
 	Timeout time.Duration
 	// APITimeout, when positive, bounds one API request made through
@@ -62,7 +72,8 @@ type Options struct {
 	// or a 429 has its own). When zero, the request's context bounds it, as
 	// with net/http and x/oauth2: an answer streamed for longer than any
 	// fixed limit (a large export) is not cut off, while a provider that
-	// never answers still is, by the default transport's wait for headers.
+	// never answers, or stops sending in the middle, still is, by the
+	// default transport's Timeout.
 	APITimeout time.Duration
 	// Retry is the retry policy for token, revoke and API requests.
 	Retry RetryPolicy

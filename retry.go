@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connector-go/connector/driver"
@@ -101,12 +100,9 @@ func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 
 // newRetryDoer returns the HTTP client of token and revoke requests: go-
 // retryablehttp with checkRetry and backoff, each attempt bounded by
-// o.Timeout and the whole request by o.Retry.Budget.
-func newRetryDoer(o *Options) *budgetDoer {
-	base, _ := defaultTransport(o.Timeout)
-	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
-		base = o.HTTPClient.Transport
-	}
+// o.Timeout and the whole request by o.Retry.Budget, over base
+// (baseTransport).
+func newRetryDoer(o *Options, base http.RoundTripper) *budgetDoer {
 	rc := retryablehttp.NewClient()
 	rt := base
 	if o.Timeout < o.Retry.Budget {
@@ -124,49 +120,6 @@ func newRetryDoer(o *Options) *budgetDoer {
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.PrepareRetry = rewindBody
 	return &budgetDoer{c: rc, budget: o.Retry.Budget}
-}
-
-// defaultTransports holds, per *http.Transport that was
-// http.DefaultTransport when a Connector was made and per Options.Timeout,
-// the clone that Connector's requests go through.
-var defaultTransports sync.Map // transportKey → *http.Transport
-
-type transportKey struct {
-	t *http.Transport
-	d time.Duration
-}
-
-// defaultTransport is the transport of every request (token, revoke,
-// token-info and API) of a Connector whose Options.HTTPClient gives none:
-// http.DefaultTransport's settings, except that
-//   - it waits at most d (Options.Timeout) for the headers of an answer, so
-//     that a server that takes a request and never answers is cut off
-//     without a deadline per request: the body of an API answer may then
-//     stream for as long as the caller reads it (APITimeout bounds the
-//     whole exchange when set);
-//   - it keeps idle connections for twice the scheduler's default
-//     concurrency per host: a RefreshDue sweep then reuses its connections
-//     to the token endpoint rather than open one (a TLS handshake, a
-//     socket left in TIME_WAIT) per refresh beyond the two
-//     http.DefaultTransport keeps.
-//
-// A DefaultTransport that a program replaced with its own RoundTripper is
-// used as it is; ok then reports false.
-func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return http.DefaultTransport, false
-	}
-	k := transportKey{t, d}
-	if c, ok := defaultTransports.Load(k); ok {
-		return c.(*http.Transport), true
-	}
-	c := t.Clone()
-	c.ResponseHeaderTimeout = d
-	c.MaxIdleConnsPerHost = max(c.MaxIdleConnsPerHost, 2*DefaultDueConcurrency)
-	c.MaxIdleConns = max(c.MaxIdleConns, 2*DefaultDueConcurrency)
-	got, _ := defaultTransports.LoadOrStore(k, c)
-	return got.(*http.Transport), true
 }
 
 // attemptTimeout bounds each attempt (the exchange and the reading of its

@@ -17,10 +17,6 @@ import (
 // transport authenticates API requests for one Connection.
 type transport struct {
 	conn *Connection
-	base http.RoundTripper
-	// headerTimeout is set when base is the default transport, which waits
-	// Options.Timeout for an answer's headers.
-	headerTimeout bool
 }
 
 // RoundTrip sets the bearer token and the provider's headers, refreshes and
@@ -151,7 +147,7 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 	} else {
 		h["Authorization"] = authz
 	}
-	resp, err := t.base.RoundTrip(r)
+	resp, err := c.base.RoundTrip(r)
 	if err != nil {
 		err = t.failed(req.Context(), ctx, err)
 	}
@@ -173,8 +169,9 @@ func (t *transport) failed(caller, ctx context.Context, err error) error {
 		e = c.errorf(driver.Canceled, "api", "the caller's context ended before the API answered")
 	case ctx.Err() != nil:
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (APITimeout)", c.opts.APITimeout)
-	case errors.Is(err, context.DeadlineExceeded) && t.headerTimeout:
-		// The default transport's ResponseHeaderTimeout.
+	case errors.As(err, new(*silenceError)), errors.Is(err, context.DeadlineExceeded) && c.defaultBase:
+		// The default transport's connection deadline, or its
+		// ResponseHeaderTimeout.
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
 	case errors.Is(err, context.DeadlineExceeded):
 		// A time limit of the program's own transport.

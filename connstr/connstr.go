@@ -98,8 +98,9 @@ const (
 // DefaultTimeout is the Timeout of a connection string that sets none, and
 // of a connector.Options whose Timeout is zero: the time limit of one HTTP
 // exchange of the token lifecycle (one attempt of a token, token-info or
-// revoke request), and how long any answer's headers, an API request's
-// included, are awaited.
+// revoke request), and how long a provider may stay silent in any exchange,
+// an API request's included: before an answer's headers, or in the middle
+// of its body.
 const DefaultTimeout = 30 * time.Second
 
 // DefaultRetryBudget is the RetryBudget of a connection string that sets

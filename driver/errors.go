@@ -193,6 +193,15 @@ func printable(s string) string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// Timeout reports whether an error in the underlying chain is a timeout
+// (has a Timeout method that reports true, as a net.Error's), so that a
+// *url.Error around an *Error answers Timeout as it would around the
+// timeout itself.
+func (e *Error) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.Err, &t) && t.Timeout()
+}
+
 // Is reports whether target is an *Error with the same Code, whatever its
 // other fields: errors.Is(err, &driver.Error{Code: driver.NotFound}) holds
 // for every error of that Code.

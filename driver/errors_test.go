@@ -1,9 +1,12 @@
 package driver_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -180,6 +183,34 @@ func TestErrorUnwrap(t *testing.T) {
 	var target *driver.Error
 	if !errors.As(fmt.Errorf("x: %w", e), &target) || target != e {
 		t.Errorf("errors.As did not find the *Error")
+	}
+}
+
+// TestErrorTimeout: an *Error is a timeout when its chain holds one, so
+// that the *url.Error a Client returns around it answers Timeout too.
+func TestErrorTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no cause", nil, false},
+		{"another cause", io.EOF, false},
+		{"a deadline", os.ErrDeadlineExceeded, true},
+		{"a context's deadline", context.DeadlineExceeded, true},
+		{"a canceled context", context.Canceled, false},
+		{"a wrapped deadline", fmt.Errorf("read: %w", os.ErrDeadlineExceeded), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &driver.Error{Code: driver.Unavailable, Err: tc.err}
+			if got := e.Timeout(); got != tc.want {
+				t.Errorf("Timeout() = %v, want %v", got, tc.want)
+			}
+			ue := &url.Error{Op: "Get", URL: "https://api.example.com/v1/", Err: e}
+			if got := ue.Timeout(); got != tc.want {
+				t.Errorf("(*url.Error).Timeout() around it = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,13 +21,12 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/connector-go/connector"
-	"github.com/connector-go/connector/connstr"
 )
 
 // verboseTracer writes what --verbose shows on standard error, one line
 // each: every HTTP exchange (method, URL without query values, status,
 // duration) through a RoundTripper given to the connector as
-// Options.HTTPClient, and every store call, refresh and lease wait through
+// Options.WrapTransport, and every store call, refresh and lease wait through
 // the connector's OpenTelemetry spans (telemetry.go in the library), which
 // it receives as a TracerProvider. Neither ever holds a token, a code or a
 // secret: no header, body or query value is shown, and each line is
@@ -51,19 +49,17 @@ func (t *verboseTracer) printf(format string, args ...any) {
 	fmt.Fprintln(t.e.Err, "connector: trace: "+line)
 }
 
-// options makes the connector's HTTP requests and spans come here.
+// options makes the connector's HTTP requests and spans come here. Its
+// transport wraps the connector's own (Options.WrapTransport), which keeps
+// its limits.
 func (t *verboseTracer) options(o *connector.Options) {
-	base := http.DefaultTransport
-	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
-		base = o.HTTPClient.Transport
-	} else if t, ok := base.(*http.Transport); ok {
-		// As the connector's own default transport: no answer's headers
-		// awaited longer than Timeout.
-		t = t.Clone()
-		t.ResponseHeaderTimeout = cmp.Or(o.Timeout, connstr.DefaultTimeout)
-		base = t
+	wrap := o.WrapTransport
+	o.WrapTransport = func(base http.RoundTripper) http.RoundTripper {
+		if wrap != nil {
+			base = wrap(base)
+		}
+		return &verboseTransport{t: t, base: base}
 	}
-	o.HTTPClient = &http.Client{Transport: &verboseTransport{t: t, base: base}}
 	o.TracerProvider = verboseProvider{t: t}
 	o.Logger = slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
