@@ -172,7 +172,9 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 // once on a 401, and retries idempotent requests on 429 honouring
 // Retry-After. Each request's own context bounds it, and the refresh it
 // may run; the Client holds no context of its own and may be kept and
-// shared.
+// shared. With the default transport, a provider silent for
+// Options.Timeout (no answer's headers, or nothing more of a body, for
+// that long) is given up; Options.APITimeout bounds a whole exchange.
 //
 // The token goes only to the API's origin (the scheme, host and port of
 // its base URL): a request for another origin is refused with

@@ -65,6 +65,14 @@ func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
 	if c, ok := defaultTransports.Load(k); ok {
 		return c.(*http.Transport), true
 	}
+	c := silentClone(t, d)
+	got, _ := defaultTransports.LoadOrStore(k, c)
+	return got.(*http.Transport), true
+}
+
+// silentClone returns a clone of t with the default transport's settings
+// for d (defaultTransport).
+func silentClone(t *http.Transport, d time.Duration) *http.Transport {
 	c := t.Clone()
 	c.ResponseHeaderTimeout = d
 	c.MaxIdleConnsPerHost = max(c.MaxIdleConnsPerHost, 2*DefaultDueConcurrency)
@@ -82,8 +90,7 @@ func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
 	if c.DialTLSContext != nil {
 		c.DialTLSContext = silentDial(c.DialTLSContext, d)
 	}
-	got, _ := defaultTransports.LoadOrStore(k, c)
-	return got.(*http.Transport), true
+	return c
 }
 
 // silentDial returns dial with its connections made silentConns of d.
