@@ -136,12 +136,7 @@ func (s *server) cliAuth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	cmd := command(ctx, t, dsn, "auth", "--no-browser", "--timeout", "1m")
-	var out bytes.Buffer
-	errb := &testio.Buffer{}
-	cmd.Stdout, cmd.Stderr = &out, errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out, errb, done := testio.Start(t, cmd)
 	authURL := testio.WaitLineWithin(t, waitFor, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, s.authorizeURL()+"?") })
 	// The browser: signed in as the merchant, it follows every redirect, to
 	// the command's callback page.
@@ -156,7 +151,7 @@ func (s *server) cliAuth(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte("Connected")) {
 		t.Errorf("the callback page: %d %s", resp.StatusCode, excerpt(page))
 	}
-	r := result{code: exitCode(t, cmd.Wait(), "auth"), out: out.String(), err: errb.String()}
+	r := result{code: exitCode(t, <-done, "auth"), out: out.String(), err: errb.String()}
 	if r.code != 0 || r.out != id+"\n" {
 		t.Fatalf("connector auth: %s; want exit 0 and %s", r, id)
 	}
@@ -207,12 +202,7 @@ func (s *server) cliOOB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	errb := &testio.Buffer{}
-	cmd.Stdout, cmd.Stderr = &out, errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out, errb, done := testio.Start(t, cmd)
 	authURL := testio.WaitLineWithin(t, waitFor, errb, "authorization URL", func(l string) bool { return strings.HasPrefix(l, s.authorizeURL()+"?") })
 	loc := s.approve(t, authURL, merchant)
 	page := s.do(t, mustRequest(t, loc.String()))
@@ -222,7 +212,7 @@ func (s *server) cliOOB(t *testing.T) {
 	}
 	fmt.Fprintf(stdin, "%s\n", m[1])
 	stdin.Close()
-	r := result{code: exitCode(t, cmd.Wait(), "auth"), out: out.String(), err: errb.String()}
+	r := result{code: exitCode(t, <-done, "auth"), out: out.String(), err: errb.String()}
 	if r.code != 0 || r.out != id+"\n" {
 		t.Fatalf("connector auth: %s; want exit 0 and %s", r, id)
 	}

@@ -1,8 +1,10 @@
 package testio_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -141,5 +143,37 @@ func TestFreePort(t *testing.T) {
 			t.Fatalf("listen on the free port %d: %v", port, err)
 		}
 		l.Close()
+	}
+}
+
+// TestStart: a child process that ends without the line a test waits for
+// fails the wait at once, with what it printed on its other stream, and
+// its exit comes on done.
+func TestStart(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh here")
+	}
+	out, errb, done := testio.Start(t, exec.Command(sh, "-c", "echo 'bad flag' >&2; exit 3"))
+	f := &fakeT{TB: t}
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		testio.WaitLine(f, out, "URL", func(string) bool { return false })
+	}()
+	select {
+	case <-waited:
+	case <-time.After(testio.Wait / 2):
+		t.Fatal("the wait did not end when the process did")
+	}
+	if !strings.Contains(f.fatal, "the command ended") || !strings.Contains(f.fatal, "bad flag") {
+		t.Errorf("failure = %q, want one saying the command ended, with its standard error", f.fatal)
+	}
+	var ee *exec.ExitError
+	if err := <-done; !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("done = %v, want exit status 3", err)
+	}
+	if errb.String() != "bad flag\n" {
+		t.Errorf("stderr = %q", errb.String())
 	}
 }

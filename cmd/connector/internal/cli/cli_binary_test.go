@@ -107,11 +107,7 @@ func TestBinary(t *testing.T) {
 	t.Run("sandbox stops on interrupt", func(t *testing.T) {
 		t.Parallel()
 		cmd := exec.Command(bin, "sandbox", "--store", filepath.Join(t.TempDir(), "s.db"))
-		out, errb := testio.Pair()
-		cmd.Stdout, cmd.Stderr = out, errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		out, errb, waited := testio.Start(t, cmd)
 		t.Cleanup(func() { cmd.Process.Kill() })
 		for _, name := range providerNames {
 			testio.WaitLine(t, out, name+" connection string", func(l string) bool { return strings.HasPrefix(l, "Provider="+name+";") })
@@ -119,8 +115,6 @@ func TestBinary(t *testing.T) {
 		if err := cmd.Process.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
 		}
-		waited := make(chan error, 1)
-		go func() { waited <- cmd.Wait() }()
 		select {
 		case err := <-waited:
 			if err != nil {
