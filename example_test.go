@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 
 	"github.com/connector-go/connector/driver"
@@ -102,4 +103,55 @@ func ExampleConnector_ConnectionByRef() {
 	fmt.Println(info.ID, info.App, info.Ref, info.Tags)
 	// Output:
 	// jumpseller:sandbox-store my-app customer-42 [eu]
+}
+
+// logged is a RoundTripper that logs each exchange's method, path and
+// status: never a header or a body, which carry the credentials.
+type logged struct{ base http.RoundTripper }
+
+func (l logged) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(r)
+	if err != nil {
+		fmt.Println(r.Method, r.URL.Path, "failed")
+		return nil, err
+	}
+	fmt.Println(r.Method, r.URL.Path, resp.StatusCode)
+	return resp, nil
+}
+
+// Log every exchange the connector makes, token requests included, below
+// its retries and bearer token: Options.WrapTransport wraps the default
+// transport, which keeps its limits (Timeout).
+func ExampleOptions_wrapTransport() {
+	sim := jumpseller.NewSimulator()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	sim.AddClient("my-app", "my-secret", "http://127.0.0.1:8085/callback")
+	ep := sim.Endpoint(srv.URL)
+	ctx := context.Background()
+	c, err := connector.Open(ctx, "Provider=jumpseller;OAuthClientId=my-app;OAuthClientSecret=my-secret;"+
+		"CallbackURL=http://127.0.0.1:8085/callback;Scope=read_store;OAuthSettingsLocation=memory://example-wrap;"+
+		"OAuthAuthorizationURL="+ep.AuthURL+";OAuthAccessTokenURL="+ep.TokenURL+";URL="+ep.APIBaseURL,
+		func(o *connector.Options) {
+			o.WrapTransport = func(base http.RoundTripper) http.RoundTripper { return logged{base} }
+		})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	authURL, _ := c.AuthCodeURL(nil)
+	callback, _ := sim.Approve(authURL)
+	conn, err := c.HandleCallback(ctx, callback.Query())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := conn.Refresh(ctx); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// POST /oauth/token 200
+	// GET /api/v1/store/info.json 200
+	// POST /oauth/token 200
 }
