@@ -87,8 +87,13 @@ func silentClone(t *http.Transport, d time.Duration) *http.Transport {
 	default:
 		c.DialContext = silentDial((&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext, d)
 	}
-	if c.DialTLSContext != nil {
+	switch {
+	case c.DialTLSContext != nil:
 		c.DialTLSContext = silentDial(c.DialTLSContext, d)
+	case c.DialTLS != nil:
+		dial := c.DialTLS
+		c.DialTLS = nil
+		c.DialTLSContext = silentDial(func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }, d)
 	}
 	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -106,4 +107,60 @@ func TestSilenceOverHTTP2(t *testing.T) {
 			t.Errorf("connections taken, reused or not: %v, want [true]", reused)
 		}
 	})
+}
+
+// TestSilentCloneDialers: whichever dialer the program's DefaultTransport
+// has (DialContext, the older Dial, none; DialTLSContext or DialTLS for
+// https), the clone's connections are silentConns.
+func TestSilentCloneDialers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var d net.Dialer
+	plain := func(network, addr string) (net.Conn, error) { return d.Dial(network, addr) }
+	for _, tc := range []struct {
+		name string
+		base *http.Transport
+	}{
+		{"DialContext", &http.Transport{DialContext: d.DialContext}},
+		{"Dial", &http.Transport{Dial: plain}},
+		{"no dialer", &http.Transport{}},
+		{"DialTLSContext", &http.Transport{DialContext: d.DialContext, DialTLSContext: d.DialContext}},
+		{"DialTLS", &http.Transport{DialContext: d.DialContext, DialTLS: plain}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := silentClone(tc.base, time.Second)
+			if c.Dial != nil || c.DialTLS != nil {
+				t.Error("the clone kept a dialer without a context, which net/http would use unwrapped")
+			}
+			dialers := map[string]func(context.Context, string, string) (net.Conn, error){"DialContext": c.DialContext}
+			if tc.base.DialTLSContext != nil || tc.base.DialTLS != nil {
+				dialers["DialTLSContext"] = c.DialTLSContext
+			}
+			for name, dial := range dialers {
+				if dial == nil {
+					t.Fatalf("the clone has no %s", name)
+				}
+				conn, err := dial(context.Background(), "tcp", ln.Addr().String())
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				conn.Close()
+				if _, ok := conn.(*silentConn); !ok {
+					t.Errorf("%s gave a %T, want a *silentConn", name, conn)
+				}
+			}
+		})
+	}
 }
