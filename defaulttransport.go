@@ -14,8 +14,9 @@ import (
 
 // baseTransport returns the transport below the engine's own layers
 // (retries, the bearer) of every request of a Connector with options o:
-// Options.HTTPClient's, else the default transport (ours is then true),
-// wrapped by Options.WrapTransport when set.
+// Options.HTTPClient's, else the default transport, wrapped by
+// Options.WrapTransport when set. ours reports whether it is (or wraps) the
+// connector's own clone of http.DefaultTransport, with its time limits.
 func baseTransport(o *Options) (rt http.RoundTripper, ours bool) {
 	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
 		rt = o.HTTPClient.Transport
