@@ -482,8 +482,8 @@ func benchAPICalls(b *testing.B, conn *connector.Connection) {
 }
 
 // BenchmarkAPIRequestLoopback is BenchmarkAPIRequest over real HTTP on
-// loopback: what the default transport's silence bound (one connection
-// deadline moved at each read and write) costs an API call, against the
+// loopback: what the default transport's bound on a wait for more of an
+// answer (silentBody, a timer per answer) costs an API call, against the
 // same transport without it (connector-no-silence: a program's clone of
 // http.DefaultTransport that only waits Timeout for headers) and a plain
 // client on that clone.

@@ -173,8 +173,9 @@ func (conn *Connection) Refresh(ctx context.Context) (*Token, error) {
 // Retry-After. Each request's own context bounds it, and the refresh it
 // may run; the Client holds no context of its own and may be kept and
 // shared. With the default transport, a provider silent for
-// Options.Timeout (no answer's headers, or nothing more of a body, for
-// that long) is given up; Options.APITimeout bounds a whole exchange.
+// Options.Timeout (no answer's headers, or a Read of its body that gets
+// nothing more, for that long) is given up; Options.APITimeout bounds a
+// whole exchange.
 //
 // The token goes only to the API's origin (the scheme, host and port of
 // its base URL): a request for another origin is refused with

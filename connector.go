@@ -80,6 +80,7 @@ type Connector struct {
 
 	base        http.RoundTripper // what every request goes through (baseTransport)
 	defaultBase bool              // base is (or wraps) the default transport
+	bodyIdle    time.Duration     // the longest wait for more of an API answer (silentBody); 0 for none
 
 	prefix string      // the store-id prefix of the application's connections (connections.go)
 	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
@@ -223,6 +224,12 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	}
 	c.tel = newTelemetry(c)
 	c.base, c.defaultBase = baseTransport(&c.opts)
+	if c.base == nil {
+		return nil, bad("Options.WrapTransport returned a nil transport")
+	}
+	if c.defaultBase {
+		c.bodyIdle = c.opts.Timeout
+	}
 	c.env.HTTP = tracedDoer{c: c, next: newRetryDoer(&c.opts, c.base)}
 	c.raw = c.store
 	c.store = tracedStore{Store: c.raw, c: c}

@@ -2,9 +2,8 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -42,13 +41,10 @@ type transportKey struct {
 // defaultTransport is the transport of every request (token, revoke,
 // token-info and API) of a Connector whose Options.HTTPClient gives none:
 // http.DefaultTransport's settings, except that
-//   - it waits at most d (Options.Timeout) for the headers of an answer, and
-//     its connections give up when the provider stays silent for d in the
-//     middle of an exchange (silentConn): a server that takes a request and
-//     never answers, stops sending an answer half-way or stops reading a
-//     request is cut off, without a deadline per request, while the body
-//     of an API answer may stream for as long as bytes keep coming
-//     (APITimeout bounds the whole exchange when set);
+//   - it waits at most d (Options.Timeout) for the headers of an answer, so
+//     that a server that takes a request and never answers is cut off
+//     without a deadline per request (the API transport then bounds each
+//     wait for more of an answer's body by d: silentBody);
 //   - it keeps idle connections for twice the scheduler's default
 //     concurrency per host: a RefreshDue sweep then reuses its connections
 //     to the token endpoint rather than open one (a TLS handshake, a
@@ -57,6 +53,13 @@ type transportKey struct {
 //
 // A DefaultTransport that a program replaced with its own RoundTripper is
 // used as it is; ok then reports false.
+//
+// The silence is bounded per answer, not per connection: a deadline on the
+// connection would also fire on an idle pooled connection just as a new
+// request is written on it (a refresh the provider took and answered
+// would then be reported lost, and a provider that is not replay-safe
+// would need reauthorization), and, over HTTP/2, while the provider waits
+// for a slow reader's flow-control window.
 func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
 	t, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
@@ -66,107 +69,71 @@ func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
 	if c, ok := defaultTransports.Load(k); ok {
 		return c.(*http.Transport), true
 	}
-	c := silentClone(t, d)
-	got, _ := defaultTransports.LoadOrStore(k, c)
-	return got.(*http.Transport), true
-}
-
-// silentClone returns a clone of t with the default transport's settings
-// for d (defaultTransport).
-func silentClone(t *http.Transport, d time.Duration) *http.Transport {
 	c := t.Clone()
 	c.ResponseHeaderTimeout = d
 	c.MaxIdleConnsPerHost = max(c.MaxIdleConnsPerHost, 2*DefaultDueConcurrency)
 	c.MaxIdleConns = max(c.MaxIdleConns, 2*DefaultDueConcurrency)
-	switch {
-	case c.DialContext != nil:
-		c.DialContext = silentDial(c.DialContext, d)
-	case c.Dial != nil:
-		dial := c.Dial
-		c.Dial = nil
-		c.DialContext = silentDial(func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }, d)
-	default:
-		c.DialContext = silentDial((&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext, d)
-	}
-	switch {
-	case c.DialTLSContext != nil:
-		c.DialTLSContext = silentDial(c.DialTLSContext, d)
-	case c.DialTLS != nil:
-		dial := c.DialTLS
-		c.DialTLS = nil
-		c.DialTLSContext = silentDial(func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }, d)
-	}
-	return c
+	got, _ := defaultTransports.LoadOrStore(k, c)
+	return got.(*http.Transport), true
 }
 
-// silentDial returns dial with its connections made silentConns of d.
-func silentDial(dial func(ctx context.Context, network, addr string) (net.Conn, error), d time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &silentConn{Conn: conn, d: d}, nil
+// silentBody is the body of an API answer through the default transport:
+// a Read that waits longer than d (Options.Timeout) for the provider gives
+// up, and the answer is closed (its connection, or its HTTP/2 stream). Only
+// a Read under way is timed: a caller that takes its time between two
+// Reads is never cut off, and an answer that keeps coming is read for as
+// long as it lasts. One timer per answer, made at its first Read.
+type silentBody struct {
+	rc    io.ReadCloser
+	d     time.Duration
+	mu    sync.Mutex // guards timer: Close may come from another goroutine
+	timer *time.Timer
+	fired atomic.Bool
+}
+
+func (b *silentBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.timer == nil {
+		b.timer = time.AfterFunc(b.d, b.expire)
+	} else {
+		b.timer.Reset(b.d)
 	}
-}
-
-// silentConn is a connection of the default transport that gives up when
-// the other side stays silent for d: every Read must return within d of
-// its call, and every Write within d of its own, which also moves the
-// deadline of a read already waiting (the transport's, for the next
-// answer) to d after it, since an answer is now due. It is one deadline
-// per connection, moved at each call, rather than a timer per request. An
-// idle connection in the transport's pool is therefore closed after d.
-type silentConn struct {
-	net.Conn
-	d    time.Duration
-	dead atomic.Pointer[silenceError] // the first deadline that passed
-}
-
-func (c *silentConn) Read(p []byte) (int, error) {
-	c.Conn.SetReadDeadline(time.Now().Add(c.d))
-	n, err := c.Conn.Read(p)
-	return n, c.silence(err, "sent nothing")
-}
-
-func (c *silentConn) Write(p []byte) (int, error) {
-	c.Conn.SetDeadline(time.Now().Add(c.d))
-	n, err := c.Conn.Write(p)
-	return n, c.silence(err, "took nothing")
-}
-
-// silence returns err, or a silenceError when it is a deadline's, or when
-// the connection failed after one (the transport closes a connection whose
-// read gave up, and a write still under way then fails on a closed
-// connection).
-func (c *silentConn) silence(err error, what string) error {
-	if err == nil {
-		return nil
+	t := b.timer
+	b.mu.Unlock()
+	n, err := b.rc.Read(p)
+	t.Stop()
+	if err != nil && err != io.EOF && b.fired.Load() {
+		err = &silenceError{wait: b.d}
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		c.dead.CompareAndSwap(nil, &silenceError{wait: c.d, what: what})
-	}
-	if e := c.dead.Load(); e != nil {
-		return e
-	}
-	return err
+	return n, err
 }
 
-// silenceError is the error of an exchange on the default transport (no
-// Options.HTTPClient) that a provider left silent for Options.Timeout:
-// it sent nothing of an answer, or took nothing of a request, for that
-// long. A Connection's Client wraps it in a driver.Unavailable error when
-// no answer came; the read of an answer's body that stalls returns it as
-// it is. It is a net.Error whose Timeout is true; errors.Is(err,
+// expire ends a Read that waited d: closing the body makes it return.
+func (b *silentBody) expire() {
+	b.fired.Store(true)
+	b.rc.Close()
+}
+
+func (b *silentBody) Close() error {
+	b.mu.Lock()
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.mu.Unlock()
+	return b.rc.Close()
+}
+
+// silenceError is the error of a Read of an API answer's body, through the
+// default transport (no Options.HTTPClient), that waited Options.Timeout
+// for the provider. It is a net.Error whose Timeout is true; errors.Is(err,
 // os.ErrDeadlineExceeded) holds, and errors.Is(err,
 // context.DeadlineExceeded), as for net/http's own wait for headers.
 type silenceError struct {
 	wait time.Duration // Options.Timeout
-	what string        // "sent nothing" or "took nothing"
 }
 
 func (e *silenceError) Error() string {
-	return fmt.Sprintf("connector: the provider %s for %s (Timeout)", e.what, e.wait)
+	return fmt.Sprintf("connector: the provider sent nothing of its answer for %s (Timeout)", e.wait)
 }
 
 func (e *silenceError) Unwrap() error { return os.ErrDeadlineExceeded }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -20,20 +19,22 @@ import (
 	"github.com/connector-go/connector/driver"
 )
 
-// TestProviderSilentMidExchange: the default transport gives up on a
-// provider that stays silent for Options.Timeout in the middle of an
-// exchange, not only before an answer's headers: an answer that stops
-// half-way, and a request body the provider stops taking. The error says
-// Timeout, and is a timeout as errors.Is and net.Error see it.
+// TestProviderSilentMidExchange: through the default transport, a Read of
+// an API answer that waits Options.Timeout for the provider gives up (the
+// answer stops half-way), with an error that says Timeout and is a timeout
+// as errors.Is and net.Error see it; a caller that takes longer than
+// Timeout between two Reads of an answer that is all there is not cut off.
 func TestProviderSilentMidExchange(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	whole := strings.Repeat(`{"id":1},`, 1<<16) // 576 KiB: more than the socket buffers hold
 	release := make(chan struct{})
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			w.WriteHeader(http.StatusOK)
-			io.WriteString(w, `[{"id":1},`)
-			w.(http.Flusher).Flush()
+		if r.URL.Path == "/v1/whole.json" {
+			io.WriteString(w, whole)
+			return
 		}
-		// A POST's body is never read.
+		io.WriteString(w, `[{"id":1},`)
+		w.(http.Flusher).Flush()
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -41,50 +42,56 @@ func TestProviderSilentMidExchange(t *testing.T) {
 	}))
 	defer api.Close()
 	defer close(release)
-	const timeout = 100 * time.Millisecond
-	// Without the bound, each case would wait for this and fail.
+	// Without the bound, the stalled case would wait for this and fail.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	t.Run("an answer that stops half-way", func(t *testing.T) {
-		conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
-		req, err := conn.NewRequest(ctx, "GET", "products.json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := conn.Client().Do(req)
-		if err != nil {
-			t.Fatalf("Do: %v", err)
-		}
-		defer resp.Body.Close()
-		got, err := io.ReadAll(resp.Body)
-		if string(got) != `[{"id":1},` {
-			t.Errorf("read %q before the silence, want what was sent", got)
-		}
-		checkSilence(t, err, "the provider sent nothing for 100ms (Timeout)")
-	})
-
-	t.Run("a request body the provider stops taking", func(t *testing.T) {
-		conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
-		// More than loopback's socket buffers can hold.
-		body := io.LimitReader(zeros{}, 256<<20)
-		req, err := conn.NewRequest(ctx, "POST", "products.json", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := conn.Client().Do(req)
-		if err == nil {
-			resp.Body.Close()
-			t.Fatal("Do succeeded")
-		}
-		if got := driver.CodeOf(err); got != driver.Unavailable {
-			t.Errorf("CodeOf(%v) = %v, want %v", err, got, driver.Unavailable)
-		}
-		if !strings.Contains(err.Error(), "no answer from the API within 100ms (Timeout)") {
-			t.Errorf("error %q does not name Timeout", err)
-		}
-		checkSilence(t, err, "(Timeout)")
-	})
+	for _, tc := range []struct {
+		name  string
+		path  string
+		pause time.Duration // between two Reads of the caller
+		want  string        // what is read
+		says  string        // the error says it; "" for none
+	}{
+		{"an answer that stops half-way", "stalled.json", 0, `[{"id":1},`, "the provider sent nothing of its answer for 100ms (Timeout)"},
+		{"a slow reader", "whole.json", 3 * timeout, whole, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
+			req, err := conn.NewRequest(ctx, "GET", tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := conn.Client().Do(req)
+			if err != nil {
+				t.Fatalf("Do: %v", err)
+			}
+			defer resp.Body.Close()
+			var got []byte
+			buf := make([]byte, 64<<10)
+			for i := 0; ; i++ {
+				if i == 1 || i == 3 {
+					time.Sleep(tc.pause)
+				}
+				n, rerr := resp.Body.Read(buf)
+				got = append(got, buf[:n]...)
+				if rerr != nil {
+					err = rerr
+					break
+				}
+			}
+			if string(got) != tc.want {
+				t.Errorf("read %d bytes, want %d", len(got), len(tc.want))
+			}
+			if tc.says == "" {
+				if err != io.EOF {
+					t.Errorf("reading the answer: %v, want all of it", err)
+				}
+				return
+			}
+			checkSilence(t, err, tc.says)
+		})
+	}
 }
 
 // checkSilence fails t unless err is the default transport's silence,
@@ -111,61 +118,6 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
-}
-
-// TestPooledConnectionSilence: a connection that waited in the pool for
-// most of Timeout still waits a whole Timeout for the next answer (each
-// request moves the deadline of the read already waiting on it); one that
-// waited longer is closed, and the next request opens another.
-func TestPooledConnectionSilence(t *testing.T) {
-	const timeout = 400 * time.Millisecond
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("slow") != "" {
-			time.Sleep(timeout / 2)
-		}
-		io.WriteString(w, "{}")
-	}))
-	defer api.Close()
-
-	for _, tc := range []struct {
-		name string
-		idle time.Duration
-		want []bool // httptrace's GotConnInfo.Reused of each connection the second request took
-	}{
-		// Without the move, the waiting read would give up at Timeout after
-		// the first answer, a quarter of Timeout into the second request,
-		// whose answer comes after half of it (net/http would then send the
-		// GET again on a new connection).
-		{"idle for three quarters of Timeout", timeout * 3 / 4, []bool{true}},
-		{"idle for longer than Timeout", timeout * 2, []bool{false}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
-			get := func(path string) (reused []bool) {
-				t.Helper()
-				ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
-					GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) }})
-				req, err := conn.NewRequest(ctx, "GET", path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp, err := conn.Client().Do(req)
-				if err != nil {
-					t.Fatalf("GET %s: %v", path, err)
-				}
-				defer resp.Body.Close()
-				if _, err := io.ReadAll(resp.Body); err != nil {
-					t.Fatalf("GET %s: reading the answer: %v", path, err)
-				}
-				return reused
-			}
-			get("first.json")
-			time.Sleep(tc.idle)
-			if diff := cmp.Diff(tc.want, get("second.json?slow=1")); diff != "" {
-				t.Errorf("the second request's connections, reused or not (-want +got):\n%s", diff)
-			}
-		})
-	}
 }
 
 // TestWrapTransport: Options.WrapTransport sees every attempt of every
@@ -253,3 +205,13 @@ func TestWrapTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestWrapTransportNil: a WrapTransport that returns no transport is
+// refused by New (every request would otherwise panic, or go round it).
+func TestWrapTransportNil(t *testing.T) {
+	_, err := connector.New("jumpseller", connector.Options{ClientID: "app", ClientSecret: "secret",
+		WrapTransport: func(http.RoundTripper) http.RoundTripper { return nil }})
+	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "WrapTransport") {
+		t.Errorf("New: %v, want an invalid_config error naming WrapTransport", err)
+	}
+}

@@ -48,9 +48,8 @@ type Options struct {
 	// When nil (or its Transport is), requests go through a clone of
 	// http.DefaultTransport that gives up on a provider silent for Timeout:
 	// no answer's headers within Timeout (http.Transport.ResponseHeaderTimeout),
-	// or nothing sent or taken on the connection for Timeout in the middle
-	// of an exchange (its idle pooled connections close after Timeout too).
-	// Its Timeout is ignored: see Timeout and APITimeout.
+	// and, for an API answer, a Read of its body that waits Timeout for
+	// more. Its Timeout is ignored: see Timeout and APITimeout.
 	HTTPClient *http.Client
 	// WrapTransport, when set, wraps the transport below the engine's own
 	// layers (its retries, the bearer token): HTTPClient's, or the default
@@ -62,10 +61,10 @@ type Options struct {
 	// Timeout bounds one exchange of the token lifecycle: one attempt of a
 	// token, token-info or revoke request, its answer read (each retry has
 	// its own, and none runs past Retry.Budget). It is also how long the
-	// default transport lets a provider stay silent in any exchange, an API
-	// request's included: before the headers of its answer, or between two
-	// reads or writes. connstr.DefaultTimeout (30 s) when zero, as for a
-	// connection string's Timeout.
+	// default transport waits for the provider in any exchange, an API
+	// request's included: for the headers of its answer, and, while the
+	// caller reads an API answer, for more of its body. connstr.DefaultTimeout
+	// (30 s) when zero, as for a connection string's Timeout.
 	Timeout time.Duration
 	// APITimeout, when positive, bounds one API request made through
 	// Connection.Client, its answer's body read (each retry after a refresh

@@ -151,7 +151,11 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 	if err != nil {
 		err = t.failed(req.Context(), ctx, err)
 	}
-	return cancelOnClose(resp, err, cancel)
+	resp, err = cancelOnClose(resp, err, cancel)
+	if err == nil && c.bodyIdle > 0 {
+		resp.Body = &silentBody{rc: resp.Body, d: c.bodyIdle}
+	}
+	return resp, err
 }
 
 // failed gives an exchange that got no answer its Code, so that every
@@ -169,9 +173,8 @@ func (t *transport) failed(caller, ctx context.Context, err error) error {
 		e = c.errorf(driver.Canceled, "api", "the caller's context ended before the API answered")
 	case ctx.Err() != nil:
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (APITimeout)", c.opts.APITimeout)
-	case errors.As(err, new(*silenceError)), errors.Is(err, context.DeadlineExceeded) && c.defaultBase:
-		// The default transport's connection deadline, or its
-		// ResponseHeaderTimeout.
+	case errors.Is(err, context.DeadlineExceeded) && c.defaultBase:
+		// The default transport's ResponseHeaderTimeout.
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
 	case errors.Is(err, context.DeadlineExceeded):
 		// A time limit of the program's own transport.

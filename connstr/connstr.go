@@ -99,8 +99,8 @@ const (
 // of a connector.Options whose Timeout is zero: the time limit of one HTTP
 // exchange of the token lifecycle (one attempt of a token, token-info or
 // revoke request), and how long a provider may stay silent in any exchange,
-// an API request's included: before an answer's headers, or in the middle
-// of its body.
+// an API request's included: before an answer's headers, or while its body
+// is read.
 const DefaultTimeout = 30 * time.Second
 
 // DefaultRetryBudget is the RetryBudget of a connection string that sets

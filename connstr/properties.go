@@ -121,7 +121,7 @@ var table = []property{
 		Doc: "overrides the driver's API base URL"},
 		func(p *Params) *string { return &p.APIURL }, checkEndpoint),
 	seconds(Property{Name: "Timeout", Default: strconv.Itoa(int(DefaultTimeout / time.Second)),
-		Doc: "the time limit of one HTTP exchange of the token lifecycle (one attempt of a token or revoke request), and how long a provider may stay silent in any exchange (an API request's too: before its answer's headers or in the middle of its body), in seconds, an integer > 0"},
+		Doc: "the time limit of one HTTP exchange of the token lifecycle (one attempt of a token or revoke request), and how long a provider may stay silent in any exchange (an API request's too: before its answer's headers or while its body is read), in seconds, an integer > 0"},
 		func(p *Params) *time.Duration { return &p.Timeout }, 1),
 	seconds(Property{Name: "RetryBudget", Default: strconv.Itoa(int(DefaultRetryBudget / time.Second)),
 		Doc: "the time limit of one token or revoke request with all its retries (a refresh gives up after it) in seconds, an integer > 0; the store's lease on a refreshing connection lasts it plus 10 s"},
