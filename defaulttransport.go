@@ -79,16 +79,18 @@ func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
 
 // silentBody is the body of an API answer through the default transport:
 // a Read that waits longer than d (Options.Timeout) for the provider gives
-// up, and the answer is closed (its connection, or its HTTP/2 stream). Only
-// a Read under way is timed: a caller that takes its time between two
-// Reads is never cut off, and an answer that keeps coming is read for as
-// long as it lasts. One timer per answer, made at its first Read.
+// up, the exchange is cancelled and the answer closed (its connection, or
+// its HTTP/2 stream). Only a Read under way is timed: a caller that takes
+// its time between two Reads is never cut off, and an answer that keeps
+// coming is read for as long as it lasts. One timer per answer, made at
+// its first Read.
 type silentBody struct {
-	rc    io.ReadCloser
-	d     time.Duration
-	mu    sync.Mutex // guards timer: Close may come from another goroutine
-	timer *time.Timer
-	fired atomic.Bool
+	rc     io.ReadCloser
+	d      time.Duration
+	cancel context.CancelFunc // the exchange's; called by expire and Close
+	mu     sync.Mutex         // guards timer: Close may come from another goroutine
+	timer  *time.Timer
+	fired  atomic.Bool
 }
 
 func (b *silentBody) Read(p []byte) (int, error) {
@@ -108,9 +110,11 @@ func (b *silentBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// expire ends a Read that waited d: closing the body makes it return.
+// expire ends a Read that waited d: cancelling the exchange makes it
+// return (closing the body alone would wait on net/http's gzip reader).
 func (b *silentBody) expire() {
 	b.fired.Store(true)
+	b.cancel()
 	b.rc.Close()
 }
 
@@ -120,7 +124,9 @@ func (b *silentBody) Close() error {
 		b.timer.Stop()
 	}
 	b.mu.Unlock()
-	return b.rc.Close()
+	err := b.rc.Close()
+	b.cancel()
+	return err
 }
 
 // silenceError is the error of a Read of an API answer's body, through the
@@ -133,7 +139,7 @@ type silenceError struct {
 }
 
 func (e *silenceError) Error() string {
-	return fmt.Sprintf("connector: the provider sent nothing of its answer for %s (Timeout)", e.wait)
+	return fmt.Sprintf("connector: the provider sent nothing more of its answer for %s (Timeout)", e.wait)
 }
 
 func (e *silenceError) Unwrap() error { return os.ErrDeadlineExceeded }

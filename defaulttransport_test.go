@@ -53,7 +53,7 @@ func TestProviderSilentMidExchange(t *testing.T) {
 		want  string        // what is read
 		says  string        // the error says it; "" for none
 	}{
-		{"an answer that stops half-way", "stalled.json", 0, `[{"id":1},`, "the provider sent nothing of its answer for 100ms (Timeout)"},
+		{"an answer that stops half-way", "stalled.json", 0, `[{"id":1},`, "the provider sent nothing more of its answer for 100ms (Timeout)"},
 		{"a slow reader", "whole.json", 3 * timeout, whole, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -159,6 +159,15 @@ func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*
 		cancel()
 		return resp, err
 	}
+	if resp.Body == http.NoBody {
+		cancel() // nothing to read: the exchange is over
+		return resp, nil
+	}
+	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
+		// A 101's body, the upgraded connection: it stays writable.
+		resp.Body = &cancelConn{ReadWriteCloser: rwc, cancel: cancel}
+		return resp, nil
+	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
 }
@@ -212,6 +221,18 @@ type cancelBody struct {
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// cancelConn is cancelBody for a body that is also written to.
+type cancelConn struct {
+	io.ReadWriteCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelConn) Close() error {
+	err := b.ReadWriteCloser.Close()
 	b.cancel()
 	return err
 }

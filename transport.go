@@ -121,6 +121,12 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 			ctx, cancel = context.WithTimeout(ctx, d)
 		}
 	}
+	if cancel == nil && c.bodyIdle > 0 {
+		// silentBody ends a Read that waits too long by cancelling the
+		// exchange: a Close alone would wait on net/http's gzip reader,
+		// which holds its lock while it reads the gzip header.
+		ctx, cancel = context.WithCancel(ctx)
+	}
 	r := req.WithContext(ctx) // a shallow copy; its header is replaced below
 	if again && req.GetBody != nil {
 		b, err := req.GetBody()
@@ -151,11 +157,13 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 	if err != nil {
 		err = t.failed(req.Context(), ctx, err)
 	}
-	resp, err = cancelOnClose(resp, err, cancel)
-	if err == nil && c.bodyIdle > 0 {
-		resp.Body = &silentBody{rc: resp.Body, d: c.bodyIdle}
+	if err == nil && c.bodyIdle > 0 && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
+		// Not a 101's body, the upgraded connection (an io.ReadWriteCloser,
+		// idle between messages), nor an empty one.
+		resp.Body = &silentBody{rc: resp.Body, d: c.bodyIdle, cancel: cancel}
+		return resp, nil
 	}
-	return resp, err
+	return cancelOnClose(resp, err, cancel)
 }
 
 // failed gives an exchange that got no answer its Code, so that every

@@ -43,7 +43,7 @@ func TestCallTimeout(t *testing.T) {
 				io.WriteString(w, chunk)
 				w.(http.Flusher).Flush()
 				<-r.Context().Done()
-			}, ExitFailure, "the provider sent nothing of its answer for 1s (Timeout)"},
+			}, ExitFailure, "the provider sent nothing more of its answer for 1s (Timeout)"},
 		} {
 			name := tc.name
 			if verbose {

@@ -1,0 +1,267 @@
+package connector
+
+// Review of silentBody (97dc57c), inside the package: HTTP/2 (the test
+// server's TLS client, with bodyIdle set as the default transport's) and a
+// race stress of expire against Reads that return as the timer fires.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store/memory"
+)
+
+func silentConn(t *testing.T, srv *httptest.Server, client *http.Client, d time.Duration) *Connection {
+	t.Helper()
+	c, err := New("jumpseller", Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(), HTTPClient: client,
+		Endpoint: driver.Endpoint{APIBaseURL: srv.URL + "/v1/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.bodyIdle = d
+	now := time.Now()
+	conn, err := c.Import(context.Background(), &Token{AccessToken: "access", TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func silentSettled(base int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 100 && n > base; i++ {
+		time.Sleep(20 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+// TestSilentBodyHTTP2: over HTTP/2, a Close from another goroutine during
+// a Read, and silences (a gzipped answer stalled before its gzip header
+// included), end the Read, leave the connection usable for other answers
+// and leave no goroutine behind.
+func TestSilentBodyHTTP2(t *testing.T) {
+	const d = 150 * time.Millisecond
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/gz" {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(200)
+		} else if r.URL.Path == "/v1/ok" {
+			io.WriteString(w, "ok")
+			return
+		} else {
+			io.WriteString(w, "[1,")
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	defer unblock()
+	client := srv.Client()
+	tr := client.Transport.(*http.Transport)
+	defer tr.CloseIdleConnections()
+	conn := silentConn(t, srv, client, d)
+	get := func(ctx context.Context, path string) *http.Response {
+		t.Helper()
+		req, _ := conn.NewRequest(ctx, "GET", path, nil)
+		resp, err := conn.Client().Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("GET %s over %s", path, resp.Proto)
+		}
+		return resp
+	}
+	read := func(body io.Reader, limit time.Duration) (error, bool) {
+		ch := make(chan error, 1)
+		go func() { _, err := io.ReadAll(body); ch <- err }()
+		select {
+		case err := <-ch:
+			return err, false
+		case <-time.After(limit):
+			return nil, true
+		}
+	}
+	// Warm the connection, so the goroutine count includes its loops.
+	r := get(context.Background(), "ok")
+	io.ReadAll(r.Body)
+	r.Body.Close()
+	base := runtime.NumGoroutine()
+
+	t.Run("close during read", func(t *testing.T) {
+		for i := range 20 {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			resp := get(ctx, "stall")
+			ch := make(chan error, 1)
+			go func() { _, err := io.ReadAll(resp.Body); ch <- err }()
+			time.Sleep(time.Duration(i%4) * time.Millisecond)
+			resp.Body.Close()
+			select {
+			case err := <-ch:
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Errorf("a caller's Close reported as a silence: %v", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("Read still waiting 2 s after Close")
+			}
+			cancel()
+		}
+	})
+	t.Run("silences", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				resp := get(ctx, "stall")
+				defer resp.Body.Close()
+				if err, hung := read(resp.Body, 2*time.Second); hung || !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Errorf("read: %v (hung %v), want the silence", err, hung)
+				}
+			}()
+		}
+		wg.Wait()
+		r := get(context.Background(), "ok")
+		if b, err := io.ReadAll(r.Body); err != nil || string(b) != "ok" {
+			t.Errorf("the connection after: %q, %v", b, err)
+		}
+		r.Body.Close()
+	})
+	if n := silentSettled(base); n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+	t.Run("gzip stalled before its header", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		resp := get(ctx, "gz")
+		defer resp.Body.Close()
+		if !resp.Uncompressed {
+			t.Fatal("the transport did not decompress the answer: the case tests nothing")
+		}
+		err, hung := read(resp.Body, 8*d)
+		if hung {
+			t.Fatalf("a Read of a gzipped HTTP/2 answer left silent still waits after %v (bodyIdle %v)", 8*d, d)
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("read: %v, want the silence", err)
+		}
+	})
+	unblock()
+}
+
+// TestSilentBodyExpireRaceStress: answers that trickle in with gaps around d, so
+// that Reads return as the timer fires, over HTTP/1 and HTTP/2, under
+// -race: what is read is always a prefix of what was sent; the only
+// errors are EOF (all of it) and the silence; no hang, no panic.
+func TestSilentBodyExpireRaceStress(t *testing.T) {
+	const d = 20 * time.Millisecond
+	const parts = 4
+	payload := func(i int) string { return fmt.Sprintf("part-%02d;", i) }
+	var whole strings.Builder
+	for i := range parts {
+		whole.WriteString(payload(i))
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rnd := rand.New(rand.NewPCG(uint64(len(r.URL.RawQuery)), uint64(time.Now().UnixNano())))
+		for i := range parts {
+			if i > 0 {
+				// around d: some gaps shorter, some longer
+				time.Sleep(d/2 + time.Duration(rnd.Int64N(int64(d))))
+			}
+			if _, err := io.WriteString(w, payload(i)); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+	})
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(h)
+			srv.EnableHTTP2 = h2
+			srv.StartTLS()
+			defer srv.Close()
+			client := srv.Client()
+			defer client.Transport.(*http.Transport).CloseIdleConnections()
+			conn := silentConn(t, srv, client, d)
+			deadline := time.Now().Add(1500 * time.Millisecond)
+			var ok, silent int
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for w := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					buf := make([]byte, 3+w) // small Reads: many per answer
+					for time.Now().Before(deadline) {
+						ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+						req, _ := conn.NewRequest(ctx, "GET", "x", nil)
+						resp, err := conn.Client().Do(req)
+						if err != nil {
+							cancel()
+							t.Errorf("Do: %v", err)
+							return
+						}
+						var got bytes.Buffer
+						var rerr error
+						for {
+							n, err := resp.Body.Read(buf)
+							got.Write(buf[:n])
+							if err != nil {
+								rerr = err
+								break
+							}
+						}
+						if w%2 == 0 {
+							resp.Body.Close()
+						} else {
+							go resp.Body.Close() // a Close from elsewhere, racing the timer
+						}
+						cancel()
+						mu.Lock()
+						switch {
+						case !strings.HasPrefix(whole.String(), got.String()):
+							t.Errorf("read %q: not a prefix of what was sent", got.String())
+						case rerr == io.EOF && got.String() == whole.String():
+							ok++
+						case rerr == io.EOF:
+							t.Errorf("EOF after %q: part of the answer lost", got.String())
+						case errors.Is(rerr, os.ErrDeadlineExceeded) && strings.Contains(rerr.Error(), "(Timeout)"):
+							silent++
+						default:
+							t.Errorf("read error %v after %q", rerr, got.String())
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			t.Logf("whole answers %d, silences %d", ok, silent)
+		})
+	}
+}

@@ -1,0 +1,473 @@
+package connector_test
+
+// Review of silentBody (97dc57c): attacks on the per-answer silence bound
+// through the library's default transport, over real loopback HTTP/1.
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+)
+
+// silentRead reads body in a goroutine and gives up after limit, so that a
+// Read the bound fails to end fails the test rather than hanging it.
+func silentRead(t *testing.T, body io.Reader, limit time.Duration) (got []byte, err error, hung bool) {
+	t.Helper()
+	type res struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		b, err := io.ReadAll(body)
+		ch <- res{b, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.b, r.err, false
+	case <-time.After(limit):
+		return nil, nil, true
+	}
+}
+
+func silentSettle(base int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 100 && n > base; i++ {
+		time.Sleep(20 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+// TestSilentBodyGzipStallBeforeHeader: a provider that sends its headers
+// with Content-Encoding: gzip and then stays silent is given up too.
+// net/http asks for gzip on its own and decompresses transparently; its
+// gzipReader reads the gzip header under a mutex that its Close also takes,
+// so closing the body alone cannot end that Read: silentBody cancels the
+// exchange first.
+func TestSilentBodyGzipStallBeforeHeader(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, `[{"id":1},{"id":2}]`)
+	zw.Close()
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Encoding") != "gzip" {
+			t.Errorf("Accept-Encoding %q: the transport did not ask for gzip", r.Header.Get("Accept-Encoding"))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusOK)
+		if r.URL.Path == "/v1/mid.json" {
+			w.Write(gz.Bytes()[:12]) // the gzip header and a little more
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer api.Close()
+	defer unblock()
+
+	for _, path := range []string{"mid.json", "head.json"} {
+		t.Run(path, func(t *testing.T) {
+			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
+			// Only this context ends a hung Read (net/http then closes the
+			// connection), so that the test ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			req, err := conn.NewRequest(ctx, "GET", path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := conn.Client().Do(req)
+			if err != nil {
+				t.Fatalf("Do: %v", err)
+			}
+			defer resp.Body.Close()
+			if !resp.Uncompressed {
+				t.Fatalf("not transparently decompressed; the case does not apply")
+			}
+			start := time.Now()
+			_, err, hung := silentRead(t, resp.Body, 8*timeout)
+			if hung {
+				if os.Getenv("ZZ2_STACKS") != "" {
+					buf := make([]byte, 1<<20)
+					t.Logf("%s", buf[:runtime.Stack(buf, true)])
+				}
+				t.Fatalf("a Read of a gzipped answer the provider left silent was still waiting after %v (Timeout %v): the silence bound does not hold", time.Since(start).Round(time.Millisecond), timeout)
+			}
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("read error %v, want the silence", err)
+			}
+		})
+	}
+	unblock() // lets the hung Read (if any) end before the server closes
+}
+
+// TestSilentBodySwitchingProtocols: the body of a 101 answer is, in
+// net/http, an io.ReadWriteCloser (the upgraded connection: WebSocket
+// clients rely on it); through the API client it stays one, writable, and
+// is not cut off while it waits between messages.
+func TestSilentBodySwitchingProtocols(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer nc.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: silent\r\n\r\n")
+		brw.Flush()
+		// Echo, one line at a time.
+		nc.SetDeadline(time.Now().Add(3 * time.Second))
+		sc := bufio.NewScanner(brw)
+		for sc.Scan() {
+			nc.Write([]byte(sc.Text() + "\n"))
+		}
+	}))
+	defer api.Close()
+	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := conn.NewRequest(ctx, "GET", "stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "silent")
+	resp, err := conn.Client().Do(req)
+	if err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	rwc, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		t.Fatalf("the body of a 101 answer is a %T, not an io.ReadWriteCloser: an upgrade through Connection.Client cannot write", resp.Body)
+	}
+	if _, err := io.WriteString(rwc, "ping\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * timeout) // idle, as a WebSocket between messages
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(rwc, buf); err != nil || string(buf) != "ping\n" {
+		t.Errorf("echo %q, %v", buf, err)
+	}
+}
+
+// TestSilentBodyNoBody: a HEAD or a 204 answer's body stays http.NoBody
+// through the API client, as net/http gives it (no timer, no wrapper).
+func TestSilentBodyNoBody(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer api.Close()
+	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: time.Second})
+	for _, m := range []string{"HEAD", "DELETE"} {
+		req, err := conn.NewRequest(context.Background(), m, "x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := conn.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Body != http.NoBody {
+			t.Errorf("%s → %d: Body is %T, not http.NoBody", m, resp.StatusCode, resp.Body)
+		}
+		if n, err := resp.Body.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Errorf("%s: Read = %d, %v", m, n, err)
+		}
+		resp.Body.Close()
+	}
+}
+
+// TestSilentBodyCloseDuringRead: a Close from another goroutine while a Read
+// waits ends the Read at once (HTTP/1), with no race, no silence
+// reported, no hang, and no goroutine left behind once idle connections
+// are closed; the timer never fires afterwards.
+func TestSilentBodyCloseDuringRead(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	release := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[1,`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
+	base := runtime.NumGoroutine()
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		req, _ := conn.NewRequest(ctx, "GET", "x", nil)
+		resp, err := conn.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadAll(resp.Body)
+			done <- err
+		}()
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		start := time.Now()
+		resp.Body.Close()
+		select {
+		case err := <-done:
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("a caller's Close reported as a silence: %v", err)
+			}
+			if time.Since(start) > timeout/2 {
+				t.Errorf("Read ended %v after Close", time.Since(start))
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("Read still waiting 2 s after Close")
+		}
+		cancel()
+	}
+	time.Sleep(timeout + 50*time.Millisecond) // a timer left armed would fire now
+	close(release)
+	api.Close()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	if n := silentSettle(base); n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestSilentBodySilenceNoLeak: answers cut by the bound leave no goroutine (the
+// timer's, the connection's read and write loops) behind.
+func TestSilentBodySilenceNoLeak(t *testing.T) {
+	const timeout = 80 * time.Millisecond
+	release := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[1,`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
+	base := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			req, _ := conn.NewRequest(ctx, "GET", "x", nil)
+			resp, err := conn.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			_, err = io.ReadAll(resp.Body)
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("read: %v, want the silence", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := silentSettle(base); n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+	close(release)
+	api.Close()
+}
+
+// TestSilentBodyRetryPathsStalledBodies: a 401 or a 429, or a same-origin
+// redirect, whose body then stalls: the drain (ours or http.Client's) is
+// bounded by Timeout, and the request goes on to its refresh, retry or
+// target.
+func TestSilentBodyRetryPathsStalledBodies(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	var n401, n429, nRedir atomic.Int32
+	release := make(chan struct{})
+	stall := func(w http.ResponseWriter, r *http.Request, code int) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		io.WriteString(w, `{"error":`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/oauth/token":
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"access_token":"new","token_type":"bearer","expires_in":3600,"refresh_token":"r2"}`)
+		case "/v1/401":
+			if n401.Add(1) == 1 {
+				stall(w, r, http.StatusUnauthorized)
+				return
+			}
+			io.WriteString(w, "ok")
+		case "/v1/429":
+			if n429.Add(1) == 1 {
+				w.Header().Set("Retry-After", "0")
+				stall(w, r, http.StatusTooManyRequests)
+				return
+			}
+			io.WriteString(w, "ok")
+		case "/v1/redir":
+			if nRedir.Add(1) == 1 {
+				w.Header().Set("Location", "/v1/redir")
+				stall(w, r, http.StatusFound)
+				return
+			}
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	o := connector.Options{Timeout: timeout}
+	conn := stallConnection(t, silentProvider(t), srv, o)
+	for _, path := range []string{"401", "429", "redir"} {
+		t.Run(path, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			req, _ := conn.NewRequest(ctx, "GET", path, nil)
+			start := time.Now()
+			resp, err := conn.Client().Do(req)
+			if err != nil {
+				t.Fatalf("Do: %v", err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || string(b) != "ok" {
+				t.Errorf("%q, %v", b, err)
+			}
+			if el := time.Since(start); el > 10*timeout {
+				t.Errorf("took %v", el)
+			}
+		})
+	}
+}
+
+func silentProvider(t *testing.T) driver.Provider {
+	p, err := connector.Lookup("jumpseller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSilentBodyAPITimeoutAndSilence: with APITimeout shorter than Timeout the
+// whole exchange ends at APITimeout (a context error, not a silence); with
+// it longer, the silence comes first. Either way the Read ends.
+func TestSilentBodyAPITimeoutAndSilence(t *testing.T) {
+	release := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[1,`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer api.Close()
+	defer close(release)
+	for _, tc := range []struct {
+		name             string
+		timeout, apiTime time.Duration
+		silence          bool
+	}{
+		{"APITimeout first", 400 * time.Millisecond, 100 * time.Millisecond, false},
+		{"silence first", 100 * time.Millisecond, 2 * time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: tc.timeout, APITimeout: tc.apiTime})
+			req, _ := conn.NewRequest(context.Background(), "GET", "x", nil)
+			resp, err := conn.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			_, err, hung := silentRead(t, resp.Body, 3*time.Second)
+			if hung {
+				t.Fatal("hung")
+			}
+			var se interface{ Timeout() bool }
+			isSilence := err != nil && strings.Contains(err.Error(), "(Timeout)")
+			if isSilence != tc.silence || !errors.As(err, &se) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("read error %v (silence %v, want %v)", err, isSilence, tc.silence)
+			}
+		})
+	}
+}
+
+// TestSilentBodyGzipStalled401: the library's own drain of a 401 whose
+// gzipped body stalls before its gzip header (before refreshing) is
+// bounded by Timeout too.
+func TestSilentBodyGzipStalled401(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	var n atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/oauth/token":
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"access_token":"new","token_type":"bearer","expires_in":3600,"refresh_token":"r2"}`)
+		default:
+			if n.Add(1) == 1 {
+				w.Header().Set("Content-Encoding", "gzip")
+				w.WriteHeader(http.StatusUnauthorized)
+				w.(http.Flusher).Flush()
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	conn := stallConnection(t, silentProvider(t), srv, connector.Options{Timeout: timeout})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := conn.NewRequest(ctx, "GET", "x", nil)
+	start := time.Now()
+	resp, err := conn.Client().Do(req)
+	el := time.Since(start)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if el > 10*timeout {
+		t.Errorf("Do took %v (Timeout %v; ended by the caller's context: %v): the drain of a stalled gzipped 401 is unbounded", el.Round(time.Millisecond), timeout, err)
+	}
+}
