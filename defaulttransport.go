@@ -104,7 +104,12 @@ func (b *silentBody) Read(p []byte) (int, error) {
 	b.mu.Unlock()
 	n, err := b.rc.Read(p)
 	t.Stop()
-	if err != nil && err != io.EOF && b.fired.Load() {
+	switch {
+	case err == io.EOF:
+		// The exchange is over (net/http has its connection back): release
+		// its context now rather than at a Close that may never come.
+		b.cancel()
+	case err != nil && b.fired.Load():
 		err = &silenceError{wait: b.d}
 	}
 	return n, err

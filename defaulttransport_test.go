@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -213,5 +214,38 @@ func TestWrapTransportNil(t *testing.T) {
 		WrapTransport: func(http.RoundTripper) http.RoundTripper { return nil }})
 	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "WrapTransport") {
 		t.Errorf("New: %v, want an invalid_config error naming WrapTransport", err)
+	}
+}
+
+// TestSilentBodyKeepsConnectionsPooled: an answer read to its end gives
+// its connection back for the next request, though the bound cancels the
+// exchange's context at the end of the answer.
+func TestSilentBodyKeepsConnectionsPooled(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"id":1}`)
+	}))
+	defer api.Close()
+	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: time.Second})
+	var reused []bool
+	for _, closeBody := range []bool{true, false, true} {
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) }})
+		req, err := conn.NewRequest(ctx, "GET", "x.json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := conn.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(resp.Body); err != nil || string(b) != `{"id":1}` {
+			t.Fatalf("read %q, %v", b, err)
+		}
+		if closeBody {
+			resp.Body.Close()
+		}
+	}
+	if diff := cmp.Diff([]bool{false, true, true}, reused); diff != "" {
+		t.Errorf("connections taken, reused or not (-want +got):\n%s", diff)
 	}
 }
