@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,8 +48,13 @@ func stallingTokenEndpoint(t *testing.T, stall func(n int64, w http.ResponseWrit
 
 func stallConnection(t *testing.T, p driver.Provider, srv *httptest.Server, o connector.Options) *connector.Connection {
 	t.Helper()
+	return stallConnectionAt(t, p, srv.URL, o)
+}
+
+func stallConnectionAt(t *testing.T, p driver.Provider, base string, o connector.Options) *connector.Connection {
+	t.Helper()
 	o.ClientID, o.ClientSecret, o.Store = "app", silenceSecret, memory.New()
-	o.Endpoint = driver.Endpoint{TokenURL: srv.URL + "/oauth/token", APIBaseURL: srv.URL + "/v1/"}
+	o.Endpoint = driver.Endpoint{TokenURL: base + "/oauth/token", APIBaseURL: base + "/v1/"}
 	o.Retry.WaitMin, o.Retry.WaitMax = time.Millisecond, time.Millisecond
 	c, err := connector.NewWithDriver(p, o)
 	if err != nil {
@@ -119,5 +126,48 @@ func TestRefreshSilentProviderNotReplayed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefreshTLSHandshakeStallNotUncertain: a refresh whose TLS handshake
+// never completes (the provider's address takes the connection and says
+// nothing) cannot have reached the provider: it is Unavailable, and the
+// connection stays active, even where a refresh that may have been
+// processed would need reauthorization (a driver that is not replay-safe).
+func TestRefreshTLSHandshakeStallNotUncertain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	conn := stallConnectionAt(t, notReplaySafe{jumpseller.Provider}, "https://"+ln.Addr().String(), connector.Options{Timeout: 150 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// The stored access token is still valid: Refresh may return it.
+	if _, err = conn.Refresh(ctx); err != nil && driver.CodeOf(err) != driver.Unavailable {
+		t.Errorf("Refresh: %v (code %v), want it or %v: nothing was sent", err, driver.CodeOf(err), driver.Unavailable)
+	}
+	if got := conn.Info().Status; got != connector.StatusActive {
+		t.Errorf("the connection is %s after a refresh that sent nothing, want %s", got, connector.StatusActive)
 	}
 }

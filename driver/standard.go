@@ -10,10 +10,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -110,15 +112,19 @@ func redactURLError(err error) error {
 
 // DoToken sends req through env.HTTP and reads the answer into a
 // TokenResponse. A transport failure is an *Error: Unavailable when the
-// request cannot have reached the provider (the connection was never made),
-// RefreshUncertain for a refresh that may have been processed, Unavailable
-// otherwise.
+// request cannot have reached the provider (the connection was never made,
+// or net/http got a connection but wrote none of the request: a TLS
+// handshake that stalled, say), RefreshUncertain for a refresh that may
+// have been processed, Unavailable otherwise.
 func DoToken(env *Env, req *http.Request, grant string, requested []string, prev *Token) (*TokenResponse, error) {
+	var w written
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GetConn: w.getConn, WroteHeaders: w.wroteHeaders}))
 	resp, err := env.HTTP.Do(req)
 	if err != nil {
 		code := Unavailable
 		msg := "provider unreachable"
-		if grant == "refresh_token" && MaybeSent(err) {
+		if grant == "refresh_token" && MaybeSent(err) && !w.none() {
 			code = RefreshUncertain
 			msg = "refresh request sent but no answer arrived; the provider may have rotated the refresh token"
 		}
@@ -162,6 +168,20 @@ func opOf(grant string) string {
 	}
 	return grant
 }
+
+// written records, through net/http's trace hooks, whether a request got
+// as far as having its headers written, in any of its attempts.
+type written struct {
+	conn, headers atomic.Bool
+}
+
+func (w *written) getConn(string) { w.conn.Store(true) }
+func (w *written) wroteHeaders()  { w.headers.Store(true) }
+
+// none reports whether net/http carried the request (it asked for a
+// connection) and wrote none of it. A transport that is not net/http's
+// fires no hook, and none is then false: the error decides (MaybeSent).
+func (w *written) none() bool { return w.conn.Load() && !w.headers.Load() }
 
 // MaybeSent reports whether a transport error leaves open that the server
 // received and processed the request: false only when the connection was
