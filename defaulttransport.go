@@ -83,7 +83,9 @@ func defaultTransport(d time.Duration) (rt http.RoundTripper, ok bool) {
 // its HTTP/2 stream). Only a Read under way is timed: a caller that takes
 // its time between two Reads is never cut off, and an answer that keeps
 // coming is read for as long as it lasts. One timer per answer, made at
-// its first Read.
+// its first Read. The timer times the caller's Read, above net/http's
+// transparent gzip decoding: a gzipped answer kept alive by flushes that
+// decode to nothing for Timeout is taken for a silence.
 type silentBody struct {
 	rc     io.ReadCloser
 	d      time.Duration
@@ -115,23 +117,26 @@ func (b *silentBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// expire ends a Read that waited d: cancelling the exchange makes it
-// return (closing the body alone would wait on net/http's gzip reader).
+// expire ends a Read that waited d by cancelling the exchange: net/http
+// then ends the Read (a Close would wait on its gzip reader, which holds
+// the lock Close needs while it reads the gzip header; and the body, maybe
+// a WrapTransport's, is closed only by its reader, once).
 func (b *silentBody) expire() {
 	b.fired.Store(true)
 	b.cancel()
-	b.rc.Close()
 }
 
+// Close cancels the exchange first, for the same reason: a Close from
+// another goroutine during a Read stalled in a gzip header would otherwise
+// wait on it.
 func (b *silentBody) Close() error {
 	b.mu.Lock()
 	if b.timer != nil {
 		b.timer.Stop()
 	}
 	b.mu.Unlock()
-	err := b.rc.Close()
 	b.cancel()
-	return err
+	return b.rc.Close()
 }
 
 // silenceError is the error of a Read of an API answer's body, through the

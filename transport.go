@@ -157,6 +157,11 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 	if err != nil {
 		err = t.failed(req.Context(), ctx, err)
 	}
+	if err == nil && resp.Body == nil {
+		// As http.Client would make it: a RoundTripper (a WrapTransport's
+		// cache, say) may answer without a body.
+		resp.Body = http.NoBody
+	}
 	if err == nil && c.bodyIdle > 0 && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
 		// Not a 101's body, the upgraded connection (an io.ReadWriteCloser,
 		// idle between messages), nor an empty one.

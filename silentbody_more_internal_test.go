@@ -11,12 +11,10 @@ import (
 	"time"
 )
 
-// TestZZ3CloseDuringStalledGzipReadHTTP2: the HTTP/2 form of
-// TestZZ3CloseDuringStalledGzipRead: http2gzipReader's Close also waits
-// for the mutex its Read holds while it reads the gzip header, and
-// silentBody.Close has stopped the timer that would have cancelled the
-// stream.
-func TestZZ3CloseDuringStalledGzipReadHTTP2(t *testing.T) {
+// TestSilentBodyCloseDuringStalledGzipReadHTTP2: the HTTP/2 form of
+// TestSilentBodyCloseDuringStalledGzipRead (http2gzipReader's Close also
+// waits for the lock its Read holds while it reads the gzip header).
+func TestSilentBodyCloseDuringStalledGzipReadHTTP2(t *testing.T) {
 	const d = 150 * time.Millisecond
 	release := make(chan struct{})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
