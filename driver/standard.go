@@ -113,18 +113,24 @@ func redactURLError(err error) error {
 // DoToken sends req through env.HTTP and reads the answer into a
 // TokenResponse. A transport failure is an *Error: Unavailable when the
 // request cannot have reached the provider (the connection was never made,
-// or net/http got a connection but wrote none of the request: a TLS
-// handshake that stalled, say), RefreshUncertain for a refresh that may
-// have been processed, Unavailable otherwise.
+// or net/http got a connection but wrote none of a request with a body: a
+// TLS handshake that stalled, say), RefreshUncertain for a refresh that
+// may have been processed, Unavailable otherwise.
+//
+// "None written" is trusted only for a request with a body: net/http's
+// HTTP/1 fires WroteHeaders before it sends anything, but its HTTP/2 fires
+// it after the HEADERS frame is on the wire, and a request without a body
+// is whole in that frame; with a body, the DATA frames follow the hook.
 func DoToken(env *Env, req *http.Request, grant string, requested []string, prev *Token) (*TokenResponse, error) {
 	var w written
+	hasBody := req.Body != nil && req.Body != http.NoBody
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 		GetConn: w.getConn, WroteHeaders: w.wroteHeaders}))
 	resp, err := env.HTTP.Do(req)
 	if err != nil {
 		code := Unavailable
 		msg := "provider unreachable"
-		if grant == "refresh_token" && MaybeSent(err) && !w.none() {
+		if grant == "refresh_token" && MaybeSent(err) && !(hasBody && w.none()) {
 			code = RefreshUncertain
 			msg = "refresh request sent but no answer arrived; the provider may have rotated the refresh token"
 		}
