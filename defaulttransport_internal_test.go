@@ -5,14 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/connector-go/connector/driver"
-	"github.com/connector-go/connector/store/memory"
 )
 
 // TestSilenceOverHTTP2: the bound on a wait for more of an API answer
@@ -25,17 +21,13 @@ import (
 func TestSilenceOverHTTP2(t *testing.T) {
 	const d = 300 * time.Millisecond
 	big := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB: more than HTTP/2's windows
-	release := make(chan struct{})
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := tlsServer(t, true, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/v1/stall":
 			io.WriteString(w, "[1,")
 			w.(http.Flusher).Flush()
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+			hold()
 		case "/v1/stream": // six parts, d/3 apart: longer than d in all
 			for i := range 6 {
 				if i > 0 {
@@ -49,43 +41,16 @@ func TestSilenceOverHTTP2(t *testing.T) {
 		default:
 			io.WriteString(w, "{}")
 		}
-	}))
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	defer srv.Close()
-	defer close(release)
-	tr := srv.Client().Transport.(*http.Transport)
-	defer tr.CloseIdleConnections()
-
-	c, err := New("jumpseller", Options{ClientID: "app", ClientSecret: "secret", Store: memory.New(), HTTPClient: srv.Client(),
-		Endpoint: driver.Endpoint{APIBaseURL: srv.URL + "/v1/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.bodyIdle = d // as the default transport's, over the test server's TLS
-	now := time.Now()
-	conn, err := c.Import(context.Background(), &Token{AccessToken: "access", TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(time.Hour), AccountID: "shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	// bodyIdle d, as the default transport's, over the test server's TLS
+	conn := silentConn(t, srv, srv.Client(), d)
 	// Without the bound, a case would wait for this and fail.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	get := func(t *testing.T, path string, pause time.Duration) (string, error) {
 		t.Helper()
-		req, err := conn.NewRequest(ctx, "GET", path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := conn.Client().Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
+		resp := h2Get(t, conn, ctx, path)
 		defer resp.Body.Close()
-		if resp.ProtoMajor != 2 {
-			t.Fatalf("GET %s answered over %s, want HTTP/2", path, resp.Proto)
-		}
 		var b strings.Builder
 		buf := make([]byte, 32<<10)
 		for i := 0; ; i++ {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -28,21 +27,14 @@ import (
 func TestProviderSilentMidExchange(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	whole := strings.Repeat(`{"id":1},`, 1<<16) // 576 KiB: more than the socket buffers hold
-	release := make(chan struct{})
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	stalled := silentAfter(`[{"id":1},`)
+	api, _ := stallServer(t, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		if r.URL.Path == "/v1/whole.json" {
 			io.WriteString(w, whole)
 			return
 		}
-		io.WriteString(w, `[{"id":1},`)
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer api.Close()
-	defer close(release)
+		stalled(w, r, hold)
+	})
 	// Without the bound, the stalled case would wait for this and fail.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -59,15 +51,9 @@ func TestProviderSilentMidExchange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
-			req, err := conn.NewRequest(ctx, "GET", tc.path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := conn.Client().Do(req)
-			if err != nil {
-				t.Fatalf("Do: %v", err)
-			}
+			resp := mustGet(t, conn, ctx, tc.path)
 			defer resp.Body.Close()
+			var err error
 			var got []byte
 			buf := make([]byte, 64<<10)
 			for i := 0; ; i++ {
@@ -137,9 +123,8 @@ func TestWrapTransport(t *testing.T) {
 			return base.RoundTrip(r)
 		})
 	}
-	release := make(chan struct{})
 	var tokenCalls int
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api, _ := stallServer(t, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		switch r.URL.Path {
 		case "/oauth/token":
 			tokenCalls++
@@ -150,16 +135,11 @@ func TestWrapTransport(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"access_token":"new-access","token_type":"bearer","expires_in":3600,"refresh_token":"new-refresh"}`)
 		case "/v1/silent.json":
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+			hold()
 		default:
 			io.WriteString(w, "{}")
 		}
-	}))
-	defer api.Close()
-	defer close(release)
+	})
 
 	o := connector.Options{ClientID: "app", ClientSecret: "secret", Timeout: 100 * time.Millisecond, WrapTransport: wrap,
 		Endpoint: driver.Endpoint{TokenURL: api.URL + "/oauth/token", APIBaseURL: api.URL + "/v1/"}}
@@ -179,11 +159,7 @@ func TestWrapTransport(t *testing.T) {
 		t.Fatalf("Refresh: %v", err)
 	}
 	for _, path := range []string{"store/info.json", "silent.json"} {
-		req, err := conn.NewRequest(context.Background(), "GET", path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := conn.Client().Do(req)
+		resp, err := doGet(conn, context.Background(), path)
 		if path == "silent.json" {
 			if err == nil || !strings.Contains(err.Error(), "no answer from the API within 100ms (Timeout)") {
 				t.Errorf("GET %s through the wrapped default transport: err = %v, want one naming Timeout", path, err)
@@ -228,16 +204,7 @@ func TestSilentBodyKeepsConnectionsPooled(t *testing.T) {
 	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: time.Second})
 	var reused []bool
 	for _, closeBody := range []bool{true, false, true} {
-		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
-			GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) }})
-		req, err := conn.NewRequest(ctx, "GET", "x.json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := conn.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := mustGet(t, conn, traceReuse(context.Background(), &reused), "x.json")
 		if b, err := io.ReadAll(resp.Body); err != nil || string(b) != `{"id":1}` {
 			t.Fatalf("read %q, %v", b, err)
 		}

@@ -28,21 +28,16 @@ const (
 // unless stall says otherwise for the n-th (1-based) request.
 func stallingTokenEndpoint(t *testing.T, stall func(n int64, w http.ResponseWriter, r *http.Request) bool) (*httptest.Server, *atomic.Int64) {
 	var n atomic.Int64
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := stallServer(t, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		io.Copy(io.Discard, r.Body)
 		i := n.Add(1)
 		if stall != nil && stall(i, w, r) {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+			hold()
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"access_token":"access-%d","token_type":"bearer","expires_in":3600,"refresh_token":"refresh-%d"}`, i, i)
-	}))
-	t.Cleanup(func() { close(release); srv.Close() })
+	})
 	return srv, &n
 }
 

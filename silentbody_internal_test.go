@@ -41,13 +41,85 @@ func silentConn(t *testing.T, srv *httptest.Server, client *http.Client, d time.
 	return conn
 }
 
-func silentSettled(base int) int {
+// tlsServer starts a TLS test server (HTTP/2 if h2) whose handler h may
+// call hold to stay silent until release or the end of the request. release
+// may be called early, and more than once; it is called at the latest when
+// the test ends, after the client's idle connections are closed and before
+// the server closes.
+func tlsServer(t *testing.T, h2 bool, h func(w http.ResponseWriter, r *http.Request, hold func())) (srv *httptest.Server, release func()) {
+	t.Helper()
+	ch := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(w, r, func() {
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+			}
+		})
+	}))
+	srv.EnableHTTP2 = h2
+	srv.StartTLS()
+	t.Cleanup(func() {
+		srv.Client().Transport.(*http.Transport).CloseIdleConnections()
+		release()
+		srv.Close()
+	})
+	return srv, release
+}
+
+// h2Get sends a GET of path through conn's client and fails t unless an
+// answer comes over HTTP/2.
+func h2Get(t *testing.T, conn *Connection, ctx context.Context, path string) *http.Response {
+	t.Helper()
+	req, err := conn.NewRequest(ctx, "GET", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := conn.Client().Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if resp.ProtoMajor != 2 {
+		resp.Body.Close()
+		t.Fatalf("GET %s answered over %s, want HTTP/2", path, resp.Proto)
+	}
+	return resp
+}
+
+// readAsync reads body to its end in a goroutine and sends the Read's
+// error.
+func readAsync(body io.Reader) <-chan error {
+	ch := make(chan error, 1)
+	go func() { _, err := io.ReadAll(body); ch <- err }()
+	return ch
+}
+
+// boundedRead reads body to its end, giving up (hung) after limit, so
+// that a Read the bound fails to end fails the test rather than hanging it.
+func boundedRead(body io.Reader, limit time.Duration) (err error, hung bool) {
+	select {
+	case err := <-readAsync(body):
+		return err, false
+	case <-time.After(limit):
+		return nil, true
+	}
+}
+
+// checkGoroutinesSettle fails t unless the number of goroutines comes
+// back down to base within 2 s.
+func checkGoroutinesSettle(t *testing.T, base int) {
+	t.Helper()
 	n := runtime.NumGoroutine()
 	for i := 0; i < 100 && n > base; i++ {
 		time.Sleep(20 * time.Millisecond)
 		n = runtime.NumGoroutine()
 	}
-	return n
+	if n > base {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }
 
 // TestSilentBodyHTTP2: over HTTP/2, a Close from another goroutine during
@@ -56,10 +128,7 @@ func silentSettled(base int) int {
 // and leave no goroutine behind.
 func TestSilentBodyHTTP2(t *testing.T) {
 	const d = 150 * time.Millisecond
-	release := make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, release := tlsServer(t, true, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		if r.URL.Path == "/v1/gz" {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.WriteHeader(200)
@@ -70,43 +139,11 @@ func TestSilentBodyHTTP2(t *testing.T) {
 			io.WriteString(w, "[1,")
 		}
 		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	defer srv.Close()
-	defer unblock()
-	client := srv.Client()
-	tr := client.Transport.(*http.Transport)
-	defer tr.CloseIdleConnections()
-	conn := silentConn(t, srv, client, d)
-	get := func(ctx context.Context, path string) *http.Response {
-		t.Helper()
-		req, _ := conn.NewRequest(ctx, "GET", path, nil)
-		resp, err := conn.Client().Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		if resp.ProtoMajor != 2 {
-			t.Fatalf("GET %s over %s", path, resp.Proto)
-		}
-		return resp
-	}
-	read := func(body io.Reader, limit time.Duration) (error, bool) {
-		ch := make(chan error, 1)
-		go func() { _, err := io.ReadAll(body); ch <- err }()
-		select {
-		case err := <-ch:
-			return err, false
-		case <-time.After(limit):
-			return nil, true
-		}
-	}
+		hold()
+	})
+	conn := silentConn(t, srv, srv.Client(), d)
 	// Warm the connection, so the goroutine count includes its loops.
-	r := get(context.Background(), "ok")
+	r := h2Get(t, conn, context.Background(), "ok")
 	io.ReadAll(r.Body)
 	r.Body.Close()
 	base := runtime.NumGoroutine()
@@ -114,9 +151,8 @@ func TestSilentBodyHTTP2(t *testing.T) {
 	t.Run("close during read", func(t *testing.T) {
 		for i := range 20 {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			resp := get(ctx, "stall")
-			ch := make(chan error, 1)
-			go func() { _, err := io.ReadAll(resp.Body); ch <- err }()
+			resp := h2Get(t, conn, ctx, "stall")
+			ch := readAsync(resp.Body)
 			time.Sleep(time.Duration(i%4) * time.Millisecond)
 			resp.Body.Close()
 			select {
@@ -138,33 +174,30 @@ func TestSilentBodyHTTP2(t *testing.T) {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 				defer cancel()
-				resp := get(ctx, "stall")
+				resp := h2Get(t, conn, ctx, "stall")
 				defer resp.Body.Close()
-				if err, hung := read(resp.Body, 2*time.Second); hung || !errors.Is(err, os.ErrDeadlineExceeded) {
+				if err, hung := boundedRead(resp.Body, 2*time.Second); hung || !errors.Is(err, os.ErrDeadlineExceeded) {
 					t.Errorf("read: %v (hung %v), want the silence", err, hung)
 				}
 			}()
 		}
 		wg.Wait()
-		r := get(context.Background(), "ok")
+		r := h2Get(t, conn, context.Background(), "ok")
 		if b, err := io.ReadAll(r.Body); err != nil || string(b) != "ok" {
 			t.Errorf("the connection after: %q, %v", b, err)
 		}
 		r.Body.Close()
 	})
-	if n := silentSettled(base); n > base {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-	}
+	checkGoroutinesSettle(t, base)
 	t.Run("gzip stalled before its header", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		resp := get(ctx, "gz")
+		resp := h2Get(t, conn, ctx, "gz")
 		defer resp.Body.Close()
 		if !resp.Uncompressed {
 			t.Fatal("the transport did not decompress the answer: the case tests nothing")
 		}
-		err, hung := read(resp.Body, 8*d)
+		err, hung := boundedRead(resp.Body, 8*d)
 		if hung {
 			t.Fatalf("a Read of a gzipped HTTP/2 answer left silent still waits after %v (bodyIdle %v)", 8*d, d)
 		}
@@ -172,7 +205,7 @@ func TestSilentBodyHTTP2(t *testing.T) {
 			t.Errorf("read: %v, want the silence", err)
 		}
 	})
-	unblock()
+	release()
 }
 
 // TestSilentBodyExpireRaceStress: answers that trickle in with gaps around d, so
@@ -187,7 +220,7 @@ func TestSilentBodyExpireRaceStress(t *testing.T) {
 	for i := range parts {
 		whole.WriteString(payload(i))
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := func(w http.ResponseWriter, r *http.Request, _ func()) {
 		rnd := rand.New(rand.NewPCG(uint64(len(r.URL.RawQuery)), uint64(time.Now().UnixNano())))
 		for i := range parts {
 			if i > 0 {
@@ -199,16 +232,11 @@ func TestSilentBodyExpireRaceStress(t *testing.T) {
 			}
 			w.(http.Flusher).Flush()
 		}
-	})
+	}
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("h2=%v", h2), func(t *testing.T) {
-			srv := httptest.NewUnstartedServer(h)
-			srv.EnableHTTP2 = h2
-			srv.StartTLS()
-			defer srv.Close()
-			client := srv.Client()
-			defer client.Transport.(*http.Transport).CloseIdleConnections()
-			conn := silentConn(t, srv, client, d)
+			srv, _ := tlsServer(t, h2, h)
+			conn := silentConn(t, srv, srv.Client(), d)
 			deadline := time.Now().Add(1500 * time.Millisecond)
 			var ok, silent int
 			var wg sync.WaitGroup
@@ -271,35 +299,20 @@ func TestSilentBodyExpireRaceStress(t *testing.T) {
 // waits for the lock its Read holds while it reads the gzip header).
 func TestSilentBodyCloseDuringStalledGzipReadHTTP2(t *testing.T) {
 	const d = 150 * time.Millisecond
-	release := make(chan struct{})
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := tlsServer(t, true, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.WriteHeader(200)
 		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	defer srv.Close()
-	defer close(release)
-	client := srv.Client()
-	defer client.Transport.(*http.Transport).CloseIdleConnections()
-	conn := silentConn(t, srv, client, d)
+		hold()
+	})
+	conn := silentConn(t, srv, srv.Client(), d)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, _ := conn.NewRequest(ctx, "GET", "gz", nil)
-	resp, err := conn.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.ProtoMajor != 2 || !resp.Uncompressed {
+	resp := h2Get(t, conn, ctx, "gz")
+	if !resp.Uncompressed {
 		t.Fatalf("%s, uncompressed %v: the case does not apply", resp.Proto, resp.Uncompressed)
 	}
-	readDone := make(chan error, 1)
-	go func() { _, err := io.ReadAll(resp.Body); readDone <- err }()
+	readDone := readAsync(resp.Body)
 	time.Sleep(d / 3)
 	closeDone := make(chan time.Duration, 1)
 	go func() {

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"os"
 	"runtime"
 	"strings"
@@ -24,38 +23,7 @@ import (
 	"time"
 
 	"github.com/connector-go/connector"
-	"github.com/connector-go/connector/driver"
 )
-
-// silentRead reads body in a goroutine and gives up after limit, so that a
-// Read the bound fails to end fails the test rather than hanging it.
-func silentRead(t *testing.T, body io.Reader, limit time.Duration) (got []byte, err error, hung bool) {
-	t.Helper()
-	type res struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		b, err := io.ReadAll(body)
-		ch <- res{b, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.b, r.err, false
-	case <-time.After(limit):
-		return nil, nil, true
-	}
-}
-
-func silentSettle(base int) int {
-	n := runtime.NumGoroutine()
-	for i := 0; i < 100 && n > base; i++ {
-		time.Sleep(20 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	return n
-}
 
 // TestSilentBodyGzipStallBeforeHeader: a provider that sends its headers
 // with Content-Encoding: gzip and then stays silent is given up too.
@@ -69,10 +37,7 @@ func TestSilentBodyGzipStallBeforeHeader(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	io.WriteString(zw, `[{"id":1},{"id":2}]`)
 	zw.Close()
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	unblock := func() { releaseOnce.Do(func() { close(release) }) }
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api, release := stallServer(t, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		if r.Header.Get("Accept-Encoding") != "gzip" {
 			t.Errorf("Accept-Encoding %q: the transport did not ask for gzip", r.Header.Get("Accept-Encoding"))
 		}
@@ -83,13 +48,8 @@ func TestSilentBodyGzipStallBeforeHeader(t *testing.T) {
 			w.Write(gz.Bytes()[:12]) // the gzip header and a little more
 		}
 		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer api.Close()
-	defer unblock()
+		hold()
+	})
 
 	for _, path := range []string{"mid.json", "head.json"} {
 		t.Run(path, func(t *testing.T) {
@@ -98,14 +58,7 @@ func TestSilentBodyGzipStallBeforeHeader(t *testing.T) {
 			// connection), so that the test ends.
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			req, err := conn.NewRequest(ctx, "GET", path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := conn.Client().Do(req)
-			if err != nil {
-				t.Fatalf("Do: %v", err)
-			}
+			resp := mustGet(t, conn, ctx, path)
 			defer resp.Body.Close()
 			if !resp.Uncompressed {
 				t.Fatalf("not transparently decompressed; the case does not apply")
@@ -124,7 +77,7 @@ func TestSilentBodyGzipStallBeforeHeader(t *testing.T) {
 			}
 		})
 	}
-	unblock() // lets the hung Read (if any) end before the server closes
+	release() // lets the hung Read (if any) end before the server closes
 }
 
 // TestSilentBodySwitchingProtocols: the body of a 101 answer is, in
@@ -214,68 +167,29 @@ func TestSilentBodyNoBody(t *testing.T) {
 // are closed; the timer never fires afterwards.
 func TestSilentBodyCloseDuringRead(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	release := make(chan struct{})
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `[1,`)
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
+	api, release := stallServer(t, silentAfter(`[1,`))
 	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
 	base := runtime.NumGoroutine()
 	for i := range 20 {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		req, _ := conn.NewRequest(ctx, "GET", "x", nil)
-		resp, err := conn.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := io.ReadAll(resp.Body)
-			done <- err
-		}()
-		time.Sleep(time.Duration(i%5) * time.Millisecond)
-		start := time.Now()
-		resp.Body.Close()
-		select {
-		case err := <-done:
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Errorf("a caller's Close reported as a silence: %v", err)
-			}
-			if time.Since(start) > timeout/2 {
-				t.Errorf("Read ended %v after Close", time.Since(start))
-			}
-		case <-time.After(2 * time.Second):
-			t.Fatal("Read still waiting 2 s after Close")
+		resp := mustGet(t, conn, ctx, "x")
+		if el := closeDuringRead(t, resp.Body, time.Duration(i%5)*time.Millisecond); el > timeout/2 {
+			t.Errorf("Read ended %v after Close", el)
 		}
 		cancel()
 	}
 	time.Sleep(timeout + 50*time.Millisecond) // a timer left armed would fire now
-	close(release)
+	release()
 	api.Close()
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	if n := silentSettle(base); n > base {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-	}
+	checkGoroutinesSettle(t, base)
 }
 
 // TestSilentBodySilenceNoLeak: answers cut by the bound leave no goroutine (the
 // timer's, the connection's read and write loops) behind.
 func TestSilentBodySilenceNoLeak(t *testing.T) {
 	const timeout = 80 * time.Millisecond
-	release := make(chan struct{})
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `[1,`)
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
+	api, release := stallServer(t, silentAfter(`[1,`))
 	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
 	base := runtime.NumGoroutine()
 	var wg sync.WaitGroup
@@ -285,8 +199,7 @@ func TestSilentBodySilenceNoLeak(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			req, _ := conn.NewRequest(ctx, "GET", "x", nil)
-			resp, err := conn.Client().Do(req)
+			resp, err := doGet(conn, ctx, "x")
 			if err != nil {
 				t.Error(err)
 				return
@@ -299,11 +212,8 @@ func TestSilentBodySilenceNoLeak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := silentSettle(base); n > base {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines after, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-	}
-	close(release)
+	checkGoroutinesSettle(t, base)
+	release()
 	api.Close()
 }
 
@@ -314,59 +224,43 @@ func TestSilentBodySilenceNoLeak(t *testing.T) {
 func TestSilentBodyRetryPathsStalledBodies(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	var n401, n429, nRedir atomic.Int32
-	release := make(chan struct{})
-	stall := func(w http.ResponseWriter, r *http.Request, code int) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		io.WriteString(w, `{"error":`)
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
+	srv, _ := stallServer(t, func(w http.ResponseWriter, r *http.Request, hold func()) {
+		// stallFirst answers "ok" but to the first request counted by n,
+		// which gets code (and the header key set to value, if any) and
+		// then the start of a JSON error, and a stall.
+		stallFirst := func(n *atomic.Int32, code int, key, value string) {
+			if n.Add(1) != 1 {
+				io.WriteString(w, "ok")
+				return
+			}
+			if key != "" {
+				w.Header().Set(key, value)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			io.WriteString(w, `{"error":`)
+			w.(http.Flusher).Flush()
+			hold()
 		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/oauth/token":
-			io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"access_token":"new","token_type":"bearer","expires_in":3600,"refresh_token":"r2"}`)
+			grantToken(w, r)
 		case "/v1/401":
-			if n401.Add(1) == 1 {
-				stall(w, r, http.StatusUnauthorized)
-				return
-			}
-			io.WriteString(w, "ok")
+			stallFirst(&n401, http.StatusUnauthorized, "", "")
 		case "/v1/429":
-			if n429.Add(1) == 1 {
-				w.Header().Set("Retry-After", "0")
-				stall(w, r, http.StatusTooManyRequests)
-				return
-			}
-			io.WriteString(w, "ok")
+			stallFirst(&n429, http.StatusTooManyRequests, "Retry-After", "0")
 		case "/v1/redir":
-			if nRedir.Add(1) == 1 {
-				w.Header().Set("Location", "/v1/redir")
-				stall(w, r, http.StatusFound)
-				return
-			}
-			io.WriteString(w, "ok")
+			stallFirst(&nRedir, http.StatusFound, "Location", "/v1/redir")
 		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	})
 	o := connector.Options{Timeout: timeout}
 	conn := stallConnection(t, silentProvider(t), srv, o)
 	for _, path := range []string{"401", "429", "redir"} {
 		t.Run(path, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			req, _ := conn.NewRequest(ctx, "GET", path, nil)
 			start := time.Now()
-			resp, err := conn.Client().Do(req)
-			if err != nil {
-				t.Fatalf("Do: %v", err)
-			}
+			resp := mustGet(t, conn, ctx, path)
 			defer resp.Body.Close()
 			b, err := io.ReadAll(resp.Body)
 			if err != nil || string(b) != "ok" {
@@ -379,29 +273,11 @@ func TestSilentBodyRetryPathsStalledBodies(t *testing.T) {
 	}
 }
 
-func silentProvider(t *testing.T) driver.Provider {
-	p, err := connector.Lookup("jumpseller")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestSilentBodyAPITimeoutAndSilence: with APITimeout shorter than Timeout the
 // whole exchange ends at APITimeout (a context error, not a silence); with
 // it longer, the silence comes first. Either way the Read ends.
 func TestSilentBodyAPITimeoutAndSilence(t *testing.T) {
-	release := make(chan struct{})
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `[1,`)
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer api.Close()
-	defer close(release)
+	api, _ := stallServer(t, silentAfter(`[1,`))
 	for _, tc := range []struct {
 		name             string
 		timeout, apiTime time.Duration
@@ -412,11 +288,7 @@ func TestSilentBodyAPITimeoutAndSilence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: tc.timeout, APITimeout: tc.apiTime})
-			req, _ := conn.NewRequest(context.Background(), "GET", "x", nil)
-			resp, err := conn.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := mustGet(t, conn, context.Background(), "x")
 			defer resp.Body.Close()
 			_, err, hung := silentRead(t, resp.Body, 3*time.Second)
 			if hung {
@@ -437,59 +309,32 @@ func TestSilentBodyAPITimeoutAndSilence(t *testing.T) {
 func TestSilentBodyGzipStalled401(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	var n atomic.Int32
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := stallServer(t, func(w http.ResponseWriter, r *http.Request, hold func()) {
 		switch r.URL.Path {
 		case "/oauth/token":
-			io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"access_token":"new","token_type":"bearer","expires_in":3600,"refresh_token":"r2"}`)
+			grantToken(w, r)
 		default:
 			if n.Add(1) == 1 {
 				w.Header().Set("Content-Encoding", "gzip")
 				w.WriteHeader(http.StatusUnauthorized)
 				w.(http.Flusher).Flush()
-				select {
-				case <-release:
-				case <-r.Context().Done():
-				}
+				hold()
 				return
 			}
 			io.WriteString(w, "ok")
 		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	})
 	conn := stallConnection(t, silentProvider(t), srv, connector.Options{Timeout: timeout})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, _ := conn.NewRequest(ctx, "GET", "x", nil)
 	start := time.Now()
-	resp, err := conn.Client().Do(req)
+	resp, err := doGet(conn, ctx, "x")
 	el := time.Since(start)
 	if err == nil {
 		resp.Body.Close()
 	}
 	if el > 10*timeout {
 		t.Errorf("Do took %v (Timeout %v; ended by the caller's context: %v): the drain of a stalled gzipped 401 is unbounded", el.Round(time.Millisecond), timeout, err)
-	}
-}
-
-// sbStall answers with the given headers, writes first (if any), flushes,
-// and waits for release or the end of the request.
-func sbStall(release <-chan struct{}, gz bool, first []byte) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if gz {
-			w.Header().Set("Content-Encoding", "gzip")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(first)
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
 	}
 }
 
@@ -500,38 +345,22 @@ func sbStall(release <-chan struct{}, gz bool, first []byte) http.HandlerFunc {
 // holds), so both return at once.
 func TestSilentBodyCloseDuringStalledGzipRead(t *testing.T) {
 	const timeout = 150 * time.Millisecond
-	release := make(chan struct{})
-	api := httptest.NewServer(sbStall(release, true, nil))
-	defer api.Close()
-	defer close(release)
+	api, _ := stallServer(t, stalledJSON(true, nil))
 	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, _ := conn.NewRequest(ctx, "GET", "gz", nil)
-	resp, err := conn.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, conn, ctx, "gz")
 	if !resp.Uncompressed {
 		t.Fatal("not transparently decompressed: the case does not apply")
 	}
-	readDone := make(chan error, 1)
-	go func() { _, err := io.ReadAll(resp.Body); readDone <- err }()
-	time.Sleep(timeout / 3) // the Read is under way, holding gzipReader's mutex
-	closeDone := make(chan time.Duration, 1)
-	go func() {
-		start := time.Now()
-		resp.Body.Close()
-		closeDone <- time.Since(start)
-	}()
-	select {
-	case el := <-closeDone:
+	// After timeout/3 the Read is under way, holding gzipReader's mutex.
+	inTime, el, err := closeWhileStalled(resp.Body, timeout/3, 4*timeout)
+	if inTime {
 		t.Logf("Close returned after %v", el)
-	case <-time.After(4 * timeout):
-		el := <-closeDone // the caller's context ends it
+	} else {
 		t.Errorf("Close from another goroutine during a stalled gzipped Read returned only after %v, when the caller's context ended (Timeout %v): Close stopped the timer, then blocked on gzipReader's mutex, and nothing cancelled the exchange", el.Round(time.Millisecond), timeout)
 	}
-	if err := <-readDone; err == nil {
+	if err == nil {
 		t.Errorf("Read: nil error")
 	}
 }
@@ -566,7 +395,13 @@ func (b *sbBody) Close() error {
 	return b.rc.Close()
 }
 
-func sbWrapped(t *testing.T, srvURL string, timeout time.Duration, racy bool) (*connector.Connection, func() *sbBody) {
+// sbStalledAnswer sends a GET, through a WrapTransport that puts each
+// answer's body in an sbBody, to a provider that sends the start of a JSON
+// answer and then nothing more. It returns the answer, and the last sbBody
+// made.
+func sbStalledAnswer(t *testing.T, timeout time.Duration, racy bool) (*http.Response, func() *sbBody) {
+	t.Helper()
+	api, _ := stallServer(t, stalledJSON(false, []byte(`[1,`)))
 	var mu sync.Mutex
 	var last *sbBody
 	wrap := func(base http.RoundTripper) http.RoundTripper {
@@ -582,8 +417,10 @@ func sbWrapped(t *testing.T, srvURL string, timeout time.Duration, racy bool) (*
 			return resp, err
 		})
 	}
-	conn := apiConnection(t, srvURL+"/v1/", connector.Options{Timeout: timeout, WrapTransport: wrap})
-	return conn, func() *sbBody { mu.Lock(); defer mu.Unlock(); return last }
+	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: timeout, WrapTransport: wrap})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	t.Cleanup(cancel)
+	return mustGet(t, conn, ctx, "x"), func() *sbBody { mu.Lock(); defer mu.Unlock(); return last }
 }
 
 // TestSilentBodyWrapTransportBodyClosedOnce: after a silence, a
@@ -592,19 +429,8 @@ func sbWrapped(t *testing.T, srvURL string, timeout time.Duration, racy bool) (*
 // record twice).
 func TestSilentBodyWrapTransportBodyClosedOnce(t *testing.T) {
 	const timeout = 100 * time.Millisecond
-	release := make(chan struct{})
-	api := httptest.NewServer(sbStall(release, false, []byte(`[1,`)))
-	defer api.Close()
-	defer close(release)
-	conn, last := sbWrapped(t, api.URL, timeout, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, _ := conn.NewRequest(ctx, "GET", "x", nil)
-	resp, err := conn.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.ReadAll(resp.Body)
+	resp, last := sbStalledAnswer(t, timeout, false)
+	_, err := io.ReadAll(resp.Body)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read: %v, want the silence", err)
 	}
@@ -620,18 +446,7 @@ func TestSilentBodyWrapTransportBodyClosedOnce(t *testing.T) {
 // -race checks it); it cancels the exchange instead.
 func TestSilentBodyWrapTransportBodyNoConcurrentClose(t *testing.T) {
 	const timeout = 100 * time.Millisecond
-	release := make(chan struct{})
-	api := httptest.NewServer(sbStall(release, false, []byte(`[1,`)))
-	defer api.Close()
-	defer close(release)
-	conn, _ := sbWrapped(t, api.URL, timeout, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, _ := conn.NewRequest(ctx, "GET", "x", nil)
-	resp, err := conn.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, _ := sbStalledAnswer(t, timeout, true)
 	defer resp.Body.Close()
 	if _, err := io.ReadAll(resp.Body); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read: %v, want the silence", err)
@@ -654,11 +469,7 @@ func TestSilentBodyWrapTransportNilBody(t *testing.T) {
 		})
 	}
 	conn := apiConnection(t, api.URL+"/v1/", connector.Options{Timeout: time.Second, WrapTransport: wrap})
-	req, _ := conn.NewRequest(context.Background(), "GET", "cached", nil)
-	resp, err := conn.Client().Do(req)
-	if err != nil {
-		t.Fatalf("Do: %v", err)
-	}
+	resp := mustGet(t, conn, context.Background(), "cached")
 	for _, op := range []string{"Read", "Close"} {
 		func() {
 			defer func() {
@@ -686,9 +497,7 @@ func TestSilentBodyRetryAttemptsAndReadPastEOF(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/oauth/token":
-			io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"access_token":"new","token_type":"bearer","expires_in":3600,"refresh_token":"r2"}`)
+			grantToken(w, r)
 		default:
 			switch n.Add(1) {
 			case 1:
@@ -713,12 +522,7 @@ func TestSilentBodyRetryAttemptsAndReadPastEOF(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			var reused []bool
-			tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }})
-			req, _ := conn.NewRequest(tctx, "GET", "x", nil)
-			resp, err := conn.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := mustGet(t, conn, traceReuse(ctx, &reused), "x")
 			b, err := io.ReadAll(resp.Body)
 			if err != nil || !bytes.Equal(b, []byte("ok")) {
 				t.Fatalf("%q, %v", b, err)
