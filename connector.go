@@ -78,9 +78,8 @@ type Connector struct {
 	apiOrigin  origin      // its origin: the only one the token is sent to
 	apiHeaders http.Header // what every API request carries unless it sets its own (apiHeadersOf)
 
-	base        http.RoundTripper // what every request goes through (baseTransport)
-	defaultBase bool              // base is (or wraps) the default transport
-	bodyIdle    time.Duration     // the longest wait for more of an API answer (silentBody); 0 for none
+	base     http.RoundTripper // what every request goes through (baseTransport)
+	bodyIdle time.Duration     // with the default transport under base, Timeout: the longest wait for more of an API answer (silentBody); 0 otherwise
 
 	prefix string      // the store-id prefix of the application's connections (connections.go)
 	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
@@ -223,11 +222,11 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 		Now: opts.Clock,
 	}
 	c.tel = newTelemetry(c)
-	c.base, c.defaultBase = baseTransport(&c.opts)
-	if c.base == nil {
+	var ours bool
+	if c.base, ours = baseTransport(&c.opts); c.base == nil {
 		return nil, bad("Options.WrapTransport returned a nil transport")
 	}
-	if c.defaultBase {
+	if ours {
 		c.bodyIdle = c.opts.Timeout
 	}
 	c.env.HTTP = tracedDoer{c: c, next: newRetryDoer(&c.opts, c.base)}

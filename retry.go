@@ -165,7 +165,7 @@ func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 		// A 101's body, the upgraded connection: it stays writable.
-		resp.Body = &cancelConn{ReadWriteCloser: rwc, cancel: cancel}
+		resp.Body = cancelConn{cancelBody: &cancelBody{ReadCloser: rwc, cancel: cancel}, Writer: rwc}
 		return resp, nil
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
@@ -227,12 +227,6 @@ func (b *cancelBody) Close() error {
 
 // cancelConn is cancelBody for a body that is also written to.
 type cancelConn struct {
-	io.ReadWriteCloser
-	cancel context.CancelFunc
-}
-
-func (b *cancelConn) Close() error {
-	err := b.ReadWriteCloser.Close()
-	b.cancel()
-	return err
+	*cancelBody
+	io.Writer
 }

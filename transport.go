@@ -186,7 +186,7 @@ func (t *transport) failed(caller, ctx context.Context, err error) error {
 		e = c.errorf(driver.Canceled, "api", "the caller's context ended before the API answered")
 	case ctx.Err() != nil:
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (APITimeout)", c.opts.APITimeout)
-	case errors.Is(err, context.DeadlineExceeded) && c.defaultBase:
+	case errors.Is(err, context.DeadlineExceeded) && c.bodyIdle > 0:
 		// The default transport's ResponseHeaderTimeout.
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
 	case errors.Is(err, context.DeadlineExceeded):
