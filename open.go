@@ -65,7 +65,7 @@ func OpenParams(ctx context.Context, p *connstr.Params, extra ...func(*Options))
 	opts := Options{
 		ClientID: p.ClientID, ClientSecret: p.ClientSecret, RedirectURL: p.CallbackURL, Namespace: p.Namespace,
 		Scopes: p.Scopes, Mode: p.InitiateOAuth, Store: st, Keyring: keys, Timeout: p.Timeout,
-		Retry: RetryPolicy{Budget: p.RetryBudget},
+		APITimeout: p.APITimeout, Retry: RetryPolicy{Budget: p.RetryBudget},
 		Endpoint: driver.Endpoint{AuthURL: p.AuthorizationURL, TokenURL: p.AccessTokenURL,
 			RefreshURL: p.RefreshTokenURL, RevokeURL: p.RevokeURL, APIBaseURL: p.APIURL},
 	}

@@ -72,7 +72,11 @@ type Options struct {
 	// with net/http and x/oauth2: an answer streamed for longer than any
 	// fixed limit (a large export) is not cut off, while a provider that
 	// never answers, or stops sending in the middle, still is, by the
-	// default transport's Timeout.
+	// default transport's Timeout. A Read of an answer it cuts off fails
+	// with "the API exchange took longer than 1m0s (APITimeout)", a
+	// net.Error timeout that errors.Is context.DeadlineExceeded. A
+	// connection string's APITimeout property sets it, in whole seconds (0,
+	// its default, for none).
 	APITimeout time.Duration
 	// Retry is the retry policy for token, revoke and API requests.
 	Retry RetryPolicy

@@ -115,7 +115,8 @@ const DefaultRetryBudget = 30 * time.Second
 // InitiateOAuth ModeGetAndRefresh, Timeout DefaultTimeout, RetryBudget
 // DefaultRetryBudget; every other absent property is the zero value (an
 // empty SettingsLocation means store.DefaultLocation, an empty endpoint
-// URL means the driver's own).
+// URL means the driver's own, a zero APITimeout means no time limit on a
+// whole API request).
 // Has tells whether a property was given; that record is unexported, so
 // compare two Params with Has or with cmp.AllowUnexported.
 //
@@ -141,6 +142,7 @@ type Params struct {
 	RevokeURL        string        // OAuthRevokeURL
 	APIURL           string        // URL: the API base
 	Timeout          time.Duration // Timeout, whole seconds: one HTTP exchange
+	APITimeout       time.Duration // APITimeout, whole seconds: one API request, its body read; 0 for no limit
 	RetryBudget      time.Duration // RetryBudget, whole seconds: one token or revoke request with its retries
 	Profile          string        // Profile: a YAML profile file that describes the provider
 	Namespace        string        // Namespace: the application's namespace in the store

@@ -198,6 +198,34 @@ func TestParse(t *testing.T) {
 			given: []string{"Timeout", "RetryBudget"},
 		},
 		{
+			name:  "API timeout",
+			in:    "APITimeout=120",
+			want:  defaults(func(p *connstr.Params) { p.APITimeout = 2 * time.Minute }),
+			given: []string{"APITimeout"},
+		},
+		{
+			name:  "API timeout zero is off, and given",
+			in:    "apitimeout = 0 ",
+			want:  defaults(nil),
+			given: []string{"APITimeout"},
+		},
+		{
+			name: "API timeout with Timeout and RetryBudget, last duplicate wins",
+			in:   "RetryBudget=60;APITimeout=5;Timeout=2;APITIMEOUT='1'",
+			want: defaults(func(p *connstr.Params) {
+				p.APITimeout = time.Second
+				p.Timeout = 2 * time.Second
+				p.RetryBudget = time.Minute
+			}),
+			given: []string{"Timeout", "APITimeout", "RetryBudget"},
+		},
+		{
+			name:  "largest API timeout a Duration holds",
+			in:    "APITimeout=9223372036",
+			want:  defaults(func(p *connstr.Params) { p.APITimeout = 9223372036 * time.Second }),
+			given: []string{"APITimeout"},
+		},
+		{
 			name: "endpoint overrides on loopback hosts over http",
 			in:   "OAuthAuthorizationURL=http://localhost:8080/oauth/authorize;OAuthAccessTokenURL=http://127.0.0.1:8080/oauth/token;OAuthRefreshTokenURL=http://127.9.8.7/t;OAuthRevokeURL=http://[::1]:8080/oauth/revoke;URL=http://LocalHost/v1",
 			want: defaults(func(p *connstr.Params) {
@@ -427,6 +455,46 @@ func TestParseErrors(t *testing.T) {
 			name: "retry budget not an integer",
 			in:   "RetryBudget=30s",
 			want: `connector: connection string: invalid RetryBudget at position 13: "30s" is not a whole number of seconds`,
+		},
+		{
+			name: "negative API timeout",
+			in:   "Timeout=5;APITimeout=-1",
+			want: `connector: connection string: invalid APITimeout at position 22: "-1" is not a whole number of seconds`,
+		},
+		{
+			name: "fractional API timeout",
+			in:   "APITimeout=1.5",
+			want: `connector: connection string: invalid APITimeout at position 12: "1.5" is not a whole number of seconds`,
+		},
+		{
+			name: "API timeout with a unit",
+			in:   "APITimeout=30s",
+			want: `connector: connection string: invalid APITimeout at position 12: "30s" is not a whole number of seconds`,
+		},
+		{
+			name: "API timeout with a sign",
+			in:   "APITimeout=+5",
+			want: `connector: connection string: invalid APITimeout at position 12: "+5" is not a whole number of seconds`,
+		},
+		{
+			name: "empty API timeout",
+			in:   "APITimeout=;Provider=x",
+			want: `connector: connection string: invalid APITimeout at position 12: "" is not a whole number of seconds`,
+		},
+		{
+			name: "API timeout too long for a Duration",
+			in:   "APITimeout=9223372037",
+			want: `connector: connection string: invalid APITimeout at position 12: "9223372037" seconds is too long`,
+		},
+		{
+			name: "API timeout beyond uint64",
+			in:   "APITimeout=99999999999999999999999",
+			want: `connector: connection string: invalid APITimeout at position 12: "99999999999999999999999" seconds is too long`,
+		},
+		{
+			name: "an invalid earlier API timeout is still an error",
+			in:   `APITimeout=-3;APITimeout=3`,
+			want: `connector: connection string: invalid APITimeout at position 12: "-3" is not a whole number of seconds`,
 		},
 		{
 			name: "timestamp not an integer",
@@ -680,6 +748,21 @@ func TestString(t *testing.T) {
 			in:   "RetryBudget=45;OAuthExpiresIn=3600;OAuthTokenTimestamp=1700000000123;Timeout=30",
 			want: "OAuthExpiresIn=3600;OAuthTokenTimestamp=1700000000123;Timeout=30;RetryBudget=45;",
 		},
+		{
+			name: "API timeout after Timeout, before RetryBudget",
+			in:   "retrybudget=45;apitimeout=600;Provider=x;timeout=10",
+			want: "Provider=x;Timeout=10;APITimeout=600;RetryBudget=45;",
+		},
+		{
+			name: "API timeout zero written when given",
+			in:   "APITimeout=0",
+			want: "APITimeout=0;",
+		},
+		{
+			name: "API timeout absent not written",
+			in:   "Provider=x;Timeout=30",
+			want: "Provider=x;Timeout=30;",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -734,6 +817,16 @@ func TestEncodeWithSecrets(t *testing.T) {
 			name: "surrounding spaces quoted",
 			in:   `Profile="  x  "`,
 			want: `Profile="  x  ";`,
+		},
+		{
+			name: "API timeout with a secret",
+			in:   `APITimeout='90';OAuthClientSecret=s3cr3t;Timeout=5`,
+			want: "OAuthClientSecret=s3cr3t;Timeout=5;APITimeout=90;",
+		},
+		{
+			name: "API timeout zero",
+			in:   "APITimeout=0",
+			want: "APITimeout=0;",
 		},
 		{
 			name: "inner spaces and quotes unquoted",
@@ -803,6 +896,7 @@ func TestHas(t *testing.T) {
 		{"scope", true},
 		{"AuthScheme", false}, // a default, not given
 		{"Timeout", false},
+		{"APITimeout", false},
 		{"RetryBudget", false},
 		{"NoSuchKey", false},
 		{"", false},
@@ -823,7 +917,7 @@ func TestProperties(t *testing.T) {
 	want := []string{"Provider", "AuthScheme", "InitiateOAuth", "OAuthClientId", "OAuthClientSecret", "CallbackURL",
 		"Scope", "OAuthAccessToken", "OAuthRefreshToken", "OAuthExpiresIn", "OAuthTokenTimestamp",
 		"OAuthSettingsLocation", "OAuthAuthorizationURL", "OAuthAccessTokenURL", "OAuthRefreshTokenURL",
-		"OAuthRevokeURL", "URL", "Timeout", "RetryBudget", "Namespace", "Profile", "ProfileSettings"}
+		"OAuthRevokeURL", "URL", "Timeout", "APITimeout", "RetryBudget", "Namespace", "Profile", "ProfileSettings"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("Properties() names mismatch (-want +got):\n%s", diff)
 	}
@@ -849,8 +943,8 @@ func TestProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	explicit, err := connstr.Parse(fmt.Sprintf("AuthScheme=%s;InitiateOAuth=%s;Timeout=%s;RetryBudget=%s",
-		byName["AuthScheme"].Default, byName["InitiateOAuth"].Default, byName["Timeout"].Default, byName["RetryBudget"].Default))
+	explicit, err := connstr.Parse(fmt.Sprintf("AuthScheme=%s;InitiateOAuth=%s;Timeout=%s;APITimeout=%s;RetryBudget=%s",
+		byName["AuthScheme"].Default, byName["InitiateOAuth"].Default, byName["Timeout"].Default, byName["APITimeout"].Default, byName["RetryBudget"].Default))
 	if err != nil {
 		t.Fatal(err)
 	}

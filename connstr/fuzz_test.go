@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 		"Provider=jumpseller;AuthScheme=OAuth;InitiateOAuth=GETANDREFRESH;OAuthClientId=id;OAuthClientSecret=secret;CallbackURL=http://localhost:8080/callback;",
 		"provider = shopline ; initiateoauth=refresh; Scope= products  orders ;Timeout=30",
 		"Timeout=5;RetryBudget=120;retrybudget=0",
+		"APITimeout=0;apitimeout=90;Timeout=1;APITimeout=-1",
+		"APITimeout='9223372036';RetryBudget=1",
 		`OAuthClientSecret="a;""b";OAuthAccessToken='c;''d'`,
 		`OAuthClientSecret="unterminated;Provider=x`,
 		`OAuthRefreshToken="x" trailing;`,
