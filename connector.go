@@ -80,6 +80,7 @@ type Connector struct {
 
 	base     http.RoundTripper // what every request goes through (baseTransport)
 	bodyIdle time.Duration     // with the default transport under base, Timeout: the longest wait for more of an API answer (silentBody); 0 otherwise
+	apiLimit *limitError       // the cause of an API exchange's APITimeout deadline
 
 	prefix string      // the store-id prefix of the application's connections (connections.go)
 	raw    store.Store // the store as given; store is it wrapped with spans (telemetry.go)
@@ -229,6 +230,7 @@ func newConnector(p driver.Provider, opts Options) (*Connector, error) {
 	if ours {
 		c.bodyIdle = c.opts.Timeout
 	}
+	c.apiLimit = &limitError{limit: c.opts.APITimeout, whole: true}
 	c.env.HTTP = tracedDoer{c: c, next: newRetryDoer(&c.opts, c.base)}
 	c.raw = c.store
 	c.store = tracedStore{Store: c.raw, c: c}

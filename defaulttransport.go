@@ -90,9 +90,12 @@ type silentBody struct {
 	rc     io.ReadCloser
 	d      time.Duration
 	cancel context.CancelFunc // the exchange's; called by expire and Close
-	mu     sync.Mutex         // guards timer: Close may come from another goroutine
-	timer  *time.Timer
-	fired  atomic.Bool
+	// limited is the exchange's context when APITimeout may end it (see
+	// cancelBody), else nil.
+	limited context.Context
+	mu      sync.Mutex // guards timer: Close may come from another goroutine
+	timer   *time.Timer
+	fired   atomic.Bool
 }
 
 func (b *silentBody) Read(p []byte) (int, error) {
@@ -112,7 +115,9 @@ func (b *silentBody) Read(p []byte) (int, error) {
 		// its context now rather than at a Close that may never come.
 		b.cancel()
 	case err != nil && b.fired.Load():
-		err = &silenceError{wait: b.d}
+		err = &limitError{limit: b.d}
+	case err != nil && b.limited != nil:
+		err = limitCause(b.limited, err)
 	}
 	return n, err
 }
@@ -139,24 +144,48 @@ func (b *silentBody) Close() error {
 	return b.rc.Close()
 }
 
-// silenceError is the error of a Read of an API answer's body, through the
-// default transport (no Options.HTTPClient), that waited Options.Timeout
-// for the provider. It is a net.Error whose Timeout is true; errors.Is(err,
+// limitError is the error of an API exchange that one of the
+// connector's time limits ended while its answer was read: Options.Timeout,
+// through the default transport (no Options.HTTPClient), when a Read of
+// the body waited that long for the provider (a silence); or
+// Options.APITimeout, when the whole exchange took longer (the cause of
+// the exchange's deadline, which net/http returns from the Read). It names
+// the limit, where net/http would say only "context deadline exceeded".
+// It is a net.Error whose Timeout is true; errors.Is(err,
 // os.ErrDeadlineExceeded) holds, and errors.Is(err,
 // context.DeadlineExceeded), as for net/http's own wait for headers.
-type silenceError struct {
-	wait time.Duration // Options.Timeout
+type limitError struct {
+	limit time.Duration
+	whole bool // APITimeout, the whole exchange; else Timeout, a silence
 }
 
-func (e *silenceError) Error() string {
-	return fmt.Sprintf("connector: the provider sent nothing more of its answer for %s (Timeout)", e.wait)
+func (e *limitError) Error() string {
+	if e.whole {
+		return fmt.Sprintf("connector: the API exchange took longer than %s (APITimeout)", e.limit)
+	}
+	return fmt.Sprintf("connector: the provider sent nothing more of its answer for %s (Timeout)", e.limit)
 }
 
-func (e *silenceError) Unwrap() error { return os.ErrDeadlineExceeded }
+func (e *limitError) Unwrap() error { return os.ErrDeadlineExceeded }
 
-func (e *silenceError) Is(target error) bool { return target == context.DeadlineExceeded }
+func (e *limitError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // Timeout and Temporary make it a net.Error, a timeout as the deadline's.
-func (e *silenceError) Timeout() bool { return true }
+func (e *limitError) Timeout() bool { return true }
 
-func (e *silenceError) Temporary() bool { return true }
+func (e *limitError) Temporary() bool { return true }
+
+// limitCause returns what ended ctx, an exchange's context, in place of
+// err, the error of a Read of its answer, when that is one of the
+// connector's limits: net/http returns the cause itself over HTTP/1, but
+// its HTTP/2 client returns the bare context.DeadlineExceeded. Otherwise
+// (the caller's context ended, or the answer was closed) err stays.
+func limitCause(ctx context.Context, err error) error {
+	if err == io.EOF {
+		return err
+	}
+	if le, ok := context.Cause(ctx).(*limitError); ok {
+		return le
+	}
+	return err
+}

@@ -80,6 +80,11 @@ func TestClientErrorsHaveCodes(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.says) {
 				t.Errorf("error %q does not say %q", err, tc.says)
 			}
+			for _, limit := range []string{"(Timeout)", "(APITimeout)"} {
+				if n := strings.Count(err.Error(), limit); n > 1 {
+					t.Errorf("error %q names %s %d times", err, limit, n)
+				}
+			}
 		})
 	}
 }

@@ -136,7 +136,7 @@ type attemptTimeout struct {
 func (t *attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	req, cancel := within(req, t.d)
 	resp, err := t.base.RoundTrip(req)
-	return cancelOnClose(resp, err, cancel)
+	return cancelOnClose(resp, err, cancel, nil)
 }
 
 // within returns req with a deadline at most d away, and the cancel to call
@@ -150,8 +150,10 @@ func within(req *http.Request, d time.Duration) (*http.Request, context.CancelFu
 }
 
 // cancelOnClose ties cancel (if any) to the closing of resp's body, or calls
-// it at once when there is no answer.
-func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*http.Response, error) {
+// it at once when there is no answer. limited is the exchange's context when
+// a deadline of the connector's (APITimeout) may end it, else nil (see
+// cancelBody).
+func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc, limited context.Context) (*http.Response, error) {
 	if cancel == nil {
 		return resp, err
 	}
@@ -165,10 +167,10 @@ func cancelOnClose(resp *http.Response, err error, cancel context.CancelFunc) (*
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 		// A 101's body, the upgraded connection: it stays writable.
-		resp.Body = cancelConn{cancelBody: &cancelBody{ReadCloser: rwc, cancel: cancel}, Writer: rwc}
+		resp.Body = cancelConn{cancelBody: &cancelBody{ReadCloser: rwc, cancel: cancel, limited: limited}, Writer: rwc}
 		return resp, nil
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, limited: limited}
 	return resp, nil
 }
 
@@ -192,11 +194,11 @@ func (d *budgetDoer) Do(req *http.Request) (*http.Response, error) {
 		// A body that cannot be rewound: go-retryablehttp buffers it.
 		var err error
 		if rr, err = retryablehttp.FromRequest(req); err != nil {
-			return cancelOnClose(nil, err, cancel)
+			return cancelOnClose(nil, err, cancel, nil)
 		}
 	}
 	resp, err := d.c.Do(rr)
-	return cancelOnClose(resp, err, cancel)
+	return cancelOnClose(resp, err, cancel, nil)
 }
 
 // rewindBody is go-retryablehttp's PrepareRetry: a request built with a
@@ -214,9 +216,22 @@ func rewindBody(req *http.Request) error {
 	return nil
 }
 
+// cancelBody is an answer's body that calls cancel once it is closed. With
+// limited, the exchange's context under a deadline of the connector's, a
+// Read that this deadline ended returns the deadline's cause, which names
+// the limit (limitCause).
 type cancelBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
+	limited context.Context
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && b.limited != nil {
+		err = limitCause(b.limited, err)
+	}
+	return n, err
 }
 
 func (b *cancelBody) Close() error {

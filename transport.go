@@ -116,9 +116,13 @@ func isRedirect(status int) bool {
 func (t *transport) send(req *http.Request, authz []string, tok *Token, again bool) (*http.Response, error) {
 	c := t.conn.c
 	ctx, cancel := req.Context(), context.CancelFunc(nil)
+	var limited context.Context // ctx, when APITimeout may end it
 	if d := c.opts.APITimeout; d > 0 {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
-			ctx, cancel = context.WithTimeout(ctx, d)
+			// The cause is what a Read of the answer that the deadline
+			// ends returns (limitCause).
+			ctx, cancel = context.WithTimeoutCause(ctx, d, c.apiLimit)
+			limited = ctx
 		}
 	}
 	if cancel == nil && c.bodyIdle > 0 {
@@ -165,10 +169,10 @@ func (t *transport) send(req *http.Request, authz []string, tok *Token, again bo
 	if err == nil && c.bodyIdle > 0 && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != http.NoBody {
 		// Not a 101's body, the upgraded connection (an io.ReadWriteCloser,
 		// idle between messages), nor an empty one.
-		resp.Body = &silentBody{rc: resp.Body, d: c.bodyIdle, cancel: cancel}
+		resp.Body = &silentBody{rc: resp.Body, d: c.bodyIdle, cancel: cancel, limited: limited}
 		return resp, nil
 	}
-	return cancelOnClose(resp, err, cancel)
+	return cancelOnClose(resp, err, cancel, limited)
 }
 
 // failed gives an exchange that got no answer its Code, so that every
@@ -186,6 +190,11 @@ func (t *transport) failed(caller, ctx context.Context, err error) error {
 		e = c.errorf(driver.Canceled, "api", "the caller's context ended before the API answered")
 	case ctx.Err() != nil:
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (APITimeout)", c.opts.APITimeout)
+		if errors.Is(err, c.apiLimit) {
+			// net/http's HTTP/1 returns the deadline's cause, which would
+			// say the same again; its HTTP/2, the bare deadline error.
+			err = context.DeadlineExceeded
+		}
 	case errors.Is(err, context.DeadlineExceeded) && c.bodyIdle > 0:
 		// The default transport's ResponseHeaderTimeout.
 		e = c.errorf(driver.Unavailable, "api", "no answer from the API within %s (Timeout)", c.opts.Timeout)
