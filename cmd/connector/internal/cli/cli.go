@@ -187,6 +187,9 @@ type env struct {
 	authReq connector.AuthRequest
 	// tracer traces HTTP exchanges and store calls with --verbose.
 	tracer *verboseTracer
+	// stderr is the one writer of the lines that may come while refresh
+	// --due's progress line is drawn on Err: messages and trace lines.
+	stderr statusLine
 }
 
 func (e *env) now() time.Time {
@@ -203,9 +206,10 @@ func (e *env) getenv(k string) string {
 	return e.Env(k)
 }
 
-// printf writes a message line on standard error.
+// printf writes a message line on standard error (below a progress line
+// that is drawn there).
 func (e *env) printf(format string, args ...any) {
-	fmt.Fprintln(e.Err, e.scrub(fmt.Sprintf(format, args...)))
+	e.stderr.println(e.Err, e.scrub(fmt.Sprintf(format, args...)))
 }
 
 // scrub replaces every known secret in s.

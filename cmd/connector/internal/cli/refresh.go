@@ -108,23 +108,23 @@ func runRefreshDue(ctx context.Context, e *env, o *refreshOptions) error {
 	}
 	defer c.Close()
 	opts := connector.DueOptions{Window: window, Concurrency: o.concurrency, Limit: o.limit, RequestsPerSecond: o.rate}
-	drawn := false
 	if e.Progress {
+		// Drawn through e.stderr, as are the trace lines of --verbose and
+		// the messages: a line written meanwhile clears it and draws it
+		// again below itself.
 		var last time.Time
 		opts.OnProgress = func(pr connector.DueProgress) {
 			done := pr.Refreshed + pr.Failed + pr.Skipped
 			if done < pr.Due && time.Since(last) < progressEvery {
 				return
 			}
-			last, drawn = time.Now(), true
-			fmt.Fprintf(e.Err, "\r\x1b[Krefreshing %s connections due within %s: %d/%d (refreshed %d, failed %d, skipped %d)",
-				c.Provider(), o.due, done, pr.Due, pr.Refreshed, pr.Failed, pr.Skipped)
+			last = time.Now()
+			e.stderr.draw(e.Err, fmt.Sprintf("refreshing %s connections due within %s: %d/%d (refreshed %d, failed %d, skipped %d)",
+				c.Provider(), o.due, done, pr.Due, pr.Refreshed, pr.Failed, pr.Skipped))
 		}
 	}
 	res, err := c.RefreshDue(ctx, opts)
-	if drawn {
-		fmt.Fprint(e.Err, "\r\x1b[K")
-	}
+	e.stderr.clear(e.Err) // if drawn: the failures and the summary start on a clean line
 	for _, id := range res.Refreshed {
 		fmt.Fprintln(e.Out, id)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/internal/testio"
 	"github.com/connector-go/connector/simulator"
 	"github.com/connector-go/connector/store"
@@ -48,57 +46,8 @@ func threeSweeps(t *testing.T, bin, location string) {
 	const n, procs = 60, 3
 	app := newSimApp(t, "jumpseller")
 	sim, secret := app.sim, app.secret
-	dsn, issuerDSN := app.dsn(location), app.dsn("memory://issuer-"+randomSecret())
-
-	// 60 grants, obtained with both clocks set back by the access token's
-	// lifetime and an hour: each access token expired an hour ago, its
-	// refresh token (Jumpseller's do not expire) still works. Each is
-	// stored as a connection of its own (jumpseller:store-00, …).
-	back := sim.Config().AccessTTL + time.Hour
-	past := func() time.Time { return time.Now().Add(-back) }
-	sim.SetClock(past)
-	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
-	defer cancel()
-	issuer, err := connector.Open(ctx, issuerDSN, func(o *connector.Options) { o.Clock = past })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer issuer.Close()
-	c, err := connector.Open(ctx, dsn, func(o *connector.Options) { o.Clock = past })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for i := range n {
-		u, err := issuer.AuthCodeURL(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		redirect, err := sim.Approve(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := issuer.HandleCallback(ctx, redirect.Query())
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := conn.Token(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok = tok.Clone()
-		tok.AccountID = fmt.Sprintf("store-%02d", i)
-		stored, err := c.Import(ctx, tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if exp := stored.Info().Expiry; !exp.Before(time.Now()) {
-			t.Fatalf("the stored token expires at %s, not in the past", exp)
-		}
-		want = append(want, stored.ID())
-	}
-	c.Close()
-	sim.SetClock(nil)
+	dsn := app.dsn(location)
+	want := dueConnections(t, app, dsn, n)
 	// Each refresh answered 20 ms late, so that the three overlap.
 	sim.InjectFault(simulator.Fault{Grant: "refresh_token", Delay: 20 * time.Millisecond, Times: procs * n})
 	before := sim.Stats()

@@ -30,10 +30,10 @@ import (
 // the connector's OpenTelemetry spans (telemetry.go in the library), which
 // it receives as a TracerProvider. Neither ever holds a token, a code or a
 // secret: no header, body or query value is shown, and each line is
-// scrubbed of the connection string's secrets as well.
+// scrubbed of the connection string's secrets as well. Its lines go
+// through the env's statusLine, one at a time and below a progress line.
 type verboseTracer struct {
-	e  *env
-	mu sync.Mutex // one line at a time
+	e *env
 }
 
 func newVerboseTracer(e *env) *verboseTracer { return &verboseTracer{e: e} }
@@ -44,9 +44,7 @@ func (t *verboseTracer) printf(format string, args ...any) {
 		return
 	}
 	line := t.e.scrub(fmt.Sprintf(format, args...))
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	fmt.Fprintln(t.e.Err, "connector: trace: "+line)
+	t.e.stderr.println(t.e.Err, "connector: trace: "+line)
 }
 
 // options makes the connector's HTTP requests and spans come here. Its
@@ -76,10 +74,7 @@ type logWriter struct{ t *verboseTracer }
 
 func (w logWriter) Write(b []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		line = w.t.e.scrub(line)
-		w.t.mu.Lock()
-		fmt.Fprintln(w.t.e.Err, "connector: log: "+line)
-		w.t.mu.Unlock()
+		w.t.e.stderr.println(w.t.e.Err, "connector: log: "+w.t.e.scrub(line))
 	}
 	return len(b), nil
 }
