@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,19 +14,6 @@ import (
 // TestCallTimeout) and given up after APITimeout=1, with one line on
 // stderr and exit 1.
 func TestCallAPITimeout(t *testing.T) {
-	const chunk = `{"n":1}` + "\n"
-	stream := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		for range 6 { // 1.5 s of body
-			io.WriteString(w, chunk)
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(250 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
 	for _, tc := range []struct {
 		name string
 		more string // appended to the connection string
@@ -41,7 +27,7 @@ func TestCallAPITimeout(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, "jumpseller", inMemory)
 			hostileAuthorize(t, f)
-			api := newHostileRecorder(t, stream)
+			api := newHostileRecorder(t, streamParts)
 			f.dsn = strings.TrimSuffix(f.dsn, ";") + ";Timeout=1;URL=" + api.srv.URL + "/v1/;" + tc.more
 			start := time.Now()
 			r := f.run("call", "GET", f.apiPath)
@@ -77,16 +63,7 @@ func TestCallAPITimeoutOverHTTP2(t *testing.T) {
 	protos := make(chan string, 10)
 	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		protos <- r.Proto
-		w.Header().Set("Content-Type", "application/json")
-		for range 6 { // 1.5 s of body
-			io.WriteString(w, `{"n":1}`+"\n")
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(250 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
+		streamParts(w, r)
 	}))
 	api.EnableHTTP2 = true
 	api.StartTLS()

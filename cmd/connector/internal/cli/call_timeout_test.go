@@ -26,18 +26,7 @@ func TestCallTimeout(t *testing.T) {
 			{"no answer", func(w http.ResponseWriter, r *http.Request) {
 				<-r.Context().Done()
 			}, ExitFailure, "within 1s (Timeout)"},
-			{"an answer streamed for longer than Timeout", func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				for range 6 { // 1.5 s of body
-					io.WriteString(w, chunk)
-					w.(http.Flusher).Flush()
-					select {
-					case <-time.After(250 * time.Millisecond):
-					case <-r.Context().Done():
-						return
-					}
-				}
-			}, ExitOK, ""},
+			{"an answer streamed for longer than Timeout", streamParts, ExitOK, ""},
 			{"an answer that stops coming", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, chunk)
@@ -81,6 +70,21 @@ func TestCallTimeout(t *testing.T) {
 					t.Errorf("call gave up after %v; Timeout is 1s", took)
 				}
 			})
+		}
+	}
+}
+
+// streamParts answers with six parts of JSON (`{"n":1}` lines), one every
+// 250 ms: 1.5 s of body, never silent for a second.
+func streamParts(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	for range 6 {
+		io.WriteString(w, `{"n":1}`+"\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-r.Context().Done():
+			return
 		}
 	}
 }
