@@ -70,7 +70,11 @@ func ParseBackendURL(location, backend string, schemes []string, param string, r
 			q.Del(k)
 		}
 	}
-	u.RawQuery = q.Encode()
+	// A space as %20, not as url.Values.Encode's "+": libpq, and pgx with
+	// it, read "+" as itself (options=-c%20statement_timeout%3D5000), while
+	// go-redis reads either. Encode writes a "+" of a value as %2B, so every
+	// "+" in its result is a space.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	if u.Host == "" && u.User == nil && u.Path == "" {
 		// net/url writes an empty authority back only before a path:
 		// postgres:// (every default) would come back as postgres:.

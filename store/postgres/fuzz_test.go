@@ -106,7 +106,7 @@ func shownLocation(loc *Location, err error) string {
 		}
 	}
 	if _, err := pgxpool.ParseConfig(loc.DSN); err != nil {
-		return store.Errorf(scrub(err, loc.password), "postgres store location is not valid").Error()
+		return store.Errorf(loc.scrub(err), "postgres store location is not valid").Error()
 	}
 	return ""
 }

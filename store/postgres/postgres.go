@@ -134,11 +134,26 @@ type Location struct {
 	Schema string
 	// password, to scrub from errors.
 	password string
+	// secrets are the values of the parameters that hold a password
+	// (password, sslpassword: libpq's and pgx's), to scrub as password.
+	secrets []string
 }
 
-// String returns the location with its password replaced by xxxxx.
+// secretParams are the location's parameters whose values are passwords.
+var secretParams = []string{"password", "sslpassword"}
+
+// String returns the location with its passwords replaced by xxxxx.
 func (l Location) String() string {
-	return fmt.Sprintf("postgres location %s, schema %q", store.ScrubPassword(l.DSN, l.password), l.Schema)
+	return fmt.Sprintf("postgres location %s, schema %q", l.scrubbed(l.DSN), l.Schema)
+}
+
+// scrubbed returns s with every password of the location replaced by xxxxx.
+func (l *Location) scrubbed(s string) string {
+	s = store.ScrubPassword(s, l.password)
+	for _, p := range l.secrets {
+		s = store.ScrubPassword(s, p)
+	}
+	return s
 }
 
 // GoString is String, so that %#v prints no password either.
@@ -170,6 +185,10 @@ func ParseLocation(location string) (*Location, error) {
 		loc.Schema = b.Values[0]
 	}
 	loc.DSN = b.URL.String()
+	q := b.URL.Query()
+	for _, k := range secretParams {
+		loc.secrets = append(loc.secrets, q[k]...)
+	}
 	return loc, nil
 }
 
@@ -209,15 +228,20 @@ func open(ctx context.Context, location string, o store.OpenOptions) (*Store, er
 	}
 	cfg, err := pgxpool.ParseConfig(loc.DSN)
 	if err != nil {
-		return nil, store.Errorf(scrub(err, loc.password), "postgres store location is not valid")
+		return nil, store.Errorf(loc.scrub(err), "postgres store location is not valid")
 	}
 	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return p.IdleDuration > idlePing }
+	// Lock's upsert, which may wait for another holder's PutUnlock, then
+	// reads what that wrote: READ COMMITTED, whatever the database's or
+	// the role's default (under SERIALIZABLE the wait ends in a
+	// serialization failure).
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if !strings.Contains(loc.DSN, "pool_max_conns=") && cfg.MaxConns < DefaultMaxConns {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, store.Errorf(scrub(err, loc.password), "cannot connect to the postgres store")
+		return nil, store.Errorf(loc.scrub(err), "cannot connect to the postgres store")
 	}
 	s := &Store{pool: pool, schema: loc.Schema, q: buildQueries(pgx.Identifier{loc.Schema}.Sanitize()), ownPool: true}
 	if o.Existing {
@@ -227,7 +251,7 @@ func open(ctx context.Context, location string, o store.OpenOptions) (*Store, er
 	}
 	if err != nil {
 		pool.Close()
-		return nil, scrub(err, loc.password)
+		return nil, loc.scrub(err)
 	}
 	return s, nil
 }
@@ -424,7 +448,11 @@ func buildQueries(qs string) queries {
 			WHERE id = $1 AND version = $9 AND ` + fmt.Sprintf(fenced, 10, 10) + `
 			RETURNING version`,
 		why: `SELECT (SELECT version FROM ` + conns + ` WHERE id = $1), (SELECT fence FROM ` + leases + ` WHERE id = $1)`,
-		delete: `WITH d AS (DELETE FROM ` + conns + ` WHERE id = $1 RETURNING id),
+		// delete locks the lease row before the record, in the order of
+		// Put and PutUnlock (which read it FOR SHARE first): in the other
+		// order a Delete and a PutUnlock of one connection deadlocked.
+		delete: `WITH l AS (SELECT id FROM ` + leases + ` WHERE id = $1 FOR UPDATE),
+			d AS (DELETE FROM ` + conns + ` WHERE id = $1 AND (SELECT count(*) FROM l) >= 0 RETURNING id),
 			u AS (UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity' WHERE id IN (SELECT id FROM d))
 			SELECT count(*) FROM d`,
 		// lock takes the lease when it is free or expired; it returns no
@@ -734,14 +762,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// scrub returns err with every occurrence of secret in its message replaced,
+// scrub returns err with every password of the location in its message replaced,
 // keeping its Code if it has one. The original is dropped, not wrapped: its
 // message would hold the secret.
-func scrub(err error, secret string) error {
-	if err == nil || secret == "" {
+func (l *Location) scrub(err error) error {
+	if err == nil {
 		return err
 	}
-	msg := store.ScrubPassword(err.Error(), secret)
+	msg := l.scrubbed(err.Error())
 	if msg == err.Error() {
 		return err
 	}

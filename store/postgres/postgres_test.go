@@ -1,32 +1,35 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/postgres"
+
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"sync"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/internal/testenv"
-	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/internal/leaktest"
 	"github.com/connector-go/connector/store/internal/migratetest"
-	"github.com/connector-go/connector/store/postgres"
 )
 
 // TestMain says, when the tests end, whether they found no PostgreSQL server.
@@ -832,4 +835,164 @@ func TestLocationPrintsNoPassword(t *testing.T) {
 	}
 	leaktest.NotPrinted(t, loc, "hunter2")
 	leaktest.NotPrinted(t, *loc, "hunter2")
+}
+
+// TestLocationPrintsNoQueryPassword: libpq (and pgx) read the password
+// from the query as well (?password=, ?sslpassword=): the location's String
+// and GoString replace those with xxxxx too. (From a review.)
+func TestLocationPrintsNoQueryPassword(t *testing.T) {
+	loc, err := postgres.ParseLocation("postgres://app@db:5432/app?password=hunter2&sslpassword=hunter3&schema=s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{loc.String(), fmt.Sprintf("%v", *loc), fmt.Sprintf("%#v", loc)} {
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "hunter3") {
+			t.Errorf("the location prints a password: %s", s)
+		}
+	}
+}
+
+// TestLocationParameterWithSpace: ParseBackendURL re-encodes the query
+// with url.Values.Encode, which writes a space as '+'; pgx decodes a URL as
+// libpq does, where '+' is a '+'. A libpq parameter holding a space — the
+// usual options=-c statement_timeout=5s, an application_name, a certificate
+// path — reached the server altered. Now a space is written %20, and the
+// store connects where pgx does. (From a review.)
+func TestLocationParameterWithSpace(t *testing.T) {
+	server(t)
+	ctx := context.Background()
+	schema := freshSchema(t)
+	const params = "options=-c%20statement_timeout%3D5000&application_name=review%20app"
+	loc := location(schema) + "&" + params
+
+	// pgx itself takes the same parameters.
+	direct := baseDSN() + "?" + params
+	if strings.Contains(baseDSN(), "?") {
+		direct = baseDSN() + "&" + params
+	}
+	conn, err := pgx.Connect(ctx, direct)
+	if err != nil {
+		t.Fatalf("pgx.Connect(%s): %v", direct, err)
+	}
+	var timeout, app string
+	err = conn.QueryRow(ctx, `SELECT current_setting('statement_timeout'), current_setting('application_name')`).Scan(&timeout, &app)
+	conn.Close(ctx)
+	if err != nil || timeout != "5s" || app != "review app" {
+		t.Fatalf("pgx: statement_timeout %q, application_name %q, %v", timeout, app, err)
+	}
+
+	parsed, err := postgres.ParseLocation(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(ctx, loc)
+	if err != nil {
+		t.Fatalf("Open with options=-c statement_timeout=5000 (DSN given to pgx: %s): %v", parsed.DSN, err)
+	}
+	s.Close()
+}
+
+// TestLockWhenTheDatabaseDefaultsToSerializable: a database (or role)
+// with default_transaction_isolation = serializable — a common setting — is
+// not refused, but Lock relies on READ COMMITTED (its two statements each
+// take their own snapshot). A Lock that waited for the holder's release
+// failed with SQLSTATE 40001, an error of code Store, instead of taking the
+// lease that was just released; the store's pool now sets READ COMMITTED.
+// (From a review.)
+func TestLockWhenTheDatabaseDefaultsToSerializable(t *testing.T) {
+	admin := server(t)
+	ctx := context.Background()
+	schema := freshSchema(t)
+	s, err := postgres.Open(ctx, location(schema)+"&default_transaction_isolation=serializable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := "c"
+	if _, err := s.Put(ctx, &store.Record{ID: id, Provider: "p", Status: store.Active, Secret: []byte("x")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := s.Lock(ctx, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The holder's release is in flight (as PutUnlock's u CTE does it).
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE `+pgx.Identifier{schema, "leases"}.Sanitize()+` SET expires_at = '-infinity' WHERE id = $1 AND fence = $2`, id, l.Fence); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		l   *store.Lease
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		l2, _, err := s.Lock(ctx, id, time.Minute)
+		done <- result{l2, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the second Lock waits on the row
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.l == nil || r.l.Fence <= l.Fence {
+		t.Errorf("Lock after the holder released = %+v, %v; want a lease with a fence above %d (ErrLocked: %v)",
+			r.l, r.err, l.Fence, errors.Is(r.err, store.ErrLocked))
+	}
+}
+
+// TestDeleteRacingPutUnlock: PutUnlock (and a fenced Put)
+// reads the lease row FOR SHARE, then updates the connection row, then (the u
+// CTE) the lease row; Delete deleted the connection row, then updated the
+// lease row. Delete locked the two rows in the opposite order: PostgreSQL
+// detected the deadlock after deadlock_timeout (1 s) and aborted one of
+// them with SQLSTATE 40P01 — the refresh's write failed (an error of code
+// Store, not a conflict), or the Delete did. Delete now locks the lease row
+// first. A trigger that sleeps while Delete holds the connection row only
+// widens the window that a stress of Lock/PutUnlock/Delete hit by itself.
+// (From a review.)
+func TestDeleteRacingPutUnlock(t *testing.T) {
+	admin := server(t)
+	ctx := context.Background()
+	schema := freshSchema(t)
+	s, err := postgres.Open(ctx, location(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := "c"
+	rec := &store.Record{ID: id, Provider: "p", Status: store.Active, Secret: []byte("x")}
+	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := s.Lock(ctx, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := pgx.Identifier{schema}.Sanitize()
+	for _, stmt := range []string{
+		`CREATE FUNCTION ` + qs + `.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN OLD; END $$`,
+		`CREATE TRIGGER slow BEFORE DELETE ON ` + qs + `.connections FOR EACH ROW EXECUTE FUNCTION ` + qs + `.slow()`,
+	} {
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delErr := make(chan error, 1)
+	go func() { delErr <- s.Delete(ctx, id) }()
+	time.Sleep(150 * time.Millisecond) // Delete holds the connection row
+	_, putErr := s.PutUnlock(ctx, rec, l)
+	dErr := <-delErr
+	for _, e := range []struct {
+		op  string
+		err error
+	}{{"PutUnlock", putErr}, {"Delete", dErr}} {
+		if e.err != nil && !errors.Is(e.err, store.ErrConflict) && !errors.Is(e.err, store.ErrNotFound) {
+			t.Errorf("%s racing the other: %v; want success or a refusal (ErrConflict/ErrNotFound)", e.op, e.err)
+		}
+	}
 }
