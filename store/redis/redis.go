@@ -48,14 +48,17 @@
 // an entry the earlier code left stale (it wrote the hash without the
 // index) is skipped, and one whose hash is gone is removed.
 //
-// Hashes written by earlier code, which knew no index, enter it lazily: the
-// first Due on a store without P due:indexed runs Reindex, which enters
-// every hash (each under a check of its version, so that a Put running at
-// the same time wins) and then sets the marker. An instance still running
+// Hashes written by earlier code, which knew no index, enter it lazily: a
+// Due that finds no P due:indexed (it reads the marker each time, one
+// EXISTS) runs Reindex, which enters every hash and then sets the marker.
+// Each entry is made under a check that the hash's data field still holds
+// the bytes Reindex read and computed the score from, so that a Put running
+// at the same time wins, even one that creates anew, at version 1, a
+// connection deleted since the read. An instance still running
 // the earlier code while others run this one writes hashes that do not
 // move in the index until their next Put by this code; once every instance
 // runs this code, call Reindex once (or delete P due:indexed, and the next
-// Due does) to bring their entries up to date.
+// Due of any instance does) to bring their entries up to date.
 //
 // # Locking and fencing
 //
@@ -102,7 +105,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -129,8 +131,7 @@ type Store struct {
 	client    goredis.UniversalClient
 	ownClient bool
 	prefix    string
-	ids, due  string      // the keys P ids and P due, made once
-	indexed   atomic.Bool // P due:indexed was seen: no Reindex needed
+	ids, due  string // the keys P ids and P due, made once
 }
 
 func newStore(client goredis.UniversalClient, ownClient bool, prefix string) *Store {
@@ -338,18 +339,30 @@ if KEYS[5] and fence > 0 and granted == fence then redis.call('DEL', KEYS[5]) en
 return {'ok', v}
 `)
 
-// indexScript enters one hash in the due index as Reindex read it, unless
-// it was written since (a Put keeps the index itself), and takes out an id
-// whose hash is gone.
-// KEYS: conn, due. ARGV: version read, due score ("" for none), id.
-// Returns 1 when the index was changed or confirmed, 0 when the hash moved on.
+// indexScript enters one hash in the due index as Reindex read it, if its
+// data field still holds the bytes Reindex read, and takes out an id whose
+// hash is gone (Reindex, and Due for an entry whose hash it found gone).
+//
+// The score is a function of the data field alone (its status and
+// expiry: dueScore of what parseRecord reads from it), so while the field
+// holds the bytes it was computed from, the score is the one the hash
+// calls for, whichever writer wrote the hash and however often it was
+// written, deleted or created again since: a Put running at the same time
+// entered the same score, or changed the field, and then this script
+// leaves the index as that Put left it. A check of the version alone would
+// not do: Delete and a new Put start the version at 1 again, so the
+// version read could match a hash that is not the one read, and the entry
+// of the new record would be overwritten with the old one's score.
+// KEYS: conn, due. ARGV: data read ("" when no hash was read), due score
+// ("" for none), id.
+// Returns 1 when the index was changed or confirmed, 0 when the hash is not
+// the one read (its data differ, or it was created after a read found none).
 var indexScript = goredis.NewScript(`
-local v = redis.call('HGET', KEYS[1], 'version')
-if not v then
+if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[3])
   return 1
 end
-if v ~= ARGV[1] then return 0 end
+if ARGV[1] == '' or redis.call('HGET', KEYS[1], 'data') ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then
   redis.call('ZREM', KEYS[2], ARGV[3])
 else
@@ -612,8 +625,8 @@ func conflict(id, why string) error {
 
 // Due implements store.DueLister: ZRANGE BYSCORE on the due index, then
 // the hashes, of which it keeps those that are due (see "The due index").
-// On a store whose hashes were written before the index, the first call
-// runs Reindex.
+// On a store without the marker P due:indexed (hashes written before the
+// index, or the marker deleted), it runs Reindex first.
 func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
 	if err := s.ensureIndexed(ctx); err != nil {
 		return nil, err
@@ -640,7 +653,10 @@ func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.
 		for i, r := range recs {
 			switch {
 			case r == nil: // deleted by code that knew no index
-				if indexScript.Run(ctx, s.client, []string{s.connKey(ids[i]), s.dueKey()}, "", "", ids[i]).Err() == nil {
+				// 0: the hash was created again meanwhile, and its entry
+				// stays where it was.
+				n, err := indexScript.Run(ctx, s.client, []string{s.connKey(ids[i]), s.dueKey()}, "", "", ids[i]).Int()
+				if err == nil && n == 1 {
 					removed++
 				}
 			case store.IsDue(r, before):
@@ -662,6 +678,22 @@ func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.
 
 // read returns the records of ids, nil for one that is gone.
 func (s *Store) read(ctx context.Context, ids []string) ([]*store.Record, error) {
+	hs, err := s.hashes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*store.Record, len(ids))
+	for i, id := range ids {
+		if out[i], err = parseRecord(id, hs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// hashes returns the values of recordFields of the hashes of ids, as HMGET
+// gives them, in one pipeline.
+func (s *Store) hashes(ctx context.Context, ids []string) ([][]any, error) {
 	cmds := make([]*goredis.Cmd, len(ids))
 	if len(ids) > 0 {
 		if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -673,30 +705,28 @@ func (s *Store) read(ctx context.Context, ids []string) ([]*store.Record, error)
 			return nil, err
 		}
 	}
-	out := make([]*store.Record, len(ids))
-	for i, id := range ids {
+	out := make([][]any, len(ids))
+	for i := range ids {
 		v, err := cmds[i].Slice()
 		if err != nil {
 			return nil, err
 		}
-		if out[i], err = parseRecord(id, v); err != nil {
-			return nil, err
-		}
+		out[i] = v
 	}
 	return out, nil
 }
 
-// ensureIndexed runs Reindex unless the store's marker says it ran.
+// ensureIndexed runs Reindex unless the store's marker P due:indexed is
+// there. It reads the marker on every call (one EXISTS per Due, that is
+// per sweep of the scheduler) and remembers nothing: an operator who
+// deletes the marker has the next Due of any instance, including those
+// already running, index the store again.
 func (s *Store) ensureIndexed(ctx context.Context) error {
-	if s.indexed.Load() {
-		return nil
-	}
 	n, err := s.client.Exists(ctx, s.indexedKey()).Result()
 	if err != nil {
 		return store.Errorf(err, "cannot read the due index")
 	}
 	if n == 1 {
-		s.indexed.Store(true)
 		return nil
 	}
 	return s.Reindex(ctx)
@@ -706,12 +736,14 @@ func (s *Store) ensureIndexed(ctx context.Context) error {
 const reindexBatch = 500
 
 // Reindex enters every record in the due index as its hash says, then sets
-// the marker P due:indexed. Due runs it once by itself on a store whose
-// hashes were written by code that knew no index; run it again after
-// instances of such code have written (a rolling upgrade). Each entry is
-// made under a check of the hash's version, so a Put running at the same
-// time, which keeps the index itself, is never undone; running it on many
-// instances at once is safe.
+// the marker P due:indexed. Due runs it by itself on a store without the
+// marker (one whose hashes were written by code that knew no index, or
+// whose marker was deleted); run it again after instances of such code
+// have written (a rolling upgrade). Each entry is made under a check that
+// the hash's data field still holds the bytes read, from which its score
+// was computed, so a Put running at the same time, which keeps the index
+// itself, is never undone, even one that re-creates a deleted connection
+// (at version 1 again); running it on many instances at once is safe.
 func (s *Store) Reindex(ctx context.Context) error {
 	fail := func(err error) error { return store.Errorf(err, "cannot index the due connections") }
 	ids, err := s.client.ZRange(ctx, s.idsKey(), 0, -1).Result()
@@ -724,17 +756,27 @@ func (s *Store) Reindex(ctx context.Context) error {
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), reindexBatch)]
 		ids = ids[len(batch):]
-		recs, err := s.read(ctx, batch)
+		hs, err := s.hashes(ctx, batch)
 		if err != nil {
 			return fail(err)
 		}
+		// data is the data field read ("" for no hash), score the score it
+		// calls for.
+		data, score := make([]string, len(batch)), make([]string, len(batch))
+		for i, h := range hs {
+			r, err := parseRecord(batch[i], h)
+			if err != nil {
+				return fail(err)
+			}
+			if r != nil {
+				// parseRecord decoded the field, so it is a non-empty string.
+				data[i], _ = h[fData].(string)
+				score[i] = dueScore(r)
+			}
+		}
 		if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, r := range recs {
-				version, score := "", ""
-				if r != nil {
-					version, score = strconv.FormatInt(r.Version, 10), dueScore(r)
-				}
-				indexScript.EvalSha(ctx, p, []string{s.connKey(batch[i]), s.dueKey()}, version, score, batch[i])
+			for i, id := range batch {
+				indexScript.EvalSha(ctx, p, []string{s.connKey(id), s.dueKey()}, data[i], score[i], id)
 			}
 			return nil
 		}); err != nil {
@@ -744,7 +786,6 @@ func (s *Store) Reindex(ctx context.Context) error {
 	if err := s.client.Set(ctx, s.indexedKey(), "1", 0).Err(); err != nil {
 		return fail(err)
 	}
-	s.indexed.Store(true)
 	return nil
 }
 
