@@ -97,8 +97,8 @@ type DueResult struct {
 	// them.
 	Locked int
 	// Current counts the connections skipped because, by the time their
-	// lease was taken, another instance had refreshed them (or they had
-	// left the active status).
+	// lease was taken, another instance (or this one) had refreshed them,
+	// or they had left the active status or been deleted.
 	Current int
 	// NotStarted counts the due connections left alone because ctx ended.
 	NotStarted int
@@ -217,8 +217,13 @@ feed:
 		errs = append(errs, f.Err)
 	}
 	if res.NotStarted > 0 {
-		e := c.errorf(driver.Canceled, "refresh_due", "the caller's context ended with %d due connections left alone: %v", res.NotStarted, ctx.Err())
-		e.Err = ctx.Err()
+		cause, why := ctx.Err(), "the caller's context ended"
+		if cause == nil {
+			// RequestsPerSecond's next turn comes after ctx's deadline.
+			cause, why = context.DeadlineExceeded, "the caller's deadline comes before the next turn that RequestsPerSecond allows"
+		}
+		e := c.errorf(driver.Canceled, "refresh_due", "%s with %d due connections left alone: %v", why, res.NotStarted, cause)
+		e.Err = cause
 		errs = append(errs, e)
 	}
 	err = errors.Join(errs...)
@@ -314,12 +319,15 @@ func (c *Connector) refreshDueOne(ctx context.Context, d dueRecord, before time.
 		return dueNotStarted, nil
 	}
 	var conn *Connection
+	queried := d.rec.Version
 	if d.legacy {
-		// Moved under this application first (connections.go).
+		// Moved under this application first (connections.go): the copy
+		// is the version to refresh.
 		var err error
 		if conn, err = c.Connection(ctx, idOf(d.rec)); err != nil {
 			return dueFailed, err
 		}
+		queried = 0
 	} else {
 		conn = c.connection(idOf(d.rec))
 		// The record as the query read it, sealed: opened, not read again.
@@ -329,20 +337,23 @@ func (c *Connector) refreshDueOne(ctx context.Context, d dueRecord, before time.
 	}
 	if lim != nil {
 		if err := lim.Wait(ctx); err != nil {
+			// ctx ended, or its deadline comes before this turn (Wait
+			// says so at once): either way the caller's time is up.
 			return dueNotStarted, nil
 		}
 	}
-	outcome, err := conn.refreshDue(ctx, before)
+	outcome, err := conn.refreshDue(ctx, before, queried)
 	if err != nil {
 		err = c.canceled(ctx, "refresh", err)
 	}
 	return outcome, err
 }
 
-// refreshDue refreshes the connection if it is still due by before, unless
-// its lease is held (one try, no wait) or the re-read under the lease
-// shows that another instance refreshed it.
-func (conn *Connection) refreshDue(ctx context.Context, before time.Time) (dueOutcome, error) {
+// refreshDue refreshes the connection if it is still due by before and
+// still at version queried, the one the due query read (0: any), unless its
+// lease is held (one try, no wait) or the re-read under the lease shows
+// that another instance refreshed it or deleted it.
+func (conn *Connection) refreshDue(ctx context.Context, before time.Time, queried int64) (dueOutcome, error) {
 	c := conn.c
 	select {
 	case conn.flight <- struct{}{}:
@@ -355,8 +366,11 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time) (dueOu
 		return dueFailed, conn.PendingWrite()
 	}
 	s := conn.snap.Load()
-	if s == nil || !store.IsDue(s.rec, before) {
-		return dueCurrent, nil // this process holds a newer version, fresh or not active (or it was deleted)
+	if s == nil || !store.IsDue(s.rec, before) || queried != 0 && s.rec.Version != queried {
+		// This process holds a newer version than the query read (another
+		// sweep or a Token call of this process refreshed it), fresh or
+		// not active, or it was deleted.
+		return dueCurrent, nil
 	}
 	if err := conn.statusErr(s); err != nil {
 		return dueFailed, err
@@ -367,6 +381,12 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time) (dueOu
 			return dueLocked, nil // another instance has it
 		}
 		return dueFailed, c.storeErr("lock", err)
+	}
+	if rec == nil {
+		// Deleted since the due query (by another instance): nothing is
+		// due any more.
+		_ = c.store.Unlock(detach(ctx), lease)
+		return dueCurrent, nil
 	}
 	ctx, span := c.tel.tracer.Start(ctx, "connector.refresh")
 	if span.IsRecording() {

@@ -2,6 +2,17 @@ package connector_test
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connector-go/connector"
+	"github.com/connector-go/connector/driver"
+	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
+
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -10,26 +21,17 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strings"
-	"sync"
-	"testing"
-	"time"
-
-	"github.com/connector-go/connector/driver"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/internal/testclock"
 	"github.com/connector-go/connector/internal/testenv"
 	"github.com/connector-go/connector/providers/jumpseller"
 	"github.com/connector-go/connector/providers/shopline"
 	"github.com/connector-go/connector/simulator"
-	"github.com/connector-go/connector/store"
-	"github.com/connector-go/connector/store/memory"
 	"github.com/connector-go/connector/store/postgres"
 	"github.com/connector-go/connector/store/redis"
 	"github.com/connector-go/connector/store/sqlite"
@@ -673,4 +675,163 @@ func ExampleConnector_RefreshDue() {
 	fmt.Printf("due %d, refreshed %v, failed %d, skipped %d\n", res.Due, res.Refreshed, len(res.Failed), res.Skipped())
 	// Output:
 	// due 1, refreshed [shopline:5e1d2c3b4a5f6e7d8c9b0a12], failed 0, skipped 0
+}
+
+// TestRefreshDueDeletedMeanwhile: a due connection that another process
+// deletes between the due query and the lease is no longer due: the sweep
+// skips it (Current), and does not report a failure that makes cron exit
+// non-zero. (From a review.)
+func TestRefreshDueDeletedMeanwhile(t *testing.T) {
+	for _, b := range dueBackends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			raw := b.open(t)
+			cs := &countingStore{Store: raw}
+			w := newDueWorld(t, dueCountingStore{cs})
+			now := w.clock.Now()
+			c := w.connector(t)
+			ids := w.connections(t, c, []time.Time{now.Add(-time.Minute), now})
+			conn, err := c.Connection(ctx, ids[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := conn.StoreKey()
+			// Between the due query and the lease, another process deletes
+			// the first connection (straight in the store, as it would).
+			cs.beforeLock = func(id string) {
+				if id != key {
+					t.Errorf("first Lock on %s, want %s", id, key)
+				}
+				if err := raw.Delete(ctx, key); err != nil {
+					t.Errorf("delete: %v", err)
+				}
+			}
+			res, err := w.connector(t).RefreshDue(ctx, connector.DueOptions{Window: time.Minute, Concurrency: 1})
+			if err != nil || len(res.Failed) != 0 {
+				t.Errorf("RefreshDue = %+v, %v; want no failure for a connection deleted since the due query (skipped)", res, err)
+			}
+			if len(res.Refreshed)+res.Skipped() != res.Due {
+				t.Errorf("result %+v: refreshed and skipped do not add up to due", res)
+			}
+		})
+	}
+}
+
+// blockingDue holds the answer of the first due query until release is
+// closed, so that another sweep can run to its end meanwhile.
+type blockingDue struct {
+	*countingStore
+	mu      sync.Mutex
+	calls   int
+	queried chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingDue) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	recs, err := s.Store.(store.DueLister).Due(ctx, before, limit)
+	s.mu.Lock()
+	s.calls++
+	first := s.calls == 1
+	s.mu.Unlock()
+	if first {
+		close(s.queried)
+		<-s.release
+	}
+	return recs, err
+}
+
+// Two overlapping sweeps on one Connector (a service's ticker and a manual
+// run, say): the second's due query read the records before the first
+// refreshed them. The scheduler promises that a connection refreshed since
+// the query is skipped, never refreshed twice, on one Connector as on two
+// (two instances). On one Connector the cached newer snapshot used to
+// replace the record the query read, so the re-read under the lease
+// compared with the wrong version and refreshed it again. A Jumpseller
+// token lives an hour and the docs suggest an hourly sweep with "a window
+// of an hour or so", so a just-refreshed token is still within the window.
+// (From a review.)
+func TestRefreshDueOverlappingSweepsOneConnector(t *testing.T) {
+	for _, same := range []bool{false, true} {
+		name := "two connectors"
+		if same {
+			name = "one connector"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			bd := &blockingDue{countingStore: &countingStore{Store: memory.New()}, queried: make(chan struct{}), release: make(chan struct{})}
+			w := newDueWorld(t, bd)
+			now := w.clock.Now()
+			const n = 5
+			expiries := make([]time.Time, n)
+			for i := range expiries {
+				expiries[i] = now.Add(time.Duration(i) * time.Minute)
+			}
+			w.connections(t, w.connector(t), expiries)
+			a := w.connector(t)
+			b := a
+			if !same {
+				b = w.connector(t)
+			}
+			before := w.sim.Stats()
+			o := connector.DueOptions{Window: 90 * time.Minute, Concurrency: 1}
+			var rb *connector.DueResult
+			var eb error
+			done := make(chan struct{})
+			go func() { defer close(done); rb, eb = b.RefreshDue(ctx, o) }()
+			<-bd.queried // b has read the due records
+			ra, ea := a.RefreshDue(ctx, o)
+			close(bd.release)
+			<-done
+			if ea != nil || eb != nil || len(ra.Refreshed) != n {
+				t.Fatalf("sweeps: %+v, %v; %+v, %v", ra, ea, rb, eb)
+			}
+			if got := w.sim.Stats().Refreshes - before.Refreshes; got != n || len(rb.Refreshed) != 0 {
+				t.Errorf("%d refreshes at the simulator for %d due connections; the overlapping sweep refreshed %d again (%+v), want each once and the rest skipped",
+					got, n, len(rb.Refreshed), rb)
+			}
+		})
+	}
+}
+
+// TestRefreshDueRateDeadline: a sweep paced by RequestsPerSecond under a
+// deadline leaves the connections that cannot get a turn before the
+// deadline, at once, with driver.Canceled: the error says why (the
+// deadline comes before the next turn) and errors.Is it
+// context.DeadlineExceeded, although the context has not ended yet. It
+// used to say "the caller's context ended … <nil>". (From a review.)
+func TestRefreshDueRateDeadline(t *testing.T) {
+	w := newDueWorld(t, memory.New())
+	now := w.clock.Now()
+	w.connections(t, w.connector(t), []time.Time{now, now, now})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, err := w.connector(t).RefreshDue(ctx, connector.DueOptions{Window: time.Minute, RequestsPerSecond: 0.1, Concurrency: 1})
+	if res.NotStarted != 2 || len(res.Refreshed) != 1 {
+		t.Fatalf("result %+v, %v; want 1 refreshed and 2 not started", res, err)
+	}
+	if driver.CodeOf(err) != driver.Canceled || !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "<nil>") {
+		t.Errorf("err = %v (code %s, errors.Is DeadlineExceeded %v, ctx.Err() %v); want canceled with the context's error in its chain",
+			err, driver.CodeOf(err), errors.Is(err, context.DeadlineExceeded), ctx.Err())
+	}
+}
+
+// TestRefreshDueHugeWindow: the longest window RefreshDue (and `connector
+// refresh --due 106751d`) accepts makes everything active due, on every
+// backend. SQLite's due query took before.UnixNano(), which overflows past
+// 2262: it found nothing, and the sweep reported success having refreshed
+// nothing. (From a review.)
+func TestRefreshDueHugeWindow(t *testing.T) {
+	for _, b := range dueBackends {
+		t.Run(b.name, func(t *testing.T) {
+			w := newDueWorld(t, b.open(t))
+			now := w.clock.Now()
+			ids := w.connections(t, w.connector(t), []time.Time{now.Add(-time.Hour), now.Add(24 * time.Hour)})
+			for _, window := range []time.Duration{100 * 365 * 24 * time.Hour, 106751 * 24 * time.Hour} {
+				res, err := w.connector(t).RefreshDue(context.Background(), connector.DueOptions{Window: window})
+				if err != nil || res.Due != len(ids) {
+					t.Errorf("window %s: RefreshDue = %+v, %v; want both connections due", window, res, err)
+				}
+			}
+		})
+	}
 }

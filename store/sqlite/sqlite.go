@@ -113,6 +113,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -665,7 +666,13 @@ func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]*store.
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.QueryContext(ctx, dueQuery, before.UnixNano(), limit)
+	// Expiries are Unix nanoseconds, which end in 2262: a window reaching
+	// past that takes every expiry the store can hold (UnixNano would wrap).
+	b := int64(math.MaxInt64)
+	if before.Before(time.Unix(0, math.MaxInt64)) {
+		b = before.UnixNano()
+	}
+	rows, err := s.db.QueryContext(ctx, dueQuery, b, limit)
 	if err != nil {
 		return nil, store.Errorf(err, "cannot list the due connections in %s", s.path)
 	}

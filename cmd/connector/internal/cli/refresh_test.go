@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/connector-go/connector/internal/testio"
+
 	"time"
 
 	"github.com/connector-go/connector/simulator"
@@ -139,5 +144,33 @@ func TestParseWindow(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseWindow(%q) = %v, %v; want %v (ok %v)", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// runDue runs refresh --due with args on dsn and returns exit code, stdout
+// and stderr.
+func runDue(t *testing.T, dsn string, args ...string) (ExitCode, string, string) {
+	t.Helper()
+	out, errb := testio.Pair()
+	sys := IO{Out: out, Err: errb, Env: func(string) string { return "" }}
+	ctx, cancel := context.WithTimeout(context.Background(), testio.Wait)
+	defer cancel()
+	code := Main(ctx, append(append([]string{"refresh"}, args...), "--dsn", dsn), sys)
+	return code, out.String(), errb.String()
+}
+
+// TestRefreshDueHugeWindowSQLite: `refresh --due 106751d` is accepted
+// (TestParseWindow) and means "every active connection", on SQLite, the
+// default store, too: its due query's bound, before.UnixNano(), overflowed
+// past 2262, and the sweep found nothing and exited 0. (From a review.)
+func TestRefreshDueHugeWindowSQLite(t *testing.T) {
+	app := newSimApp(t, "jumpseller")
+	dsn := app.dsn(t.TempDir() + "/connector.db")
+	ids := dueConnections(t, app, dsn, 2)
+	code, out, errs := runDue(t, dsn, "--due", "106751d")
+	got := strings.Fields(out)
+	slices.Sort(got)
+	if code != ExitOK || !slices.Equal(got, ids) {
+		t.Errorf("refresh --due 106751d: exit %d, stdout %q, stderr %q; want 0 and both (expired) connections refreshed %q", code, out, errs, ids)
 	}
 }
