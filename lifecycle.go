@@ -491,7 +491,17 @@ func (conn *Connection) markReauth(ctx context.Context, s *snapshot, h *held, re
 // is left to the caller to give up.
 func (conn *Connection) persist(ctx context.Context, rec *store.Record, tok *Token, unused []string, h *held) (*pendingWrite, error) {
 	c := conn.c
-	v, err := c.store.PutUnlock(ctx, rec, h.lease)
+	// The provider has rotated the grant: the write is not given up when
+	// the caller's context ends (the rotated token would wait in memory
+	// only, and be lost with a process that exits on the same signal). It
+	// is bounded by Timeout instead, as one exchange.
+	wctx := ctx
+	if ctx.Done() != nil {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)
+		defer cancel()
+	}
+	v, err := c.store.PutUnlock(wctx, rec, h.lease)
 	if err == nil {
 		h.released = true
 		rec.Version = v
