@@ -106,11 +106,17 @@ func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
 		return nil, err
 	}
 	s := conn.c.snapshotOf(rec, tok, unused)
-	if cur := conn.snap.Load(); cur != nil && cur.rec.Version > rec.Version {
-		return cur, nil // never go back to an older version
+	for {
+		cur := conn.snap.Load()
+		if cur != nil && cur.rec.Version > rec.Version {
+			return cur, nil // never go back to an older version
+		}
+		// Compared and swapped: a newer snapshot that a refresh of this
+		// process published meanwhile is not replaced by this older one.
+		if conn.snap.CompareAndSwap(cur, s) {
+			return s, nil
+		}
 	}
-	conn.set(s)
-	return s, nil
 }
 
 // slowToken is Token's path when the cached token is missing or near expiry,
