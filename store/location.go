@@ -85,14 +85,16 @@ func ParseBackendURL(location, backend string, schemes []string, param string, r
 }
 
 // ScrubPassword returns msg with every occurrence of password — as
-// written, or escaped as a query, a path or user information escapes it —
+// written, or escaped as a query (a space as + or as %20, as
+// ParseBackendURL writes it), a path or user information escapes it —
 // replaced by xxxxx. Backends use it on their client libraries' errors,
 // which may quote the location.
 func ScrubPassword(msg, password string) string {
 	if password == "" {
 		return msg
 	}
-	for _, form := range []string{password, url.QueryEscape(password), url.PathEscape(password), url.UserPassword("", password).String()[1:]} {
+	q := url.QueryEscape(password)
+	for _, form := range []string{password, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(password), url.UserPassword("", password).String()[1:]} {
 		if form != "" {
 			msg = strings.ReplaceAll(msg, form, "xxxxx")
 		}

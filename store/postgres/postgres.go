@@ -280,6 +280,9 @@ func (s *Store) openExisting(ctx context.Context, host, db string) error {
 
 // New returns a Store on a pool the caller owns (Close leaves it open),
 // in schema (DefaultSchema if empty), creating or migrating the schema.
+// The pool's sessions must run in read committed isolation, PostgreSQL's
+// default; New refuses a pool whose sessions default to another level
+// (driver.InvalidConfig).
 func New(ctx context.Context, pool *pgxpool.Pool, schema string) (*Store, error) {
 	if schema == "" {
 		schema = DefaultSchema
@@ -291,6 +294,16 @@ func New(ctx context.Context, pool *pgxpool.Pool, schema string) (*Store, error)
 }
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, schema string) (*Store, error) {
+	// Lock relies on READ COMMITTED (see Lock), which Open's pool sets; a
+	// pool whose sessions default to another level would fail Locks that
+	// wait, now and then, with serialization errors: say so at once.
+	var iso string
+	if err := pool.QueryRow(ctx, `SELECT current_setting('transaction_isolation')`).Scan(&iso); err != nil {
+		return nil, store.Errorf(err, "cannot read the isolation level of the postgres store's sessions")
+	}
+	if iso != "read committed" {
+		return nil, invalid("postgres store: the pool's sessions run in %s isolation; the store needs read committed (set default_transaction_isolation in the pool's ConnConfig.RuntimeParams)", iso)
+	}
 	s := &Store{pool: pool, schema: schema, q: buildQueries(pgx.Identifier{schema}.Sanitize())}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -412,7 +425,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // queries are the statements, with the schema filled in.
 type queries struct {
-	get, list, due, create, update, createUnlock, updateUnlock, why, delete, lock, unlock, claim string
+	get, list, due, create, update, createFree, updateFree, createUnlock, updateUnlock, why, delete, lock, unlock, claim string
 }
 
 // claimSweep is the most expired claims one Claim deletes.
@@ -480,7 +493,27 @@ func buildQueries(qs string) queries {
 
 	q.createUnlock = withUnlock(q.create, leases, 9)
 	q.updateUnlock = withUnlock(q.update, leases, 10)
+	q.createFree = unfenced(q.create, fmt.Sprintf(fenced, 9, 9), 9)
+	q.updateFree = unfenced(q.update, fmt.Sprintf(fenced, 10, 10), 10)
 	return q
+}
+
+// Every statement that locks both a lease row and a connection row locks
+// the lease row first: Lock (the lease row only), Delete and PutUnlock (FOR
+// UPDATE), a fenced Put (FOR SHARE). A Put without a fence (a new grant, an
+// adoption) reads no lease row, so it locks the connection row only. In any
+// other order two of them deadlocked (PostgreSQL aborts one after
+// deadlock_timeout): Delete and PutUnlock, and, once PostgreSQL chose a
+// generic plan for a Put without a fence, which then read the lease row
+// after locking the connection row, that Put and Delete or PutUnlock.
+
+// unfenced is write (create or update) for a fence of 0: without the CTE
+// that reads the lease row, and with cond, the fence condition, reduced to
+// its parameter's check (the parameter stays, so the statement keeps its
+// parameters' numbers and types).
+func unfenced(write, cond string, fenceParam int) string {
+	i := strings.Index(write, ")")
+	return strings.Replace(strings.TrimSpace(write[i+1:]), cond, fmt.Sprintf("$%d::bigint = 0", fenceParam), 1)
 }
 
 // withUnlock turns create or update, a statement "WITH l AS (…) INSERT or
@@ -490,7 +523,10 @@ func buildQueries(qs string) queries {
 // releases nothing.
 func withUnlock(write, leases string, fenceParam int) string {
 	i := strings.Index(write, ")")
-	return write[:i+1] + `,
+	// The lease row FOR UPDATE, not FOR SHARE: the release below updates
+	// it, and a lock taken as shared and then raised deadlocks with
+	// another writer that holds it shared too.
+	return strings.Replace(write[:i+1], "FOR SHARE)", "FOR UPDATE)", 1) + `,
 			w AS (` + write[i+1:] + `),
 			u AS (UPDATE ` + leases + ` SET holder = '', expires_at = '-infinity'
 				WHERE id = $1 AND fence = $` + fmt.Sprint(fenceParam) + `::bigint AND EXISTS (SELECT 1 FROM w))
@@ -616,8 +652,11 @@ func (s *Store) put(ctx context.Context, rec *store.Record, fence int64, unlock 
 		err error
 	)
 	create, update := s.q.create, s.q.update
-	if unlock {
+	switch {
+	case unlock:
 		create, update = s.q.createUnlock, s.q.updateUnlock
+	case fence == 0:
+		create, update = s.q.createFree, s.q.updateFree
 	}
 	if rec.Version == 0 {
 		err = s.pool.QueryRow(ctx, create, rec.ID, rec.Provider, rec.Account, scopes, string(rec.Status), rec.Reason, expiry, secret, fence,

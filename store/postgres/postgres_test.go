@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/postgres"
@@ -17,13 +21,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"os"
 	"os/exec"
-	"sync"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/connector-go/connector/conformance"
 	"github.com/connector-go/connector/driver"
@@ -994,5 +995,59 @@ func TestDeleteRacingPutUnlock(t *testing.T) {
 		if e.err != nil && !errors.Is(e.err, store.ErrConflict) && !errors.Is(e.err, store.ErrNotFound) {
 			t.Errorf("%s racing the other: %v; want success or a refusal (ErrConflict/ErrNotFound)", e.op, e.err)
 		}
+	}
+}
+
+// TestLocationScrubsQueryPasswordWithSpace: ParseBackendURL now writes a
+// space of a parameter as %20, but ScrubPassword looks for the password as
+// written, QueryEscape'd (space as "+"), PathEscape'd and userinfo-escaped.
+// A ?password= holding a space and one of & = + $ is written in the DSN in
+// none of those forms, so String (and any error quoting the DSN) prints it.
+func TestLocationScrubsQueryPasswordWithSpace(t *testing.T) {
+	for _, pw := range []string{"hunter two&x", "hunter two=x", "hunter two+x", "hunter two$x"} {
+		loc, err := postgres.ParseLocation("postgres://app@db:5432/app?password=" + url.QueryEscape(pw) + "&schema=s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := strings.ReplaceAll(url.QueryEscape(pw), "+", "%20")
+		for _, s := range []string{loc.String(), fmt.Sprintf("%#v", loc)} {
+			if strings.Contains(s, enc) || strings.Contains(s, "hunter") {
+				t.Errorf("password %q printed (as %s): %s", pw, enc, s)
+			}
+		}
+		// An error of pgx quoting the DSN (sslmode it cannot parse).
+		_, err = postgres.Open(context.Background(), "postgres://app@127.0.0.1:1/app?sslmode=bogus&password="+url.QueryEscape(pw)+"&schema=s1")
+		if err != nil && (strings.Contains(err.Error(), enc) || strings.Contains(err.Error(), "hunter")) {
+			t.Errorf("password %q in Open's error: %v", pw, err)
+		}
+	}
+}
+
+// TestNewRefusesSerializablePool: Lock relies on READ COMMITTED. Open's
+// pool sets it; a pool of the caller's (New) whose sessions default to
+// SERIALIZABLE made a Lock that waited for the holder's release fail with
+// SQLSTATE 40001, now and then. New refuses such a pool at once, naming the
+// level and what to set. (From a review.)
+func TestNewRefusesSerializablePool(t *testing.T) {
+	server(t)
+	ctx := context.Background()
+	schema := freshSchema(t)
+	dsn := baseDSN()
+	if strings.Contains(dsn, "?") {
+		dsn += "&default_transaction_isolation=serializable"
+	} else {
+		dsn += "?default_transaction_isolation=serializable"
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := postgres.New(ctx, pool, schema)
+	if err == nil {
+		t.Fatalf("New on a pool of serializable sessions = %v, want an error", s)
+	}
+	if driver.CodeOf(err) != driver.InvalidConfig || !strings.Contains(err.Error(), "serializable") || !strings.Contains(err.Error(), "read committed") {
+		t.Errorf("New on a pool of serializable sessions: %v; want invalid_config naming serializable and read committed", err)
 	}
 }
