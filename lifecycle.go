@@ -95,20 +95,26 @@ func (conn *Connection) load(ctx context.Context) (*snapshot, error) {
 	return conn.adopt(rec)
 }
 
+// sameRecord reports whether a and b are versions of one record. A record
+// deleted and created again (another process's new authorization) starts
+// its versions anew, at 1, with another creation time: its versions are no
+// older than the deleted record's, whatever their numbers. A record this
+// process created and has not read back yet has no creation time, and is
+// taken for the same.
+func sameRecord(a, b *store.Record) bool {
+	return a.CreatedAt.IsZero() || b.CreatedAt.IsZero() || a.CreatedAt.Equal(b.CreatedAt)
+}
+
 // adopt makes rec the snapshot, unless a rotated token is pending (then the
 // in-memory token stays authoritative).
 func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
-	if rec.Provider != conn.c.name {
-		return nil, conn.c.errorf(driver.InvalidConfig, "load", "connection %s belongs to provider %s", rec.ID, rec.Provider)
-	}
-	tok, unused, err := conn.c.open(rec)
+	s, err := conn.opened(rec)
 	if err != nil {
 		return nil, err
 	}
-	s := conn.c.snapshotOf(rec, tok, unused)
 	for {
 		cur := conn.snap.Load()
-		if cur != nil && cur.rec.Version > rec.Version {
+		if cur != nil && cur.rec.Version > rec.Version && sameRecord(cur.rec, rec) {
 			return cur, nil // never go back to an older version
 		}
 		// Compared and swapped: a newer snapshot that a refresh of this
@@ -117,6 +123,31 @@ func (conn *Connection) adopt(rec *store.Record) (*snapshot, error) {
 			return s, nil
 		}
 	}
+}
+
+// adoptLeased makes rec, which its caller read under the connection's
+// lease and holds the flight of, the snapshot, whatever version this
+// process held: under the lease the store's record is the truth (a record
+// another process deleted and created again starts its versions anew).
+func (conn *Connection) adoptLeased(rec *store.Record) (*snapshot, error) {
+	s, err := conn.opened(rec)
+	if err != nil {
+		return nil, err
+	}
+	conn.set(s)
+	return s, nil
+}
+
+// opened returns the snapshot of rec, its token unsealed.
+func (conn *Connection) opened(rec *store.Record) (*snapshot, error) {
+	if rec.Provider != conn.c.name {
+		return nil, conn.c.errorf(driver.InvalidConfig, "load", "connection %s belongs to provider %s", rec.ID, rec.Provider)
+	}
+	tok, unused, err := conn.c.open(rec)
+	if err != nil {
+		return nil, err
+	}
+	return conn.c.snapshotOf(rec, tok, unused), nil
 }
 
 // slowToken is Token's path when the cached token is missing or near expiry,
@@ -235,7 +266,7 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 	if rec == nil { // deleted since it was read
 		return nil, leaseOutcome{}, c.storeErr("refresh", store.Errorf(store.ErrNotFound, "connection %q", conn.key))
 	}
-	if rec.Version != s.rec.Version {
+	if rec.Version != s.rec.Version || !sameRecord(rec, s.rec) {
 		var err error
 		if s, err = conn.adopt(rec); err != nil {
 			return nil, leaseOutcome{}, err
@@ -405,7 +436,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 				c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
 			}
 		}
-		if rec != nil && rec.Version != s.rec.Version {
+		if rec != nil && (rec.Version != s.rec.Version || !sameRecord(rec, s.rec)) {
 			ns, err := conn.adopt(rec)
 			if err != nil {
 				return nil, nil, nil, err

@@ -319,7 +319,7 @@ func (c *Connector) refreshDueOne(ctx context.Context, d dueRecord, before time.
 		return dueNotStarted, nil
 	}
 	var conn *Connection
-	queried := d.rec.Version
+	queried := d.rec
 	if d.legacy {
 		// Moved under this application first (connections.go): the copy
 		// is the version to refresh.
@@ -327,7 +327,7 @@ func (c *Connector) refreshDueOne(ctx context.Context, d dueRecord, before time.
 		if conn, err = c.Connection(ctx, idOf(d.rec)); err != nil {
 			return dueFailed, err
 		}
-		queried = 0
+		queried = nil
 	} else {
 		conn = c.connection(idOf(d.rec))
 		// The record as the query read it, sealed: opened, not read again.
@@ -349,11 +349,15 @@ func (c *Connector) refreshDueOne(ctx context.Context, d dueRecord, before time.
 	return outcome, err
 }
 
-// refreshDue refreshes the connection if it is still due by before and
-// still at version queried, the one the due query read (0: any), unless its
-// lease is held (one try, no wait) or the re-read under the lease shows
-// that another instance refreshed it or deleted it.
-func (conn *Connection) refreshDue(ctx context.Context, before time.Time, queried int64) (dueOutcome, error) {
+// refreshDue refreshes the connection if, under its lease, the store still
+// holds queried, the record the due query read (nil: a legacy record
+// moved since; then the connection's current record, if still due by
+// before), unless its lease is held (one try, no wait). A record refreshed,
+// marked, deleted or created anew since the query is skipped (dueCurrent):
+// the re-read under the lease decides, not what this process holds, which
+// may be newer (another sweep, a Token call of this process) or a record
+// another process has deleted since.
+func (conn *Connection) refreshDue(ctx context.Context, before time.Time, queried *store.Record) (dueOutcome, error) {
 	c := conn.c
 	select {
 	case conn.flight <- struct{}{}:
@@ -366,14 +370,13 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time, querie
 		return dueFailed, conn.PendingWrite()
 	}
 	s := conn.snap.Load()
-	if s == nil || !store.IsDue(s.rec, before) || queried != 0 && s.rec.Version != queried {
-		// This process holds a newer version than the query read (another
-		// sweep or a Token call of this process refreshed it), fresh or
-		// not active, or it was deleted.
-		return dueCurrent, nil
-	}
-	if err := conn.statusErr(s); err != nil {
-		return dueFailed, err
+	if queried == nil {
+		if s == nil || !store.IsDue(s.rec, before) {
+			return dueCurrent, nil // fresh or not active, or deleted
+		}
+		if err := conn.statusErr(s); err != nil {
+			return dueFailed, err
+		}
 	}
 	lease, rec, err := c.store.Lock(ctx, conn.key, c.opts.LeaseTTL)
 	if err != nil {
@@ -382,11 +385,19 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time, querie
 		}
 		return dueFailed, c.storeErr("lock", err)
 	}
-	if rec == nil {
-		// Deleted since the due query (by another instance): nothing is
-		// due any more.
+	if rec == nil || queried != nil && (rec.Version != queried.Version || !rec.CreatedAt.Equal(queried.CreatedAt)) {
+		// Deleted, or written (refreshed, marked, created anew) since the
+		// due query: nothing the query saw is due any more.
 		_ = c.store.Unlock(detach(ctx), lease)
 		return dueCurrent, nil
+	}
+	if queried != nil {
+		// The store's record under the lease is the one the query read:
+		// the one to refresh, whatever this process holds.
+		if s, err = conn.adoptLeased(rec); err != nil {
+			_ = c.store.Unlock(detach(ctx), lease)
+			return dueFailed, err
+		}
 	}
 	ctx, span := c.tel.tracer.Start(ctx, "connector.refresh")
 	if span.IsRecording() {

@@ -835,3 +835,55 @@ func TestRefreshDueHugeWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshDueRecreatedElsewhere: another process deleted a connection
+// and authorized it again (a new record, its version back at 1) while this
+// process still holds the old one, at a higher version. The sweep refreshes
+// the new grant: a record created anew is not "older" than the one this
+// process cached, whatever their versions. (Version alone made the sweep
+// skip the connection at every run, and its grant died.)
+func TestRefreshDueRecreatedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	w := newDueWorld(t, st)
+	now := w.clock.Now()
+	here := w.connector(t)
+	ids := w.connections(t, here, []time.Time{now.Add(-time.Minute)})
+	conn, err := here.Connection(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // this process's cached record reaches version 3
+		if _, err := conn.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another process: deletes the record (no Connector of this process
+	// hears of it) and imports a new grant for the same account, due.
+	if err := st.Delete(ctx, conn.StoreKey()); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(time.Second) // the new record's creation time differs
+	if got := w.connections(t, w.connector(t), []time.Time{w.clock.Now().Add(-time.Minute)}); got[0] != ids[0] {
+		t.Fatalf("re-created %s, want %s", got[0], ids[0])
+	}
+	created, err := st.Get(ctx, conn.StoreKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.sim.Stats()
+	res, err := here.RefreshDue(ctx, connector.DueOptions{Window: time.Minute})
+	if err != nil || !slices.Equal(res.Refreshed, ids) {
+		t.Fatalf("RefreshDue = %+v, %v; want %s refreshed", res, err, ids[0])
+	}
+	if st := w.sim.Stats(); st.Refreshes-before.Refreshes != 1 || st.FailedRefreshes != before.FailedRefreshes {
+		t.Errorf("the provider saw %d refreshes and %d refused, want 1 and 0", st.Refreshes-before.Refreshes, st.FailedRefreshes-before.FailedRefreshes)
+	}
+	after, err := st.Get(ctx, conn.StoreKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != created.Version+1 || !after.CreatedAt.Equal(created.CreatedAt) {
+		t.Errorf("the store holds version %d created %s; want version %d of the record created %s", after.Version, after.CreatedAt, created.Version+1, created.CreatedAt)
+	}
+}
