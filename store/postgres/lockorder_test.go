@@ -17,6 +17,62 @@ import (
 	"github.com/connector-go/connector/store/postgres"
 )
 
+// The tests of this file race the store's writers of one connection
+// against each other: every statement that locks a lease row and a record
+// locks the lease row first (buildQueries), so none deadlocks.
+
+// TestDeleteRacingPutUnlock: PutUnlock (and a fenced Put)
+// reads the lease row FOR SHARE, then updates the connection row, then (the u
+// CTE) the lease row; Delete deleted the connection row, then updated the
+// lease row. Delete locked the two rows in the opposite order: PostgreSQL
+// detected the deadlock after deadlock_timeout (1 s) and aborted one of
+// them with SQLSTATE 40P01 — the refresh's write failed (an error of code
+// Store, not a conflict), or the Delete did. Delete now locks the lease row
+// first. A trigger that sleeps while Delete holds the connection row only
+// widens the window that a stress of Lock/PutUnlock/Delete hit by itself.
+// (From a review.)
+func TestDeleteRacingPutUnlock(t *testing.T) {
+	admin := server(t)
+	ctx := context.Background()
+	schema := freshSchema(t)
+	s, err := postgres.Open(ctx, location(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := "c"
+	rec := &store.Record{ID: id, Provider: "p", Status: store.Active, Secret: []byte("x")}
+	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := s.Lock(ctx, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := pgx.Identifier{schema}.Sanitize()
+	for _, stmt := range []string{
+		`CREATE FUNCTION ` + qs + `.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN OLD; END $$`,
+		`CREATE TRIGGER slow BEFORE DELETE ON ` + qs + `.connections FOR EACH ROW EXECUTE FUNCTION ` + qs + `.slow()`,
+	} {
+		if _, err := admin.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delErr := make(chan error, 1)
+	go func() { delErr <- s.Delete(ctx, id) }()
+	time.Sleep(150 * time.Millisecond) // Delete holds the connection row
+	_, putErr := s.PutUnlock(ctx, rec, l)
+	dErr := <-delErr
+	for _, e := range []struct {
+		op  string
+		err error
+	}{{"PutUnlock", putErr}, {"Delete", dErr}} {
+		if e.err != nil && !errors.Is(e.err, store.ErrConflict) && !errors.Is(e.err, store.ErrNotFound) {
+			t.Errorf("%s racing the other: %v; want success or a refusal (ErrConflict/ErrNotFound)", e.op, e.err)
+		}
+	}
+}
+
 // TestDeleteRacingPlainPut: a plain Put (fence 0) that waited for the
 // connection row read the lease row FOR SHARE after it (its l CTE, once
 // PostgreSQL used a generic plan): it locked the connection row, then the
