@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,6 +104,15 @@ func (conn *Connection) load(ctx context.Context) (*snapshot, error) {
 // taken for the same.
 func sameRecord(a, b *store.Record) bool {
 	return a.CreatedAt.IsZero() || b.CreatedAt.IsZero() || a.CreatedAt.Equal(b.CreatedAt)
+}
+
+// unchanged reports whether rec, read from the store, is the record of
+// which s is a snapshot: the same version of the same record, with the same
+// sealed secret. The secret tells apart a record another process deleted
+// and created again at the same version when neither creation time is
+// known (sealing draws a fresh nonce, so two writes never match).
+func unchanged(rec, s *store.Record) bool {
+	return rec.Version == s.Version && sameRecord(rec, s) && bytes.Equal(rec.Secret, s.Secret)
 }
 
 // adopt makes rec the snapshot, unless a rotated token is pending (then the
@@ -266,7 +276,7 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 	if rec == nil { // deleted since it was read
 		return nil, leaseOutcome{}, c.storeErr("refresh", store.Errorf(store.ErrNotFound, "connection %q", conn.key))
 	}
-	if rec.Version != s.rec.Version || !sameRecord(rec, s.rec) {
+	if !unchanged(rec, s.rec) {
 		var err error
 		if s, err = conn.adopt(rec); err != nil {
 			return nil, leaseOutcome{}, err
@@ -436,7 +446,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 				c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
 			}
 		}
-		if rec != nil && (rec.Version != s.rec.Version || !sameRecord(rec, s.rec)) {
+		if rec != nil && !unchanged(rec, s.rec) {
 			ns, err := conn.adopt(rec)
 			if err != nil {
 				return nil, nil, nil, err

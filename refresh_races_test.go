@@ -4,9 +4,16 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/store"
+	"github.com/connector-go/connector/store/memory"
 )
+
+// The tests of this file race a refresh against what happens around it:
+// the caller giving up after the provider answered, and another process
+// deleting the connection and authorizing it again.
 
 // cancelBeforeWrite is a store whose PutUnlock first cancels the caller's
 // context, once armed: the caller gives up (a signal, a request that ends)
@@ -68,5 +75,61 @@ func TestRefreshStoredAfterCallerCancels(t *testing.T) {
 				t.Errorf("the store holds version %d, want %d: the rotated token was not written (Refresh: %v)", after.Version, before.Version+1, rerr)
 			}
 		})
+	}
+}
+
+// TestTokenAfterRecreatedElsewhere: another process deleted a connection
+// this process created and authorized it again, a new record at version 1
+// again, which this process cannot tell from its own by version or by a
+// creation time it never read. When the access token needs refreshing, the
+// record re-read under the lease (its sealed secret differs) is the one
+// refreshed: the new grant. Before, the old grant's refresh token was
+// presented and its rotation written over the new grant, which was lost.
+func TestTokenAfterRecreatedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	w := newDueWorld(t, st)
+	w.sim.SetStrictRotation(true) // a refresh token presented is revoked at once
+	here := w.connector(t)
+	ids := w.connections(t, here, []time.Time{w.clock.Now().Add(time.Hour)})
+	conn, err := here.Connection(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Another process: deletes the record (no Connector of this process
+	// hears of it) and imports a new grant for the same account.
+	if err := st.Delete(ctx, conn.StoreKey()); err != nil {
+		t.Fatal(err)
+	}
+	o := w.opts
+	o.Store, o.Keyring = memory.New(), nil
+	issuer, err := connector.New("jumpseller", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	tok2, err := w.grant(issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2.AccountID = "store-0000"
+	tok2.Expiry, tok2.IssuedAt = w.clock.Now().Add(time.Hour), w.clock.Now()
+	if _, err := w.connector(t).Import(ctx, tok2); err != nil {
+		t.Fatal(err)
+	}
+
+	w.clock.Advance(2 * time.Hour) // both access tokens have expired
+	if _, err := conn.Token(ctx); err != nil {
+		t.Fatalf("Token: %v", err)
+	}
+	if w.sim.ValidRefreshToken(tok2.RefreshToken) {
+		t.Errorf("the new grant's refresh token was not the one presented: the old grant was refreshed in its place")
+	}
+	rec, err := st.Get(ctx, conn.StoreKey())
+	if err != nil || rec.Status != store.Active {
+		t.Fatalf("the stored connection: %+v, %v; want it active", rec, err)
 	}
 }
