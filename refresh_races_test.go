@@ -86,50 +86,78 @@ func TestRefreshStoredAfterCallerCancels(t *testing.T) {
 // refreshed: the new grant. Before, the old grant's refresh token was
 // presented and its rotation written over the new grant, which was lost.
 func TestTokenAfterRecreatedElsewhere(t *testing.T) {
-	ctx := context.Background()
-	st := memory.New()
-	w := newDueWorld(t, st)
-	w.sim.SetStrictRotation(true) // a refresh token presented is revoked at once
-	here := w.connector(t)
-	ids := w.connections(t, here, []time.Time{w.clock.Now().Add(time.Hour)})
-	conn, err := here.Connection(ctx, ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Token(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Another process: deletes the record (no Connector of this process
-	// hears of it) and imports a new grant for the same account.
-	if err := st.Delete(ctx, conn.StoreKey()); err != nil {
-		t.Fatal(err)
-	}
-	o := w.opts
-	o.Store, o.Keyring = memory.New(), nil
-	issuer, err := connector.New("jumpseller", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer issuer.Close()
-	tok2, err := w.grant(issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok2.AccountID = "store-0000"
-	tok2.Expiry, tok2.IssuedAt = w.clock.Now().Add(time.Hour), w.clock.Now()
-	if _, err := w.connector(t).Import(ctx, tok2); err != nil {
-		t.Fatal(err)
-	}
+	for _, tc := range []struct {
+		name      string
+		refreshes int // this process's refreshes before the deletion
+	}{
+		{"at the same version", 0},
+		{"at a lower version", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := memory.New()
+			w := newDueWorld(t, st)
+			w.sim.SetStrictRotation(true) // a refresh token presented is revoked at once
+			here := w.connector(t)
+			ids := w.connections(t, here, []time.Time{w.clock.Now().Add(time.Hour)})
+			conn, err := here.Connection(ctx, ids[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range tc.refreshes {
+				if _, err := conn.Refresh(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := conn.Token(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Another process: deletes the record (no Connector of this
+			// process hears of it) and imports a new grant for the same
+			// account.
+			if err := st.Delete(ctx, conn.StoreKey()); err != nil {
+				t.Fatal(err)
+			}
+			o := w.opts
+			o.Store, o.Keyring = memory.New(), nil
+			issuer, err := connector.New("jumpseller", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer issuer.Close()
+			tok2, err := w.grant(issuer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok2.AccountID = "store-0000"
+			tok2.Expiry, tok2.IssuedAt = w.clock.Now().Add(time.Hour), w.clock.Now()
+			if _, err := w.connector(t).Import(ctx, tok2); err != nil {
+				t.Fatal(err)
+			}
 
-	w.clock.Advance(2 * time.Hour) // both access tokens have expired
-	if _, err := conn.Token(ctx); err != nil {
-		t.Fatalf("Token: %v", err)
-	}
-	if w.sim.ValidRefreshToken(tok2.RefreshToken) {
-		t.Errorf("the new grant's refresh token was not the one presented: the old grant was refreshed in its place")
-	}
-	rec, err := st.Get(ctx, conn.StoreKey())
-	if err != nil || rec.Status != store.Active {
-		t.Fatalf("the stored connection: %+v, %v; want it active", rec, err)
+			w.clock.Advance(2 * time.Hour) // both access tokens have expired
+			before := w.sim.Stats()
+			tok, err := conn.Token(ctx)
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+			if st := w.sim.Stats(); st.Refreshes-before.Refreshes != 1 || st.FailedRefreshes != before.FailedRefreshes {
+				t.Errorf("Token made %d refreshes (%d refused), want one, of the new grant", st.Refreshes-before.Refreshes, st.FailedRefreshes-before.FailedRefreshes)
+			}
+			if w.sim.ValidRefreshToken(tok2.RefreshToken) {
+				t.Errorf("the new grant's refresh token was not the one presented: the old grant was refreshed in its place")
+			}
+			rec, err := st.Get(ctx, conn.StoreKey())
+			if err != nil || rec.Status != store.Active {
+				t.Fatalf("the stored connection: %+v, %v; want it active", rec, err)
+			}
+			stored, err := w.connector(t).Connection(ctx, ids[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := stored.Token(ctx); err != nil || got.AccessToken != tok.AccessToken {
+				t.Errorf("the store's token is not the one Token returned (%v)", err)
+			}
+		})
 	}
 }
