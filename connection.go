@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"hash/maphash"
 	"io"
 	"math"
 	"net/http"
@@ -74,6 +75,10 @@ type Connection struct {
 type snapshot struct {
 	tok *Token
 	rec *store.Record // without its Secret (snapshotOf)
+	// sealed is secretSum of the record's sealed secret, which the
+	// snapshot does not keep: it tells the record apart from another
+	// written at the same version (unchanged).
+	sealed uint64
 	// refreshAt is when the token is refreshed, in Unix nanoseconds
 	// (math.MaxInt64 when it never expires); refreshAtCoarse is refreshAt -
 	// coarseMargin, the fast path's bound.
@@ -104,9 +109,9 @@ func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *
 	// a held connection's memory): tok is the secret, opened.
 	r := *rec
 	r.Secret = nil
-	rec = &r
-	s := &snapshot{tok: tok, rec: rec, unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "",
+	s := &snapshot{tok: tok, rec: &r, sealed: secretSum(rec.Secret), unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "",
 		refreshAt: math.MaxInt64, refreshAtCoarse: math.MaxInt64}
+	rec = &r
 	if s.usable {
 		s.authz[0] = "Bearer " + tok.AccessToken
 	}
@@ -118,6 +123,14 @@ func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *
 }
 
 func (conn *Connection) set(s *snapshot) { conn.snap.Store(s) }
+
+// secretSeed seeds secretSum for the life of the process.
+var secretSeed = maphash.MakeSeed()
+
+// secretSum is a hash of a sealed secret. Sealing draws a fresh nonce, so
+// two writes of a record never have the same sealed secret, and their sums
+// differ but by a 2^-64 chance.
+func secretSum(sealed []byte) uint64 { return maphash.Bytes(secretSeed, sealed) }
 
 // ID returns the connection id ("provider:account").
 func (conn *Connection) ID() string { return conn.id }

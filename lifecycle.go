@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -108,11 +107,12 @@ func sameRecord(a, b *store.Record) bool {
 
 // unchanged reports whether rec, read from the store, is the record of
 // which s is a snapshot: the same version of the same record, with the same
-// sealed secret. The secret tells apart a record another process deleted
-// and created again at the same version when neither creation time is
-// known (sealing draws a fresh nonce, so two writes never match).
-func unchanged(rec, s *store.Record) bool {
-	return rec.Version == s.Version && sameRecord(rec, s) && bytes.Equal(rec.Secret, s.Secret)
+// sealed secret (by its sum, which the snapshot keeps). The secret tells
+// apart a record another process deleted and created again at the same
+// version when the snapshot's creation time is not known (a record this
+// process created and has not read back).
+func unchanged(rec *store.Record, s *snapshot) bool {
+	return rec.Version == s.rec.Version && sameRecord(rec, s.rec) && secretSum(rec.Secret) == s.sealed
 }
 
 // adopt makes rec the snapshot, unless a rotated token is pending (then the
@@ -276,9 +276,12 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 	if rec == nil { // deleted since it was read
 		return nil, leaseOutcome{}, c.storeErr("refresh", store.Errorf(store.ErrNotFound, "connection %q", conn.key))
 	}
-	if !unchanged(rec, s.rec) {
+	if !unchanged(rec, s) {
+		// Under the lease the store's record is the truth, even at a
+		// lower version than this process held (another process deleted
+		// the connection and authorized it again).
 		var err error
-		if s, err = conn.adopt(rec); err != nil {
+		if s, err = conn.adoptLeased(rec); err != nil {
 			return nil, leaseOutcome{}, err
 		}
 		if seen == nil && s.fresh(c.now()) || seen != nil && s.usable && s.tok.AccessToken != seen.AccessToken {
@@ -307,7 +310,10 @@ func (conn *Connection) refreshLeased(ctx context.Context, s *snapshot, seen *To
 		return nil, leaseOutcome{}, conn.markReauth(ctx, s, h, fmt.Sprintf("the provider's refresh answer names account %q, not the connection's %q; nothing was stored", nt.AccountID, acc), nil)
 	}
 	unused = c.rotated(unused, s.tok, nt)
-	next, err := c.record(s.rec, nt, unused, store.Active, "")
+	// Built on the record read under the lease (the same as s.rec, but
+	// with what only the store knows: its creation time), so that the
+	// snapshot published after the write knows it too.
+	next, err := c.record(rec, nt, unused, store.Active, "")
 	if err != nil {
 		return nil, leaseOutcome{}, err
 	}
@@ -446,7 +452,7 @@ func (conn *Connection) lock(ctx context.Context, s *snapshot) (*store.Lease, *s
 				c.emit(ctx, Event{Kind: LeaseWait, Connection: infoOf(s.rec), Until: start.Add(c.opts.LeaseTTL)})
 			}
 		}
-		if rec != nil && !unchanged(rec, s.rec) {
+		if rec != nil && !unchanged(rec, s) {
 			ns, err := conn.adopt(rec)
 			if err != nil {
 				return nil, nil, nil, err
@@ -487,7 +493,7 @@ func (conn *Connection) refreshFailed(ctx context.Context, s *snapshot, h *held,
 	switch {
 	case code == driver.InvalidGrant || code == driver.ReauthRequired:
 		// Someone may have refreshed meanwhile (a lapsed lease elsewhere).
-		if rec, gerr := c.store.Get(ctx, conn.key); gerr == nil && rec.Version != s.rec.Version {
+		if rec, gerr := c.store.Get(ctx, conn.key); gerr == nil && !unchanged(rec, s) {
 			if ns, aerr := conn.adopt(rec); aerr == nil && ns.fresh(c.now()) {
 				return ns.tok, nil
 			}

@@ -2,13 +2,17 @@ package connector_test
 
 import (
 	"context"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
+
+	"github.com/connector-go/connector/simulator"
+
+	"sync/atomic"
 )
 
 // The tests of this file race a refresh against what happens around it:
@@ -159,5 +163,166 @@ func TestTokenAfterRecreatedElsewhere(t *testing.T) {
 				t.Errorf("the store's token is not the one Token returned (%v)", err)
 			}
 		})
+	}
+}
+
+// gateLockStore holds the first Lock until gate is closed.
+type gateLockStore struct {
+	store.Store
+	once    sync.Once
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (s *gateLockStore) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.entered)
+		<-s.gate
+	}
+	return s.Store.Lock(ctx, id, ttl)
+}
+
+// TestRefreshAfterFailedConcurrentRefresh: two callers ask for a
+// refresh of the same token (two API requests answered 401 at once). The
+// first one's refresh fails transiently (503): the record under the lease
+// is the one this process holds, nothing changed. The second caller's
+// token is still the one it saw, so it refreshes. A first version of
+// unchanged compared the sealed secret with the snapshot's, which keeps
+// none: every re-read under the lease re-adopted the record, the
+// snapshot's token pointer changed, and the second Refresh returned the
+// very token that the API had just rejected, without refreshing. (From a
+// review.)
+func TestRefreshAfterFailedConcurrentRefresh(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	gs := &gateLockStore{Store: w.store, entered: make(chan struct{}), gate: make(chan struct{})}
+	conn := w.authorize(t, w.connector(t, func(o *connector.Options) {
+		o.Store = gs
+		o.Retry.Max = -1 // one attempt: the 503 is the refresh's outcome
+	}))
+	old, err := conn.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldAccess := old.AccessToken
+	w.sim.InjectFault(simulator.Fault{Grant: "refresh_token", Status: 503, Body: `{"error":"temporarily_unavailable"}`})
+
+	type result struct {
+		tok *connector.Token
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		tok, err := conn.Refresh(ctx)
+		first <- result{tok, err}
+	}()
+	<-gs.entered // the first Refresh holds the flight, its Lock waits
+	second := make(chan result, 1)
+	go func() {
+		tok, err := conn.Refresh(ctx) // sees the same token, waits for the flight
+		second <- result{tok, err}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	close(gs.gate)
+	r1 := <-first
+	if r1.err != nil || r1.tok.AccessToken != oldAccess {
+		t.Fatalf("first Refresh: %v, %v; want the cached token after the 503", r1.tok, r1.err)
+	}
+	r2 := <-second
+	if r2.err != nil {
+		t.Fatalf("second Refresh: %v", r2.err)
+	}
+	if r2.tok.AccessToken == oldAccess {
+		t.Errorf("the second Refresh returned the token it had seen (and the API had rejected) without refreshing; the provider answered %d refreshes",
+			w.sim.Stats().Refreshes)
+	}
+}
+
+// hookLockStore runs onLock once, right after a Lock took the lease.
+type hookLockStore struct {
+	*memory.Store
+	mu     sync.Mutex
+	onLock func()
+}
+
+func (s *hookLockStore) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
+	l, r, err := s.Store.Lock(ctx, id, ttl)
+	s.mu.Lock()
+	f := s.onLock
+	s.onLock = nil
+	s.mu.Unlock()
+	if err == nil && f != nil {
+		f()
+	}
+	return l, r, err
+}
+
+// TestInvalidGrantAfterRecreatedDuringRefresh: while this process
+// holds the lease and refreshes (version 1), another process deletes the
+// connection, revoking its grant, and authorizes the account again: a new
+// record, at version 1 too. The refresh gets invalid_grant; refreshFailed
+// re-reads the record, and it compared versions only: it took the new
+// record for its own, and markReauth's PutUnlock (version 1 = 1, no newer
+// fence: Delete dropped the lease) wrote the dead grant, needs_reauth, over
+// the new authorization. It now compares as the lease re-reads do
+// (unchanged). (From a review.)
+func TestInvalidGrantAfterRecreatedDuringRefresh(t *testing.T) {
+	ctx := context.Background()
+	hs := &hookLockStore{Store: memory.New()}
+	w := newDueWorld(t, hs)
+	here := w.connector(t)
+	ids := w.connections(t, here, []time.Time{w.clock.Now().Add(time.Hour)})
+	conn, err := here.Connection(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok2 *connector.Token
+	hs.onLock = func() {
+		// Another process: Delete with revocation, then a new grant.
+		if err := hs.Store.Delete(ctx, conn.StoreKey()); err != nil {
+			t.Error(err)
+			return
+		}
+		w.sim.RevokeAll()
+		o := w.opts
+		o.Store, o.Keyring = memory.New(), nil
+		issuer, err := connector.New("jumpseller", o)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer issuer.Close()
+		if tok2, err = w.grant(issuer); err != nil {
+			t.Error(err)
+			return
+		}
+		tok2.AccountID = "store-0000"
+		tok2.Expiry, tok2.IssuedAt = w.clock.Now().Add(time.Hour), w.clock.Now()
+		other, err := connector.New("jumpseller", w.opts)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer other.Close()
+		if _, err := other.Import(ctx, tok2); err != nil {
+			t.Error(err)
+		}
+	}
+	_, rerr := conn.Refresh(ctx)
+	t.Logf("Refresh: %v", rerr)
+	if tok2 == nil {
+		t.Fatal("the other process's authorization did not happen")
+	}
+	rec, err := hs.Store.Get(ctx, conn.StoreKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != store.Active {
+		t.Errorf("the new authorization was overwritten: stored status %s (%q), version %d; want the other process's new grant, active", rec.Status, rec.Reason, rec.Version)
+	}
+	if !w.sim.ValidRefreshToken(tok2.RefreshToken) {
+		t.Errorf("the new grant's refresh token was spent")
 	}
 }

@@ -370,6 +370,11 @@ func (conn *Connection) refreshDue(ctx context.Context, before time.Time, querie
 		return dueFailed, conn.PendingWrite()
 	}
 	s := conn.snap.Load()
+	if queried != nil && s != nil && s.rec.Version > queried.Version && !s.rec.CreatedAt.IsZero() && s.rec.CreatedAt.Equal(queried.CreatedAt) {
+		// This process holds a newer version of the record the query read
+		// (another sweep, a Token call refreshed it): no lease needed.
+		return dueCurrent, nil
+	}
 	if queried == nil {
 		if s == nil || !store.IsDue(s.rec, before) {
 			return dueCurrent, nil // fresh or not active, or deleted

@@ -2,16 +2,19 @@ package connector_test
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/connector-go/connector"
-	"github.com/connector-go/connector/driver"
 	"github.com/connector-go/connector/store"
 	"github.com/connector-go/connector/store/memory"
+
+	"errors"
+	"strings"
+
+	"github.com/connector-go/connector/driver"
 
 	"crypto/rand"
 	"encoding/hex"
@@ -885,5 +888,77 @@ func TestRefreshDueRecreatedElsewhere(t *testing.T) {
 	}
 	if after.Version != created.Version+1 || !after.CreatedAt.Equal(created.CreatedAt) {
 		t.Errorf("the store holds version %d created %s; want version %d of the record created %s", after.Version, after.CreatedAt, created.Version+1, created.CreatedAt)
+	}
+}
+
+// lockCountingStore counts Lock and Unlock calls, and runs afterDue
+// once, right after the due query has read its records.
+type lockCountingStore struct {
+	*memory.Store
+	locks, unlocks atomic.Int64
+	once           sync.Once
+	afterDue       func()
+}
+
+func (s *lockCountingStore) Lock(ctx context.Context, id string, ttl time.Duration) (*store.Lease, *store.Record, error) {
+	s.locks.Add(1)
+	return s.Store.Lock(ctx, id, ttl)
+}
+
+func (s *lockCountingStore) Unlock(ctx context.Context, l *store.Lease) error {
+	s.unlocks.Add(1)
+	return s.Store.Unlock(ctx, l)
+}
+
+func (s *lockCountingStore) Due(ctx context.Context, before time.Time, limit int) ([]*store.Record, error) {
+	recs, err := s.Store.Due(ctx, before, limit)
+	if err == nil && s.afterDue != nil {
+		s.once.Do(s.afterDue)
+	}
+	return recs, err
+}
+
+// TestRefreshDueSkipsWhatThisProcessRefreshed: between the due
+// query and the sweep's turn for a connection (a long, rate-limited sweep),
+// a Token or Refresh call of this process refreshed it. The process holds
+// a newer version of the very record the query read (same creation time):
+// the queried version is gone from the store, so there is nothing to take a
+// lease for: the sweep skips it without a store call, rather than take the
+// lease and give it back (two round trips, and a lease other processes'
+// refreshes wait on). (From a review.)
+func TestRefreshDueSkipsWhatThisProcessRefreshed(t *testing.T) {
+	ctx := context.Background()
+	cs := &lockCountingStore{Store: memory.New()}
+	w := newDueWorld(t, cs)
+	c := w.connector(t)
+	ids := w.connections(t, c, []time.Time{w.clock.Now().Add(10 * time.Minute)})
+	conn, err := c.Connection(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Refresh(ctx); err != nil { // the process holds a record read back from the store
+		t.Fatal(err)
+	}
+	if _, err := conn.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var locks, unlocks int64
+	cs.afterDue = func() {
+		if _, err := conn.Refresh(ctx); err != nil {
+			t.Error(err)
+		}
+		locks, unlocks = cs.locks.Load(), cs.unlocks.Load()
+	}
+	// The refreshed token expires in an hour: still within the window, so
+	// the re-read, not the expiry, is what decides.
+	res, err := c.RefreshDue(ctx, connector.DueOptions{Window: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Due != 1 || len(res.Refreshed) != 0 {
+		t.Fatalf("RefreshDue: %+v; want one due, none refreshed by the sweep", res)
+	}
+	if l, u := cs.locks.Load()-locks, cs.unlocks.Load()-unlocks; l != 0 || u != 0 {
+		t.Errorf("the sweep made %d Lock and %d Unlock calls for a connection this process had already refreshed past the queried version; want none", l, u)
 	}
 }
