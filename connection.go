@@ -106,12 +106,11 @@ func (s *snapshot) expired(now time.Time) bool {
 
 func (c *Connector) snapshotOf(rec *store.Record, tok *Token, unused []string) *snapshot {
 	// The snapshot keeps the record without its sealed secret (a third of
-	// a held connection's memory): tok is the secret, opened.
+	// a held connection's memory), only its sum: tok is the secret, opened.
 	r := *rec
 	r.Secret = nil
-	s := &snapshot{tok: tok, rec: &r, sealed: secretSum(rec.Secret), unused: unused, usable: rec.Status == store.Active && tok.AccessToken != "",
+	s := &snapshot{tok: tok, rec: &r, sealed: secretSum(rec.Secret), unused: unused, usable: r.Status == store.Active && tok.AccessToken != "",
 		refreshAt: math.MaxInt64, refreshAtCoarse: math.MaxInt64}
-	rec = &r
 	if s.usable {
 		s.authz[0] = "Bearer " + tok.AccessToken
 	}

@@ -21,6 +21,24 @@ import (
 // against each other: every statement that locks a lease row and a record
 // locks the lease row first (buildQueries), so none deadlocks.
 
+// oneConnection opens a store in a fresh schema, closed when the test
+// ends, holding one connection, "c", written once.
+func oneConnection(t *testing.T) (*postgres.Store, string, *store.Record) {
+	t.Helper()
+	ctx := context.Background()
+	schema := freshSchema(t)
+	s, err := postgres.Open(ctx, location(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	rec := &store.Record{ID: "c", Provider: "p", Status: store.Active, Secret: []byte("x")}
+	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
+		t.Fatal(err)
+	}
+	return s, schema, rec
+}
+
 // TestDeleteRacingPutUnlock: PutUnlock (and a fenced Put)
 // reads the lease row FOR SHARE, then updates the connection row, then (the u
 // CTE) the lease row; Delete deleted the connection row, then updated the
@@ -34,17 +52,9 @@ import (
 func TestDeleteRacingPutUnlock(t *testing.T) {
 	admin := server(t)
 	ctx := context.Background()
-	schema := freshSchema(t)
-	s, err := postgres.Open(ctx, location(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id := "c"
-	rec := &store.Record{ID: id, Provider: "p", Status: store.Active, Secret: []byte("x")}
-	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
-		t.Fatal(err)
-	}
+	s, schema, rec := oneConnection(t)
+	id := rec.ID
+	var err error
 	l, _, err := s.Lock(ctx, id, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -82,17 +92,9 @@ func TestDeleteRacingPutUnlock(t *testing.T) {
 func TestDeleteRacingPlainPut(t *testing.T) {
 	admin := server(t)
 	ctx := context.Background()
-	schema := freshSchema(t)
-	s, err := postgres.Open(ctx, location(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id := "c"
-	rec := &store.Record{ID: id, Provider: "p", Status: store.Active, Secret: []byte("x")}
-	if rec.Version, err = s.Put(ctx, rec, 0); err != nil {
-		t.Fatal(err)
-	}
+	s, schema, rec := oneConnection(t)
+	id := rec.ID
+	var err error
 	// The store's statements are prepared: past five runs PostgreSQL may
 	// plan the update once for any parameters (a generic plan).
 	for i := 0; i < 8; i++ {
